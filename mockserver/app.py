@@ -1,0 +1,141 @@
+"""The application factory: build a simulator for some providers, with its state on the app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask
+
+from .clock import SimClock
+from .engine import Engine, ProviderRuntime
+from .faults import FaultBook
+from .journal import Journal
+from .providers import KNOWN, load_provider
+from .spec import SpecError, load_spec
+from .store import MemoryStore, Store
+
+__all__ = ["Simulator", "create_app", "default_spec_dir", "default_fixture_dir"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_spec_dir() -> Path:
+    return Path(os.environ.get("MOCKSERVER_SPEC_DIR", ROOT / "specs"))
+
+
+def default_fixture_dir() -> Path:
+    return Path(os.environ.get("MOCKSERVER_FIXTURE_DIR", ROOT / "fixtures"))
+
+
+@dataclass(slots=True)
+class Simulator:
+    """All state of one simulator: what `app.extensions["mockserver"]` holds."""
+
+    runtimes: dict[str, ProviderRuntime]
+    store: Store
+    clock: SimClock
+    journal: Journal
+    faults: FaultBook
+    strict: bool
+    fixture_dir: Path | None
+    admin_token: str | None = None
+    engine: Engine = field(init=False)
+
+    def operations(self) -> dict[str, set[str]]:
+        return {name: set(rt.spec.operations) for name, rt in self.runtimes.items()}
+
+    def reset(self, *, reseed: bool = True) -> None:
+        """Forget every consent, request, fault and clock change; then reload the fixtures."""
+        self.store.clear()
+        self.journal.clear()
+        self.faults.remove()
+        self.clock.reset()
+        if reseed and self.fixture_dir is not None:
+            from .seeding import seed_directory
+
+            seed_directory(self, self.fixture_dir)
+
+
+def create_app(
+    providers: Iterable[str] | None = None,
+    *,
+    store: Store | None = None,
+    clock: SimClock | None = None,
+    strict: bool = False,
+    fixtures: str | Path | None = None,
+    spec_dir: str | Path | None = None,
+    max_body_bytes: int = 1024 * 1024,
+    journal_size: int = 10_000,
+    admin_token: str | None = None,
+) -> Flask:
+    """Build a Flask app serving the given providers (all known ones by default).
+
+    `fixtures` is a folder of `<provider>.yaml` files to seed from, or None to start empty.
+    `strict` checks every response against the spec and raises `ContractViolation` on a
+    mismatch, so the simulator can never drift from its own contract.
+    """
+    names = list(providers) if providers is not None else list(KNOWN)
+    if not names:
+        raise ValueError("create_app() needs at least one provider")
+    specs = Path(spec_dir) if spec_dir is not None else default_spec_dir()
+    runtimes: dict[str, ProviderRuntime] = {}
+    for name in dict.fromkeys(names):
+        definition = load_provider(name)
+        spec = load_spec(name, specs / definition.spec_file)
+        _check_handlers(name, spec.operations, set(definition.handlers.by_name))
+        secret_headers = frozenset(
+            str(s.get("name", "")).lower()
+            for s in spec.security_schemes.values()
+            if s.get("type") == "apiKey"
+        ) | frozenset(f for f in definition.secret_fields if f.startswith("header:"))
+        runtimes[name] = ProviderRuntime(definition, spec, secret_headers)
+
+    app = Flask("mockserver")
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    sim = Simulator(
+        runtimes=runtimes,
+        store=store if store is not None else MemoryStore(),
+        clock=clock if clock is not None else SimClock(),
+        journal=Journal(journal_size),
+        faults=FaultBook(),
+        strict=strict,
+        fixture_dir=Path(fixtures) if fixtures is not None else None,
+        admin_token=admin_token,
+    )
+    sim.engine = Engine(sim)
+    for runtime in runtimes.values():
+        sim.engine.mount(app, runtime)
+    app.register_error_handler(404, sim.engine.unmatched)
+    app.register_error_handler(405, sim.engine.unmatched)
+    from .control import admin_blueprint
+    from .sandbox import sandbox_blueprint
+
+    app.register_blueprint(admin_blueprint(sim))
+    app.register_blueprint(sandbox_blueprint(sim))
+    app.extensions["mockserver"] = sim
+    if sim.fixture_dir is not None:
+        from .seeding import seed_directory
+
+        seed_directory(sim, sim.fixture_dir)
+    return app
+
+
+def _check_handlers(provider: str, operations: Iterable[str], handlers: set[str]) -> None:
+    from .spec import snake_case as _snake
+
+    wanted = {_snake(op): op for op in operations}
+    missing = sorted(set(wanted) - handlers)
+    extra = sorted(handlers - set(wanted))
+    if missing:
+        raise SpecError(
+            f"provider {provider!r}: operations without a handler: "
+            + ", ".join(f"{wanted[m]} (define `def {m}(ctx)` with @handlers)" for m in missing)
+        )
+    if extra:
+        raise SpecError(
+            f"provider {provider!r}: handlers for no operation in the spec: {', '.join(extra)}"
+        )

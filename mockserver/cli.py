@@ -1,0 +1,125 @@
+"""The `mockserver` command: `serve` starts the simulator on a production WSGI server."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .app import default_fixture_dir
+from .providers import KNOWN
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the simulator (all providers by default)")
+    serve.add_argument(
+        "--provider",
+        action="append",
+        choices=sorted(KNOWN),
+        dest="providers",
+        help="serve this provider (repeatable); default: every provider",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4010)
+    serve.add_argument("--store", default="memory", help="memory (default)")
+    serve.add_argument(
+        "--fixtures",
+        default=None,
+        help="folder of <provider>.yaml fixtures, or 'none' (default: fixtures/)",
+    )
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        help="required on a non-loopback --host (or MOCKSERVER_ADMIN_TOKEN)",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="check every response against the spec (a mismatch becomes a 500)",
+    )
+    serve.add_argument("--journal-size", type=int, default=10_000)
+    return parser
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"mockserver: {message}\n")
+    return 2
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(args: argparse.Namespace) -> int:
+    if args.store != "memory":
+        return _fail(f"--store {args.store}: only the memory store is available in this version")
+    if args.workers != 1:
+        return _fail(
+            "--workers N needs a store that worker processes can share; the memory "
+            "store lives inside one process, so run --workers 1"
+        )
+    token = args.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN")
+    if not _is_loopback(args.host) and not token:
+        return _fail(
+            f"--host {args.host} exposes /__admin beyond this machine; set an admin "
+            "token with --admin-token or MOCKSERVER_ADMIN_TOKEN"
+        )
+    folder = args.fixtures or default_fixture_dir()
+    fixtures = None if args.fixtures == "none" else str(Path(folder))
+    settings = {
+        "providers": args.providers,
+        "fixtures": fixtures,
+        "admin_token": token,
+        "strict": args.strict,
+        "journal_size": args.journal_size,
+    }
+    from .wsgi import app_from_env, settings_to_env
+
+    os.environ.update(settings_to_env(settings))
+    try:
+        app_from_env()  # fail here, in the parent, on a bad spec or fixture: not in a worker
+    except Exception as exc:  # every set-up error carries its own explanation
+        return _fail(str(exc))
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    server = Granian(
+        "mockserver.wsgi:app_from_env",
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.WSGI,
+        workers=args.workers,
+        factory=True,
+        log_access=False,
+        blocking_threads=1,
+    )
+    sys.stderr.write(
+        f"mockserver: serving {', '.join(args.providers or KNOWN)} on http://{args.host}:"
+        f"{args.port} (admin: /__admin, sandbox: /__sandbox)\n"
+    )
+    server.serve()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return _fail(f"unknown command {args.command}")  # pragma: no cover - argparse refuses first
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

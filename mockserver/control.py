@@ -1,0 +1,265 @@
+"""The control plane under /__admin: health, reset, clock, consents, journal, faults, seeding."""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from .clock import parse_duration, parse_instant
+from .faults import FaultError
+from .journal import fingerprint
+from .lifecycle import TransitionRefused, create_consent, find_consent, move_consent
+from .seeding import FixtureError, seed_document, seed_file
+
+if TYPE_CHECKING:
+    from .app import Simulator
+
+__all__ = ["admin_blueprint"]
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+    response = jsonify({"error": code, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
+def _json_object() -> dict[str, Any]:
+    if not request.get_data():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise _BadAdminRequest("the body must be a JSON object")
+    return body
+
+
+class _BadAdminRequest(ValueError):
+    pass
+
+
+def admin_blueprint(sim: Simulator) -> Blueprint:
+    bp = Blueprint("admin", __name__, url_prefix="/__admin")
+
+    @bp.before_request
+    def _guard() -> Response | None:
+        if sim.admin_token is None:
+            return None
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), sim.admin_token.encode()
+        ):
+            return None
+        response = _error(
+            401, "unauthorized", "The control plane needs 'Authorization: Bearer <admin token>'."
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver-admin"'
+        return response
+
+    @bp.errorhandler(_BadAdminRequest)
+    @bp.errorhandler(ValueError)
+    def _bad(exc: ValueError) -> Response:
+        return _error(400, "bad_request", str(exc))
+
+    @bp.errorhandler(FixtureError)
+    def _bad_fixture(exc: FixtureError) -> Response:
+        return _error(400, "bad_fixture", str(exc))
+
+    def _provider(name: str) -> None:
+        if name not in sim.runtimes:
+            raise _BadAdminRequest(f"unknown provider {name!r}; served: {', '.join(sim.runtimes)}")
+
+    def _tenant_label(provider: str, tenant: str) -> str:
+        secret = sim.runtimes[provider].definition.secret_tenant
+        return fingerprint(tenant) if secret else tenant
+
+    @bp.get("/health")
+    def health() -> Response:
+        return jsonify(
+            {
+                "status": "ok",
+                "providers": {
+                    name: {
+                        "title": rt.definition.title,
+                        "mount": f"/{name}",
+                        "operations": sorted(rt.spec.operations),
+                        "defaultTenant": rt.definition.default_tenant,
+                    }
+                    for name, rt in sim.runtimes.items()
+                },
+                "consents": sim.store.count(),
+                "journal": {"size": len(sim.journal), "capacity": sim.journal.capacity},
+                "strict": sim.strict,
+            }
+        )
+
+    @bp.post("/reset")
+    def reset() -> Response:
+        body = _json_object()
+        sim.reset(reseed=bool(body.get("fixtures", True)))
+        return jsonify({"reset": True, "consents": sim.store.count()})
+
+    @bp.get("/clock")
+    def read_clock() -> Response:
+        return jsonify(sim.clock.describe(request.args.get("tenant") or None))
+
+    @bp.post("/clock")
+    def move_clock() -> Response:
+        body = _json_object()
+        tenant = body.get("tenant")
+        if tenant is not None and not isinstance(tenant, str):
+            raise _BadAdminRequest("tenant must be a string")
+        unknown = set(body) - {"tenant", "advance", "set", "freeze", "reset"}
+        if unknown:
+            raise _BadAdminRequest(
+                f"unknown clock fields: {', '.join(sorted(unknown))}; "
+                "use advance (ISO 8601 duration), set (RFC 3339), freeze, reset"
+            )
+        if body.get("reset"):
+            sim.clock.reset()
+        elif "advance" in body:
+            sim.clock.advance(parse_duration(str(body["advance"])), tenant)
+        elif "set" in body:
+            sim.clock.set(
+                parse_instant(str(body["set"])), freeze=bool(body.get("freeze")), tenant=tenant
+            )
+        elif "freeze" in body:
+            sim.clock.set(sim.clock.now(), freeze=bool(body["freeze"]))
+        else:
+            raise _BadAdminRequest("say what to do: advance, set, freeze or reset")
+        return jsonify(sim.clock.describe(tenant))
+
+    @bp.post("/<provider>/consents")
+    def make_consent(provider: str) -> Response:
+        _provider(provider)
+        record, shown = create_consent(sim, provider, _json_object(), request.host_url.rstrip("/"))
+        response = jsonify(shown)
+        response.status_code = 201
+        response.headers["Location"] = (
+            f"{request.host_url.rstrip('/')}/__admin/{provider}/consents/{record.id}"
+        )
+        response.headers["ETag"] = record.etag
+        return response
+
+    @bp.get("/<provider>/consents")
+    def list_consents(provider: str) -> Response:
+        _provider(provider)
+        tenant = request.args.get("tenant")
+        if not tenant:
+            raise _BadAdminRequest("give ?tenant=<credential identity> to list its consents")
+        definition = sim.runtimes[provider].definition
+        now = sim.clock.now(tenant)
+        from .behaviour import settle
+
+        records = [settle(definition, sim.store, r, now) for r in sim.store.list(provider, tenant)]
+        return jsonify({"consents": [definition.render(r.data) for r in records if r is not None]})
+
+    @bp.get("/<provider>/consents/<record_id>")
+    def show_consent(provider: str, record_id: str) -> Response:
+        _provider(provider)
+        record = find_consent(sim, provider, record_id)
+        if record is None:
+            return _error(404, "not_found", f"no {provider} consent {record_id}")
+        definition = sim.runtimes[provider].definition
+        status = definition.status_of(record.data)
+        return jsonify(
+            {
+                "tenant": _tenant_label(provider, record.tenant),
+                "status": status,
+                "version": record.version,
+                "etag": record.etag,
+                "allowedTransitions": list(definition.transitions.get(status, ())),
+                "consent": definition.render(record.data),
+            }
+        )
+
+    @bp.post("/<provider>/consents/<record_id>/status")
+    def change_status(provider: str, record_id: str) -> Response:
+        _provider(provider)
+        body = _json_object()
+        if "status" not in body:
+            raise _BadAdminRequest('give the new status: {"status": ...}')
+        options = {k: v for k, v in body.items() if k != "status"}
+        try:
+            record = move_consent(sim, provider, record_id, body["status"], **options)
+        except TransitionRefused as refused:
+            return _error(
+                409,
+                "transition_not_allowed",
+                str(refused),
+                current=refused.current,
+                requested=refused.wanted,
+                allowed=list(refused.allowed),
+            )
+        if record is None:
+            return _error(404, "not_found", f"no {provider} consent {record_id}")
+        definition = sim.runtimes[provider].definition
+        response = jsonify(definition.render(record.data))
+        response.headers["ETag"] = record.etag
+        return response
+
+    @bp.get("/requests")
+    def journal() -> Response:
+        args = request.args
+        status = args.get("status")
+        if status is not None and not status.isdigit():
+            raise _BadAdminRequest("status must be an HTTP status code")
+        limit = args.get("limit")
+        if limit is not None and not limit.isdigit():
+            raise _BadAdminRequest("limit must be a positive integer")
+        entries = sim.journal.entries(
+            provider=args.get("provider"),
+            operation=args.get("operation"),
+            status=int(status) if status else None,
+            since=args.get("since"),
+            tenant=args.get("tenant"),
+            limit=int(limit) if limit else None,
+            matched=None if args.get("matched") is None else args.get("matched") == "true",
+        )
+        return jsonify({"requests": entries, "total": len(entries)})
+
+    @bp.get("/requests/unmatched")
+    def unmatched() -> Response:
+        entries = sim.journal.entries(matched=False, provider=request.args.get("provider"))
+        return jsonify({"requests": entries, "total": len(entries)})
+
+    @bp.delete("/requests")
+    def clear_journal() -> Response:
+        return jsonify({"deleted": sim.journal.clear()})
+
+    @bp.get("/faults")
+    def faults() -> Response:
+        return jsonify({"faults": sim.faults.list()})
+
+    @bp.post("/faults")
+    def add_fault() -> Response:
+        try:
+            fault = sim.faults.add(_json_object(), sim.operations())
+        except FaultError as exc:
+            return _error(400, "bad_fault", str(exc))
+        response = jsonify(fault.as_dict())
+        response.status_code = 201
+        return response
+
+    @bp.delete("/faults")
+    def clear_faults() -> Response:
+        return jsonify({"deleted": sim.faults.remove()})
+
+    @bp.delete("/faults/<int:fault_id>")
+    def clear_fault(fault_id: int) -> Response:
+        if not sim.faults.remove(fault_id):
+            return _error(404, "not_found", f"no fault {fault_id}")
+        return jsonify({"deleted": 1})
+
+    @bp.post("/seed")
+    def seed() -> Response:
+        body = _json_object()
+        if "path" in body:
+            created = seed_file(sim, str(body["path"]))
+        else:
+            created = seed_document(sim, body, "request body")
+        response = jsonify({"created": created})
+        response.status_code = 201
+        return response
+
+    return bp

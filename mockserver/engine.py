@@ -1,0 +1,559 @@
+"""Turn each spec operation into a Flask route: validate, authenticate, dispatch, render, check."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from .behaviour import ApiError, Context, ErrorScope, ProviderDef, Reply
+from .clock import format_instant
+from .faults import dropped_body
+from .journal import fingerprint, mask_body, mask_headers
+from .spec import Operation, Param, Spec
+from .store import etag_matches
+from .validation import CoercionError, Violation, coerce, violations_of
+
+__all__ = ["ContractViolation", "Engine", "ProviderRuntime"]
+
+# Engine-level refusals that sit outside any one operation's contract: strict mode does not
+# demand that a spec declare them (an over-large body is refused before it is even read).
+_TRANSPORT_KINDS = frozenset(
+    {"method_not_allowed", "payload_too_large", "unsupported_media_type", "fault", "server_error"}
+)
+
+
+class ContractViolation(AssertionError):
+    """Strict mode: the simulator was about to send a response its own spec does not allow."""
+
+
+@dataclass(slots=True)
+class ProviderRuntime:
+    definition: ProviderDef
+    spec: Spec
+    secret_headers: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A rendered answer plus what the journal needs to know about how it came about."""
+
+    reply: Reply
+    operation: Operation | None
+    tenant: str
+    request_violations: list[Violation]
+    body: Any
+    error: str | None = None
+    kind: str | None = None
+    drop: bool = False
+
+
+class Engine:
+    """The generic request pipeline: routing → security → validation → handler → response check."""
+
+    def __init__(self, simulator: Any) -> None:
+        self.sim = simulator
+        self.runtimes: dict[str, ProviderRuntime] = {}
+
+    # -- set-up ------------------------------------------------------------------------------
+    def mount(self, app: Flask, runtime: ProviderRuntime) -> None:
+        self.runtimes[runtime.name] = runtime
+        for op in runtime.spec.operations.values():
+            app.add_url_rule(
+                f"/{runtime.name}{op.flask_rule}",
+                endpoint=f"{runtime.name}.{op.operation_id}",
+                view_func=self._view(runtime, op),
+                methods=[op.method],
+                provide_automatic_options=False,
+            )
+
+    def _view(self, runtime: ProviderRuntime, op: Operation) -> Callable[..., Response]:
+        def view(**path_values: str) -> Response:
+            return self.serve(runtime, op, path_values)
+
+        view.__name__ = f"{runtime.name}_{op.handler_name}"
+        return view
+
+    # -- the pipeline --------------------------------------------------------------------------
+    def serve(
+        self, runtime: ProviderRuntime, op: Operation, path_values: dict[str, str]
+    ) -> Response:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        outcome = self._fault(runtime, op, None, request_id)
+        if outcome is None:
+            outcome = self._run(runtime, op, path_values, request_id)
+        response = self._respond(runtime, op, outcome, request_id)
+        self._journal(runtime, outcome, response, started, request_id)
+        if self.sim.strict and outcome.error and outcome.reply.status >= 500:
+            raise RuntimeError(f"handler {op.operation_id} failed:\n{outcome.error}")
+        return response
+
+    def _run(
+        self, runtime: ProviderRuntime, op: Operation, path_values: dict[str, str], request_id: str
+    ) -> Outcome:
+        definition = runtime.definition
+        body: Any = None
+        violations: list[Violation] = []
+        tenant = ""
+        try:
+            credentials = self._credentials(runtime, op)
+            body = self._body(op)
+            now = self.sim.clock.now()
+            ctx = Context(
+                provider=definition,
+                operation_id=op.operation_id,
+                path={},
+                query={},
+                headers={},
+                body=body,
+                credentials=credentials,
+                store=self.sim.store,
+                now=now,
+                base_url=f"{request.host_url.rstrip('/')}/{runtime.name}",
+                request_id=request_id,
+                sandbox_url=f"{request.host_url.rstrip('/')}/__sandbox/{runtime.name}",
+            )
+            tenant = definition.identify(ctx)
+            ctx.tenant = tenant
+            faulted = self._fault(runtime, op, tenant, request_id)
+            if faulted is not None:
+                return faulted
+            ctx.now = self.sim.clock.now(tenant or None)
+            violations = self._validate(op, path_values, body, ctx)
+            if violations:
+                raise ApiError(
+                    400,
+                    "invalid_request",
+                    "; ".join(str(v) for v in violations),
+                    violations=violations,
+                )
+            if op.if_match and not request.headers.get("If-Match"):
+                raise ApiError(
+                    428,
+                    "precondition_required",
+                    "This operation is conditional: send If-Match with the ETag from a GET.",
+                )
+            handler = definition.handlers.by_name[op.handler_name]
+            reply = handler(ctx)
+            return Outcome(reply, op, tenant, violations, body)
+        except ApiError as err:
+            if not err.violations:
+                err.violations = violations
+            reply = self._render(runtime, op, err, request_id)
+            return Outcome(reply, op, tenant, err.violations, body, kind=err.kind)
+        except RequestEntityTooLarge:
+            too_large = ApiError(
+                413, "payload_too_large", "The request body is larger than allowed."
+            )
+            reply = self._render(runtime, op, too_large, request_id)
+            return Outcome(reply, op, tenant, [], None, kind=too_large.kind)
+        except Exception:  # a handler bug: answer 500 in the provider's format, keep the trace
+            bug = ApiError(500, "server_error", "The simulator failed to handle this request.")
+            reply = self._render(runtime, op, bug, request_id)
+            return Outcome(reply, op, tenant, violations, body, traceback.format_exc(), bug.kind)
+
+    def _fault(
+        self, runtime: ProviderRuntime, op: Operation, tenant: str | None, request_id: str
+    ) -> Outcome | None:
+        fault = self.sim.faults.take(
+            runtime.name,
+            op.operation_id,
+            request.method,
+            request.path,
+            tenant,
+            tenant_bound=tenant is not None,
+        )
+        if fault is None:
+            return None
+        if fault.delay_ms:
+            time.sleep(fault.delay_ms / 1000)
+        if fault.drop:
+            return Outcome(Reply(200), op, tenant or "", [], None, kind="fault", drop=True)
+        if fault.status is None:
+            return None
+        if fault.body is not None:
+            reply = Reply(fault.status, fault.body, dict(fault.headers))
+        else:
+            err = ApiError(fault.status, "fault", f"Injected fault #{fault.id}.")
+            reply = self._render(runtime, op, err, request_id)
+            reply.headers.update(fault.headers)
+        return Outcome(reply, op, tenant or "", [], None, kind="fault")
+
+    def _render(
+        self, runtime: ProviderRuntime, op: Operation | None, err: ApiError, request_id: str
+    ) -> Reply:
+        reply = runtime.definition.render_error(err, self._scope(runtime, op, request_id))
+        reply.headers.update(err.headers)
+        return reply
+
+    def _scope(self, runtime: ProviderRuntime, op: Operation | None, request_id: str) -> ErrorScope:
+        return ErrorScope(
+            provider=runtime.name,
+            method=request.method,
+            path=request.path,
+            operation_id=op.operation_id if op else None,
+            now=self.sim.clock.now(),
+            request_headers=dict(request.headers.items()),
+            request_id=request_id,
+        )
+
+    # -- security ------------------------------------------------------------------------------
+    def _credentials(self, runtime: ProviderRuntime, op: Operation) -> dict[str, Any]:
+        if not op.security:
+            return {}
+        missing: list[str] = []
+        for requirement in op.security:
+            found: dict[str, Any] = {}
+            for scheme_name in requirement:
+                value = self._credential(runtime.spec.security_schemes.get(scheme_name, {}))
+                if value is None:
+                    missing.append(_describe_scheme(runtime.spec.security_schemes, scheme_name))
+                    break
+                found[scheme_name] = value
+            else:
+                return found
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "Missing or malformed credentials: " + " or ".join(dict.fromkeys(missing)) + ".",
+        )
+
+    @staticmethod
+    def _credential(scheme: Mapping[str, Any]) -> Any:
+        kind = scheme.get("type")
+        if kind == "apiKey":
+            source = request.headers if scheme.get("in") == "header" else request.args
+            value = source.get(str(scheme.get("name")))
+            return value.strip() or None if value else None
+        if kind == "http":
+            scheme_word, _, token = request.headers.get("Authorization", "").partition(" ")
+            wanted = str(scheme.get("scheme", "")).lower()
+            if scheme_word.lower() != wanted or not token.strip():
+                return None
+            if wanted == "basic":
+                try:
+                    user, sep, secret = (
+                        base64.b64decode(token.strip(), validate=True)
+                        .decode("utf-8")
+                        .partition(":")
+                    )
+                except (binascii.Error, UnicodeDecodeError):
+                    return None
+                return (user, secret) if sep and user else None
+            return token.strip()
+        return None
+
+    # -- request parsing and validation --------------------------------------------------------
+    def _body(self, op: Operation) -> Any:
+        if not op.body_media:
+            return None
+        raw = request.get_data(cache=True)
+        if not raw:
+            return None
+        mimetype = request.mimetype or ""
+        if mimetype not in op.body_media:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Content-Type {mimetype or '(none)'!r} is not accepted here; "
+                f"send {' or '.join(op.body_media)}.",
+            )
+        if mimetype == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ApiError(
+                400, "malformed_body", f"The request body is not valid JSON: {exc}."
+            ) from None
+
+    def _validate(
+        self, op: Operation, path_values: dict[str, str], body: Any, ctx: Context
+    ) -> list[Violation]:
+        found: list[Violation] = []
+        targets = {"path": ctx.path, "query": ctx.query, "header": ctx.headers}
+        for param in op.params:
+            raw = _raw_param(param, path_values)
+            if raw is None:
+                if param.required and not (param.name.lower() == "if-match" and op.if_match):
+                    found.append(Violation(param.location, param.name, "is required"))
+                elif "default" in param.schema:
+                    targets[param.location][param.name] = param.schema["default"]
+                continue
+            try:
+                value = _coerce_param(param, raw)
+            except CoercionError as exc:
+                found.append(Violation(param.location, param.name, str(exc)))
+                continue
+            errors = violations_of(param.validator, value, param.location, param.name)
+            if errors:
+                found.extend(errors)
+            else:
+                targets[param.location][param.name] = value
+        if op.body_media:
+            validator = op.body_media.get(request.mimetype or "") or next(
+                iter(op.body_media.values())
+            )
+            if body is None:
+                if op.body_required:
+                    found.append(Violation("body", "", "a request body is required"))
+            else:
+                found.extend(violations_of(validator, body, "body"))
+        return found
+
+    # -- response ------------------------------------------------------------------------------
+    def _respond(
+        self, runtime: ProviderRuntime, op: Operation, outcome: Outcome, request_id: str
+    ) -> Response:
+        reply = outcome.reply
+        if outcome.drop:
+            return Response(
+                dropped_body(), 200, {"Content-Length": "1024"}, content_type="application/json"
+            )
+        declared = op.response_for(reply.status)
+        headers = dict(reply.headers)
+        if reply.record is not None and declared is not None and "etag" in declared.headers:
+            headers["ETag"] = reply.record.etag
+            inm = request.headers.get("If-None-Match")
+            if (
+                op.if_none_match
+                and reply.status == 200
+                and inm
+                and etag_matches(inm, reply.record.etag)
+            ):
+                reply = Reply(304, None, headers, reply.record)
+                declared = op.response_for(304)
+        if reply.location is not None:
+            headers["Location"] = f"{request.host_url.rstrip('/')}/{runtime.name}{reply.location}"
+        media_type = reply.media_type or (declared.media_type if declared else None)
+        if reply.body is None or reply.status in (204, 304):
+            response = Response(status=reply.status, headers=headers)
+        elif isinstance(reply.body, str):
+            response = Response(
+                reply.body, reply.status, headers, mimetype=media_type or "text/plain"
+            )
+        else:
+            payload = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False)
+            response = Response(
+                payload, reply.status, headers, content_type=media_type or "application/json"
+            )
+        if self.sim.strict and outcome.kind not in _TRANSPORT_KINDS:
+            problems = check_response(
+                op, reply.status, response.mimetype or "", reply.body, headers
+            )
+            if problems:
+                raise ContractViolation(
+                    f"{op.method} {op.path} ({op.operation_id}) answered {reply.status} "
+                    "against its own spec:\n  " + "\n  ".join(str(p) for p in problems)
+                )
+        return response
+
+    def _journal(
+        self,
+        runtime: ProviderRuntime,
+        outcome: Outcome,
+        response: Response,
+        started: float,
+        request_id: str,
+    ) -> None:
+        definition = runtime.definition
+        secret_fields = definition.secret_fields
+        tenant = outcome.tenant
+        entry: dict[str, Any] = {
+            "requestId": request_id,
+            "time": format_instant(self.sim.clock.now()),
+            "provider": runtime.name,
+            "operation": outcome.operation.operation_id if outcome.operation else None,
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string.decode("latin-1"),
+            "tenant": (
+                fingerprint(tenant) if tenant and definition.secret_tenant else tenant or None
+            ),
+            "headers": mask_headers(request.headers.items(), runtime.secret_headers),
+            "body": mask_body(outcome.body, secret_fields),
+            "status": response.status_code,
+            "durationMs": round((time.perf_counter() - started) * 1000, 3),
+            "violations": [v.as_dict() for v in outcome.request_violations],
+            "valid": not outcome.request_violations,
+        }
+        if outcome.error:
+            entry["error"] = outcome.error
+        self.sim.journal.record(entry)
+
+    # -- requests that match no operation --------------------------------------------------------
+    def unmatched(self, exc: HTTPException) -> Response:
+        """404/405 under a provider's mount: the provider's error body, and a journal entry."""
+        provider = request.path.strip("/").split("/", 1)[0]
+        runtime = self.runtimes.get(provider)
+        if runtime is None:
+            body = {
+                "error": "not_found" if exc.code == 404 else "method_not_allowed",
+                "message": f"No route for {request.method} {request.path}.",
+                "providers": sorted(f"/{name}" for name in self.runtimes),
+                "admin": "/__admin",
+            }
+            return Response(json.dumps(body), exc.code or 404, mimetype="application/json")
+        local = request.path[len(provider) + 1 :] or "/"
+        candidates = self.near_misses(runtime, request.method, local)
+        same_path = [c for c in candidates if c["pathMatches"]]
+        if exc.code == 405 or same_path:
+            allowed = sorted({c["method"] for c in same_path})
+            err = ApiError(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed on {local}; allowed: {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        else:
+            err = ApiError(
+                404, "route_not_found", f"No operation matches {request.method} {local}."
+            )
+        request_id = str(uuid.uuid4())
+        reply = self._render(runtime, None, err, request_id)
+        response = Response(
+            json.dumps(reply.body),
+            err.status,
+            reply.headers,
+            content_type=reply.media_type or "application/json",
+        )
+        self.sim.journal.record(
+            {
+                "requestId": request_id,
+                "time": format_instant(self.sim.clock.now()),
+                "provider": runtime.name,
+                "operation": None,
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string.decode("latin-1"),
+                "tenant": None,
+                "headers": mask_headers(request.headers.items(), runtime.secret_headers),
+                "status": err.status,
+                "durationMs": 0.0,
+                "violations": [
+                    {"in": "route", "name": local, "message": err.message, "schemaPath": ""}
+                ],
+                "valid": False,
+                "nearest": candidates[:3],
+            }
+        )
+        return response
+
+    @staticmethod
+    def near_misses(runtime: ProviderRuntime, method: str, local: str) -> list[dict[str, Any]]:
+        """Every operation of the provider, nearest first, with why it did not match."""
+        ranked: list[tuple[int, dict[str, Any]]] = []
+        for op in runtime.spec.operations.values():
+            path_ok = bool(op.path_regex.match(local))
+            method_ok = op.method == method
+            reasons = []
+            if not path_ok:
+                reasons.append(f"path {local} does not match {op.path}")
+            if not method_ok:
+                reasons.append(f"method {method} is not {op.method}")
+            score = (0 if path_ok else 2) + (0 if method_ok else 1)
+            score = score * 1000 + _distance(local, op.path)
+            ranked.append(
+                (
+                    score,
+                    {
+                        "operation": op.operation_id,
+                        "method": op.method,
+                        "path": op.path,
+                        "pathMatches": path_ok,
+                        "why": "; ".join(reasons),
+                    },
+                )
+            )
+        ranked.sort(key=lambda pair: pair[0])
+        return [item for _, item in ranked]
+
+
+def check_response(
+    op: Operation, status: int, mimetype: str, body: Any, headers: Mapping[str, str]
+) -> list[Violation]:
+    """Every way a response breaks the operation's declared responses."""
+    declared = op.response_for(status)
+    if declared is None:
+        return [
+            Violation(
+                "status", str(status), f"Received: {status} / Documented: {', '.join(op.statuses)}"
+            )
+        ]
+    problems: list[Violation] = []
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name, (required, validator) in declared.headers.items():
+        if name in lowered:
+            problems.extend(violations_of(validator, lowered[name], "response-header", name))
+        elif required:
+            problems.append(Violation("response-header", name, "is required but missing"))
+    if status in (204, 304) or not declared.media:
+        if body is not None and status not in (204, 304):
+            problems.append(Violation("response-body", "", "the spec declares no body"))
+        return problems
+    if mimetype not in declared.media:
+        problems.append(
+            Violation("content-type", mimetype, f"Documented: {', '.join(declared.media)}")
+        )
+        return problems
+    body_validator = declared.media[mimetype]
+    if body_validator is not None:
+        problems.extend(violations_of(body_validator, body, "response-body"))
+    return problems
+
+
+def _raw_param(param: Param, path_values: dict[str, str]) -> Any:
+    if param.location == "path":
+        return path_values.get(param.name)
+    if param.location == "query":
+        if param.kind == "array":
+            values = request.args.getlist(param.name)
+            if not values:
+                return None
+            return values if param.explode else [v for part in values for v in part.split(",")]
+        return request.args.get(param.name)
+    value = request.headers.get(param.name)
+    if value is not None and param.kind == "array":
+        return [v.strip() for v in value.split(",")]
+    return value
+
+
+def _coerce_param(param: Param, raw: Any) -> Any:
+    if param.kind == "array":
+        return [coerce(item, param.item_kind or "string") for item in raw]
+    return coerce(raw, param.kind)
+
+
+def _describe_scheme(schemes: Mapping[str, Mapping[str, Any]], name: str) -> str:
+    scheme = schemes.get(name, {})
+    if scheme.get("type") == "apiKey":
+        return f"the {scheme.get('name')} {scheme.get('in')}"
+    if scheme.get("type") == "http":
+        return f"an Authorization: {str(scheme.get('scheme', '')).capitalize()} header"
+    return name
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance, for ranking near misses."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]

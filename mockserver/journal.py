@@ -1,0 +1,117 @@
+"""A bounded ring of what clients sent, with each request's contract verdict; secrets masked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["Journal", "fingerprint", "mask_body", "mask_headers", "mask_value"]
+
+ALWAYS_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def mask_value(value: str) -> str:
+    """Hide a secret, keeping its last four characters when it is long enough to spare them."""
+    return f"****{value[-4:]}" if len(value) >= 12 else "****"
+
+
+def fingerprint(value: str) -> str:
+    """A stable, non-reversible name for a secret that identifies a tenant."""
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+def _mask_authorization(value: str) -> str:
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(credential, validate=True).decode().partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            return "Basic ****"
+        return f"Basic {user}:****"
+    return f"{scheme} {mask_value(credential)}" if credential else mask_value(value)
+
+
+def mask_headers(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> dict[str, str]:
+    masked: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "authorization":
+            masked[name] = _mask_authorization(value)
+        elif lowered in ALWAYS_SECRET_HEADERS or lowered in secret:
+            masked[name] = mask_value(value)
+        else:
+            masked[name] = value
+    return masked
+
+
+def mask_body(body: Any, secret: frozenset[str]) -> Any:
+    """Mask secret fields anywhere in a JSON-like body."""
+    if isinstance(body, Mapping):
+        return {
+            k: (
+                mask_value(str(v))
+                if k.lower() in secret and v is not None
+                else mask_body(v, secret)
+            )
+            for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [mask_body(item, secret) for item in body]
+    return body
+
+
+class Journal:
+    """The last `capacity` requests, oldest dropped first (WireMock's journal grows unbounded)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._entries: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            entry["id"] = next(self._ids)
+            self._entries.append(entry)
+        return entry
+
+    def entries(
+        self,
+        *,
+        provider: str | None = None,
+        operation: str | None = None,
+        status: int | None = None,
+        since: str | None = None,
+        tenant: str | None = None,
+        matched: bool | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            snapshot = list(self._entries)
+        selected = [
+            e
+            for e in snapshot
+            if (provider is None or e.get("provider") == provider)
+            and (operation is None or e.get("operation") == operation)
+            and (status is None or e.get("status") == status)
+            and (since is None or str(e.get("time", "")) >= since)
+            and (tenant is None or e.get("tenant") in (tenant, fingerprint(tenant)))
+            and (matched is None or (e.get("operation") is not None) == matched)
+        ]
+        if limit is not None:
+            selected = selected[-limit:]
+        return selected
+
+    def clear(self) -> int:
+        with self._lock:
+            count = len(self._entries)
+            self._entries.clear()
+            return count
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,218 @@
+"""Load an OpenAPI 3.1 document once: resolve its $refs and compile every validator."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from .validation import compile_schema, schema_kind
+
+__all__ = ["Operation", "Param", "ResponseSpec", "Spec", "SpecError", "load_spec"]
+
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+class SpecError(Exception):
+    """The spec cannot drive the simulator; the message says where and how to fix it."""
+
+
+@dataclass(slots=True)
+class Param:
+    name: str
+    location: str
+    required: bool
+    kind: str
+    item_kind: str | None
+    explode: bool
+    schema: dict[str, Any]
+    validator: Draft202012Validator
+
+
+@dataclass(slots=True)
+class ResponseSpec:
+    status: str
+    media: dict[str, Draft202012Validator | None]
+    headers: dict[str, tuple[bool, Draft202012Validator]]
+
+    @property
+    def media_type(self) -> str | None:
+        return next(iter(self.media), None)
+
+
+@dataclass(slots=True)
+class Operation:
+    provider: str
+    operation_id: str
+    method: str
+    path: str
+    params: list[Param]
+    body_required: bool
+    body_media: dict[str, Draft202012Validator]
+    responses: dict[str, ResponseSpec]
+    security: list[dict[str, list[str]]]
+    if_match: bool = False
+    if_none_match: bool = False
+    handler_name: str = ""
+    summary: str = ""
+    path_regex: re.Pattern[str] = field(default_factory=lambda: re.compile(""))
+
+    def response_for(self, status: int) -> ResponseSpec | None:
+        """The response the spec declares for a status: exact, then `4XX`, then `default`."""
+        return (
+            self.responses.get(str(status))
+            or self.responses.get(f"{str(status)[0]}XX")
+            or self.responses.get("default")
+        )
+
+    @property
+    def flask_rule(self) -> str:
+        return re.sub(r"\{([^}/]+)\}", r"<\1>", self.path)
+
+    @property
+    def statuses(self) -> list[str]:
+        return sorted(self.responses)
+
+
+@dataclass(slots=True)
+class Spec:
+    provider: str
+    path: Path
+    document: dict[str, Any]
+    operations: dict[str, Operation]
+    security_schemes: dict[str, dict[str, Any]]
+
+
+def _resolve(node: Any, root: dict[str, Any], trail: tuple[str, ...] = ()) -> Any:
+    """Inline every local $ref, so no reference is followed while serving requests."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            if not ref.startswith("#/"):
+                raise SpecError(f"only local $refs are supported, found {ref!r}")
+            if ref in trail:
+                raise SpecError(f"recursive $ref {' -> '.join((*trail, ref))}")
+            target: Any = root
+            for part in ref[2:].split("/"):
+                part = part.replace("~1", "/").replace("~0", "~")
+                if not isinstance(target, dict) or part not in target:
+                    raise SpecError(f"$ref {ref!r} points at nothing")
+                target = target[part]
+            resolved = _resolve(target, root, (*trail, ref))
+            siblings = {k: _resolve(v, root, trail) for k, v in node.items() if k != "$ref"}
+            return {**resolved, **siblings} if siblings else resolved
+        return {key: _resolve(value, root, trail) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_resolve(item, root, trail) for item in node]
+    return node
+
+
+def _param(raw: dict[str, Any], where: str) -> Param:
+    schema = raw.get("schema")
+    if not isinstance(schema, dict):
+        raise SpecError(f"{where}: parameter {raw.get('name')!r} has no schema")
+    kind = schema_kind(schema)
+    items = schema.get("items") if kind == "array" else None
+    location = str(raw["in"])
+    return Param(
+        name=str(raw["name"]),
+        location=location,
+        required=bool(raw.get("required", location == "path")),
+        kind=kind,
+        item_kind=schema_kind(items) if isinstance(items, dict) else None,
+        explode=bool(raw.get("explode", raw.get("style", "form") == "form")),
+        schema=schema,
+        validator=compile_schema(schema),
+    )
+
+
+def _responses(raw: dict[str, Any]) -> dict[str, ResponseSpec]:
+    out: dict[str, ResponseSpec] = {}
+    for status, response in raw.items():
+        media = {
+            media_type: (compile_schema(body["schema"]) if "schema" in body else None)
+            for media_type, body in (response.get("content") or {}).items()
+        }
+        headers = {
+            name.lower(): (bool(h.get("required")), compile_schema(h.get("schema", {})))
+            for name, h in (response.get("headers") or {}).items()
+        }
+        out[str(status)] = ResponseSpec(str(status), media, headers)
+    return out
+
+
+def _path_regex(path: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(path))
+    return re.compile(f"^{pattern}/?$")
+
+
+def _operation(
+    provider: str, path: str, method: str, raw: dict[str, Any], shared: list[Any], doc: Any
+) -> Operation:
+    where = f"{method.upper()} {path}"
+    op_id = raw.get("operationId")
+    if not op_id:
+        raise SpecError(f"{where} has no operationId; every operation needs one")
+    merged = {(p["name"], p["in"]): p for p in shared}
+    merged.update({(p["name"], p["in"]): p for p in raw.get("parameters", [])})
+    params = [_param(p, where) for p in merged.values() if p["in"] != "cookie"]
+    body = raw.get("requestBody") or {}
+    body_media = {
+        media_type: compile_schema(content.get("schema", {}))
+        for media_type, content in (body.get("content") or {}).items()
+    }
+    responses = _responses(raw.get("responses") or {})
+    if not responses:
+        raise SpecError(f"{where} declares no responses")
+    names = {p.name.lower() for p in params if p.location == "header"}
+    return Operation(
+        provider=provider,
+        operation_id=str(op_id),
+        method=method.upper(),
+        path=path,
+        params=params,
+        body_required=bool(body.get("required")),
+        body_media=body_media,
+        responses=responses,
+        security=raw.get("security", doc.get("security", [])),
+        if_match="if-match" in names,
+        if_none_match="if-none-match" in names and "304" in responses,
+        handler_name=snake_case(str(op_id)),
+        summary=str(raw.get("summary", "")),
+        path_regex=_path_regex(path),
+    )
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def load_spec(provider: str, path: Path) -> Spec:
+    """Read, resolve and compile one provider's spec; fail with the file and the reason."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read spec {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or not str(raw.get("openapi", "")).startswith("3.1"):
+        raise SpecError(f"spec {path} must be an OpenAPI 3.1 document ('openapi: 3.1.0')")
+    try:
+        doc = _resolve(raw, raw)
+        operations: dict[str, Operation] = {}
+        for spec_path, item in (doc.get("paths") or {}).items():
+            shared = item.get("parameters", [])
+            for method in _METHODS:
+                if method in item:
+                    op = _operation(provider, spec_path, method, item[method], shared, doc)
+                    if op.operation_id in operations:
+                        raise SpecError(f"operationId {op.operation_id!r} is used twice")
+                    operations[op.operation_id] = op
+    except SpecError as exc:
+        raise SpecError(f"spec {path}: {exc}") from exc
+    schemes = (doc.get("components") or {}).get("securitySchemes") or {}
+    return Spec(provider, path, doc, operations, schemes)

@@ -1,0 +1,185 @@
+"""Tenant-scoped, versioned records and short-lived keyed values, behind one interface."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = [
+    "MemoryStore",
+    "Record",
+    "RecordNotFound",
+    "Store",
+    "VersionConflict",
+    "etag_of",
+    "etag_matches",
+]
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class Record:
+    """One stored resource: its id, its owner, a version bumped on every write, and its data."""
+
+    provider: str
+    tenant: str
+    id: str
+    version: int
+    data: JsonDict
+
+    @property
+    def etag(self) -> str:
+        return etag_of(self.id, self.version)
+
+
+class RecordNotFound(LookupError):
+    """The record does not exist (for this tenant)."""
+
+
+class VersionConflict(Exception):
+    """A conditional write found another version than the one it expected."""
+
+    def __init__(self, current: Record) -> None:
+        super().__init__(f"record {current.id} is at version {current.version}")
+        self.current = current
+
+
+def etag_of(record_id: str, version: int) -> str:
+    """A strong entity tag: the version, tied to the record by a checksum of its id."""
+    return f'"{version}-{zlib.crc32(record_id.encode()):08x}"'
+
+
+def etag_matches(header: str, current: str) -> bool:
+    """RFC 9110 strong comparison of an If-Match / If-None-Match list against a tag."""
+    value = header.strip()
+    if value == "*":
+        return True
+    return any(tag.strip() == current for tag in value.split(","))
+
+
+class Store(Protocol):
+    """Where every consent and every keyed value lives. Implementations are thread-safe."""
+
+    def get(self, provider: str, tenant: str, record_id: str) -> Record | None: ...
+
+    def locate(self, provider: str, record_id: str) -> Record | None: ...
+
+    def list(self, provider: str, tenant: str) -> list[Record]: ...
+
+    def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record: ...
+
+    def replace(
+        self,
+        provider: str,
+        tenant: str,
+        record_id: str,
+        data: JsonDict,
+        expected_version: int | None = None,
+    ) -> Record: ...
+
+    def delete(self, provider: str, tenant: str, record_id: str) -> bool: ...
+
+    def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None: ...
+
+    def get_value(self, namespace: str, key: str, now: datetime) -> Any: ...
+
+    def take_value(self, namespace: str, key: str, now: datetime) -> Any: ...
+
+    def delete_value(self, namespace: str, key: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def count(self) -> int: ...
+
+
+class MemoryStore:
+    """The default store: dictionaries guarded by one lock. Fast; one process only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._records: dict[tuple[str, str], dict[str, Record]] = {}
+        self._owners: dict[tuple[str, str], str] = {}
+        self._values: dict[tuple[str, str], tuple[Any, datetime | None]] = {}
+
+    def get(self, provider: str, tenant: str, record_id: str) -> Record | None:
+        bucket = self._records.get((provider, tenant))
+        return bucket.get(record_id) if bucket is not None else None
+
+    def locate(self, provider: str, record_id: str) -> Record | None:
+        tenant = self._owners.get((provider, record_id))
+        return None if tenant is None else self.get(provider, tenant, record_id)
+
+    def list(self, provider: str, tenant: str) -> list[Record]:
+        with self._lock:
+            return list(self._records.get((provider, tenant), {}).values())
+
+    def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
+        with self._lock:
+            if (provider, record_id) in self._owners:
+                raise ValueError(f"{provider} record {record_id} already exists")
+            record = Record(provider, tenant, record_id, 1, copy.deepcopy(data))
+            self._records.setdefault((provider, tenant), {})[record_id] = record
+            self._owners[(provider, record_id)] = tenant
+            return record
+
+    def replace(
+        self,
+        provider: str,
+        tenant: str,
+        record_id: str,
+        data: JsonDict,
+        expected_version: int | None = None,
+    ) -> Record:
+        with self._lock:
+            current = self.get(provider, tenant, record_id)
+            if current is None:
+                raise RecordNotFound(record_id)
+            if expected_version is not None and current.version != expected_version:
+                raise VersionConflict(current)
+            record = Record(provider, tenant, record_id, current.version + 1, copy.deepcopy(data))
+            self._records[(provider, tenant)][record_id] = record
+            return record
+
+    def delete(self, provider: str, tenant: str, record_id: str) -> bool:
+        with self._lock:
+            bucket = self._records.get((provider, tenant))
+            if bucket is None or record_id not in bucket:
+                return False
+            del bucket[record_id]
+            del self._owners[(provider, record_id)]
+            return True
+
+    def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None:
+        with self._lock:
+            self._values[(namespace, key)] = (copy.deepcopy(value), expires)
+
+    def get_value(self, namespace: str, key: str, now: datetime) -> Any:
+        entry = self._values.get((namespace, key))
+        if entry is None or (entry[1] is not None and entry[1] <= now):
+            return None
+        return copy.deepcopy(entry[0])
+
+    def take_value(self, namespace: str, key: str, now: datetime) -> Any:
+        with self._lock:
+            value = self.get_value(namespace, key, now)
+            self._values.pop((namespace, key), None)
+            return value
+
+    def delete_value(self, namespace: str, key: str) -> None:
+        with self._lock:
+            self._values.pop((namespace, key), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+            self._owners.clear()
+            self._values.clear()
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._owners)
