@@ -212,6 +212,7 @@ class ProviderDef:
     credentials_doc: str
     secret_tenant: bool = False
     secret_fields: frozenset[str] = frozenset()
+    sandbox: Callable[[Any], None] | None = None
 
     @property
     def statuses(self) -> tuple[str, ...]:

@@ -10,8 +10,12 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
+from markupsafe import Markup
+
 from ..behaviour import AdminCreated, ApiError, Context, ErrorScope, Handlers, ProviderDef, Reply
 from ..clock import format_instant, parse_instant
+from ..lifecycle import TransitionRefused
+from ..sandbox import SandboxKit, is_http_url, with_params
 from ..validation import Violation
 
 JsonDict = dict[str, Any]
@@ -41,6 +45,8 @@ CREATED_PURGE = timedelta(days=30)
 ENDED_PURGE = timedelta(days=180)
 OTC_LIFETIME = timedelta(hours=1)
 OTC_NS = "api1:otc"
+JOURNEY_NS = "api1:journey"
+JOURNEY_LIFETIME = timedelta(hours=1)
 TOMBSTONE_NS = "api1:deleted"
 PUBLIC_FIELDS = (
     "id",
@@ -393,6 +399,99 @@ def consume_one_time_code(ctx: Context, consent_id: str, code: str) -> JsonDict 
     return taken
 
 
+def sandbox(kit: SandboxKit) -> None:
+    """The Onboarding Flow: /__sandbox/api1/consent/<id>/?otc=<code>&redirecturl=<url>."""
+
+    @kit.route("/consent/<consent_id>/")
+    def onboarding(consent_id: str) -> Any:
+        args = kit.args()
+        redirect_url = args.get("redirecturl") or ""
+        delay = args.get("redirectdelay") or ""
+        if redirect_url and not is_http_url(redirect_url):
+            return kit.error_page(
+                "Invalid redirect", "redirecturl must be an absolute http(s) URL.", 400
+            )
+        if delay and not (delay.isdigit() and int(delay) <= 60):
+            return kit.error_page(
+                "Invalid redirect delay", "redirectdelay must be 0 to 60 seconds.", 400
+            )
+        record = kit.find(consent_id)
+        if record is None:
+            return kit.error_page("Consent not found", "This consent does not exist.", 404)
+        ctx = kit.context(record.tenant)
+        code = args.get("otc") or ""
+        if not code or consume_one_time_code(ctx, consent_id, code) is None:
+            return kit.error_page(
+                "Link expired",
+                "This onboarding link is invalid, expired or already used. "
+                "Ask the service that sent you here for a new link.",
+                403,
+            )
+        if status_of(record.data) != "CREATED":
+            return kit.error_page(
+                "Already connected", f"This consent is {status_of(record.data)}.", 409
+            )
+        journey = secrets.token_urlsafe(16)
+        state = {"consentId": consent_id, "redirecturl": redirect_url, "delay": delay}
+        ctx.store.put_value(JOURNEY_NS, journey, state, ctx.now + JOURNEY_LIFETIME)
+        options = Markup("").join(
+            Markup(
+                "<label class='option'>"
+                "<input type='radio' name='system' value='{0}'{1}> {0}</label>"
+            ).format(system, Markup(" checked") if system == "testone" else "")
+            for system in SYSTEMS
+        )
+        body = Markup(
+            "<p class='lead'>{name} asks to connect to your accounting system through API.1.</p>"
+            "<form method='post' action='decision'>"
+            "<input type='hidden' name='journey' value='{journey}'>"
+            "<fieldset><legend>Accounting system</legend>{options}</fieldset>"
+            "<div class='actions'>"
+            "<button class='primary' type='submit' name='decision' value='approve'>Connect</button>"
+            "<button class='danger' type='submit' name='decision' value='reject'>Cancel</button>"
+            "</div></form>"
+        ).format(name=record.data.get("name") or "A service", journey=journey, options=options)
+        return kit.page("Connect your accounting system", body)
+
+    @kit.route("/consent/<consent_id>/decision", methods=("POST",))
+    def decision(consent_id: str) -> Any:
+        form = kit.form()
+        record = kit.find(consent_id)
+        if record is None:
+            return kit.error_page("Consent not found", "This consent does not exist.", 404)
+        ctx = kit.context(record.tenant)
+        state = ctx.store.take_value(JOURNEY_NS, form.get("journey", ""), ctx.now)
+        if not state or state.get("consentId") != consent_id:
+            return kit.error_page("Session expired", "Open the onboarding link again.", 403)
+        choice = form.get("decision")
+        if choice == "approve":
+            system = form.get("system") or "testone"
+            if system not in SYSTEMS:
+                return kit.error_page("Unknown system", f"{system} is not supported.", 400)
+            try:
+                kit.move(consent_id, "ACCEPTED", source=system)
+            except TransitionRefused as refused:
+                return kit.error_page("Cannot connect", str(refused), 409)
+            params = {"consentId": consent_id, "status": "accepted", "source": system}
+        elif choice == "reject":
+            params = {"consentId": consent_id, "status": "cancelled"}
+        else:
+            return kit.error_page("Unknown decision", "Choose Connect or Cancel.", 400)
+        url = str(state.get("redirecturl") or "")
+        if not url:
+            return kit.page("All done", Markup("<p class='lead'>You can close this window.</p>"))
+        if state.get("delay"):
+            target = with_params(url, params)
+            head = Markup("<meta http-equiv='refresh' content='{};url={}'>").format(
+                state["delay"], target
+            )
+            body = Markup(
+                "<p class='lead'>Done. Taking you back in {} s: <a href='{}'>continue</a>.</p>"
+            )
+            return kit.page("All done", body.format(state["delay"], target), head=head)
+        return kit.redirect_to(url, params)
+
+
 PROVIDER = ProviderDef(
     name="api1",
     title="API.1 (Zwapgrid) Consents API",
@@ -410,4 +509,5 @@ PROVIDER = ProviderDef(
     default_tenant="sandbox-api1-key",
     credentials_doc="Header `x-api-key: sandbox-api1-key` (any non-empty key is its own tenant).",
     secret_tenant=True,
+    sandbox=sandbox,
 )
