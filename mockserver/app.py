@@ -90,7 +90,9 @@ def create_app(
             str(s.get("name", "")).lower()
             for s in spec.security_schemes.values()
             if s.get("type") == "apiKey"
-        ) | frozenset(f for f in definition.secret_fields if f.startswith("header:"))
+        ) | frozenset(
+            f.removeprefix("header:") for f in definition.secret_fields if f.startswith("header:")
+        )
         runtimes[name] = ProviderRuntime(definition, spec, secret_headers)
 
     app = Flask("mockserver")

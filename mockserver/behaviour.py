@@ -213,6 +213,8 @@ class ProviderDef:
     secret_tenant: bool = False
     secret_fields: frozenset[str] = frozenset()
     sandbox: Callable[[Any], None] | None = None
+    admin: Callable[[Any], None] | None = None
+    seed_tenant: Callable[[Context, JsonDict], None] | None = None
 
     @property
     def statuses(self) -> tuple[str, ...]:

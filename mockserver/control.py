@@ -198,6 +198,12 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
         response.headers["ETag"] = record.etag
         return response
 
+    from .sandbox import Kit
+
+    for name, runtime in sim.runtimes.items():
+        if runtime.definition.admin is not None:
+            runtime.definition.admin(Kit(sim, bp, name))
+
     @bp.get("/requests")
     def journal() -> Response:
         args = request.args

@@ -372,7 +372,7 @@ class Engine:
         request_id: str,
     ) -> None:
         definition = runtime.definition
-        secret_fields = definition.secret_fields
+        secret_fields = frozenset(f for f in definition.secret_fields if ":" not in f)
         tenant = outcome.tenant
         entry: dict[str, Any] = {
             "requestId": request_id,

@@ -17,7 +17,7 @@ from .store import Record
 if TYPE_CHECKING:
     from .app import Simulator
 
-__all__ = ["SandboxKit", "sandbox_blueprint"]
+__all__ = ["Kit", "sandbox_blueprint"]
 
 _STYLE = """
 :root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --line: #d9dee7;
@@ -51,17 +51,18 @@ footer { text-align: center; color: var(--muted); font-size: 13px; margin-bottom
 """
 
 
-class SandboxKit:
-    """What a provider's sandbox pages get: routes, page rendering, and the consent lifecycle."""
+class Kit:
+    """What a provider's extra pages get (sandbox or admin): routes, pages, the lifecycle."""
 
     def __init__(self, sim: Simulator, blueprint: Blueprint, provider: str) -> None:
+        # Routes land at <blueprint prefix>/<provider><rule>: /__sandbox/p/... or /__admin/p/...
         self.sim = sim
         self.blueprint = blueprint
         self.provider = provider
         self.title = sim.runtimes[provider].definition.title
 
     def route(self, rule: str, methods: Iterable[str] = ("GET",)) -> Callable[[Any], Any]:
-        """Register a page at /__sandbox/<provider><rule>."""
+        """Register a view at <prefix>/<provider><rule>."""
 
         def register(view: Callable[..., Response]) -> Callable[..., Response]:
             self.blueprint.add_url_rule(
@@ -108,6 +109,10 @@ class SandboxKit:
         return move_consent(self.sim, self.provider, record_id, status, **options)
 
     @staticmethod
+    def json_body() -> Any:
+        return request.get_json(silent=True)
+
+    @staticmethod
     def form() -> Mapping[str, str]:
         return request.form
 
@@ -143,7 +148,7 @@ def sandbox_blueprint(sim: Simulator) -> Blueprint:
     bp = Blueprint("sandbox", __name__, url_prefix="/__sandbox")
     for name, runtime in sim.runtimes.items():
         if runtime.definition.sandbox is not None:
-            runtime.definition.sandbox(SandboxKit(sim, bp, name))
+            runtime.definition.sandbox(Kit(sim, bp, name))
 
     @bp.get("/")
     def index() -> Response:

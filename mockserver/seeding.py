@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .lifecycle import create_consent
+from .lifecycle import admin_context, create_consent
 
 if TYPE_CHECKING:
     from .app import Simulator
@@ -61,6 +61,18 @@ def seed_document(sim: Simulator, document: Any, label: str) -> int:
         where = f"tenants[{t_index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("tenant"), str):
             raise FixtureError(f"{label}: {where}.tenant: must be a string")
+        credentials = entry.get("credentials")
+        if credentials is not None:
+            seeder = sim.runtimes[str(provider)].definition.seed_tenant
+            if not isinstance(credentials, dict) or seeder is None:
+                raise FixtureError(
+                    f"{label}: {where}.credentials: must be a mapping, and only for "
+                    "providers that register credentials"
+                )
+            try:
+                seeder(admin_context(sim, str(provider), entry["tenant"]), credentials)
+            except ValueError as exc:
+                raise FixtureError(f"{label}: {where}.credentials: {exc}") from exc
         consents = entry.get("consents", [])
         if not isinstance(consents, list):
             raise FixtureError(f"{label}: {where}.consents: must be a list")

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from ..behaviour import AdminCreated, ApiError, Context, ErrorScope, Handlers, ProviderDef, Reply
 from ..clock import format_instant, parse_instant
 from ..lifecycle import TransitionRefused
-from ..sandbox import SandboxKit, is_http_url, with_params
+from ..sandbox import Kit, is_http_url, with_params
 from ..validation import Violation
 
 JsonDict = dict[str, Any]
@@ -399,7 +399,7 @@ def consume_one_time_code(ctx: Context, consent_id: str, code: str) -> JsonDict 
     return taken
 
 
-def sandbox(kit: SandboxKit) -> None:
+def sandbox(kit: Kit) -> None:
     """The Onboarding Flow: /__sandbox/api1/consent/<id>/?otc=<code>&redirecturl=<url>."""
 
     @kit.route("/consent/<consent_id>/")
@@ -474,7 +474,11 @@ def sandbox(kit: SandboxKit) -> None:
                 return kit.error_page("Cannot connect", str(refused), 409)
             params = {"consentId": consent_id, "status": "accepted", "source": system}
         elif choice == "reject":
-            params = {"consentId": consent_id, "status": "cancelled"}
+            try:
+                kit.move(consent_id, "REVOKED")
+            except TransitionRefused as refused:
+                return kit.error_page("Cannot cancel", str(refused), 409)
+            params = {"consentId": consent_id, "status": "rejected"}
         else:
             return kit.error_page("Unknown decision", "Choose Connect or Cancel.", 400)
         url = str(state.get("redirecturl") or "")
