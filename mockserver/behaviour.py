@@ -212,6 +212,8 @@ class ProviderDef:
     credentials_doc: str
     secret_tenant: bool = False
     secret_fields: frozenset[str] = frozenset()
+    approved: str = ""
+    rejected: str = ""
     sandbox: Callable[[Any], None] | None = None
     admin: Callable[[Any], None] | None = None
     seed_tenant: Callable[[Context, JsonDict], None] | None = None

@@ -84,6 +84,9 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
                         "mount": f"/{name}",
                         "operations": sorted(rt.spec.operations),
                         "defaultTenant": rt.definition.default_tenant,
+                        "statuses": list(rt.definition.statuses),
+                        "approve": rt.definition.approved or None,
+                        "reject": rt.definition.rejected or None,
                     }
                     for name, rt in sim.runtimes.items()
                 },
@@ -173,6 +176,35 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
             }
         )
 
+    @bp.post("/<provider>/consents/<record_id>/<decision>")
+    def decide(provider: str, record_id: str, decision: str) -> Response:
+        _provider(provider)
+        definition = sim.runtimes[provider].definition
+        target = {"approve": definition.approved, "reject": definition.rejected}.get(decision)
+        if target is None:
+            return _error(
+                404, "not_found", f"no admin action {decision!r}; use status, approve, reject"
+            )
+        if not target:
+            return _error(400, "bad_request", f"{provider} defines no status for {decision}")
+        options = _json_object()
+        try:
+            record = move_consent(sim, provider, record_id, target, **options)
+        except TransitionRefused as refused:
+            return _error(
+                409,
+                "transition_not_allowed",
+                str(refused),
+                current=refused.current,
+                requested=refused.wanted,
+                allowed=list(refused.allowed),
+            )
+        if record is None:
+            return _error(404, "not_found", f"no {provider} consent {record_id}")
+        response = jsonify(definition.render(record.data))
+        response.headers["ETag"] = record.etag
+        return response
+
     @bp.post("/<provider>/consents/<record_id>/status")
     def change_status(provider: str, record_id: str) -> Response:
         _provider(provider)
@@ -210,17 +242,28 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
         status = args.get("status")
         if status is not None and not status.isdigit():
             raise _BadAdminRequest("status must be an HTTP status code")
-        limit = args.get("limit")
-        if limit is not None and not limit.isdigit():
-            raise _BadAdminRequest("limit must be a positive integer")
+        numbers: dict[str, int | None] = {}
+        for name in ("limit", "after"):
+            value = args.get(name)
+            if value is not None and not value.isdigit():
+                raise _BadAdminRequest(f"{name} must be a non-negative integer")
+            numbers[name] = int(value) if value is not None else None
+        flags: dict[str, bool | None] = {}
+        for name in ("matched", "valid"):
+            value = args.get(name)
+            if value not in (None, "true", "false"):
+                raise _BadAdminRequest(f"{name} must be true or false")
+            flags[name] = None if value is None else value == "true"
         entries = sim.journal.entries(
             provider=args.get("provider"),
             operation=args.get("operation"),
             status=int(status) if status else None,
             since=args.get("since"),
             tenant=args.get("tenant"),
-            limit=int(limit) if limit else None,
-            matched=None if args.get("matched") is None else args.get("matched") == "true",
+            limit=numbers["limit"],
+            after=numbers["after"],
+            matched=flags["matched"],
+            valid=flags["valid"],
         )
         return jsonify({"requests": entries, "total": len(entries)})
 

@@ -28,6 +28,17 @@ __all__ = ["ContractViolation", "Engine", "ProviderRuntime"]
 
 # Engine-level refusals that sit outside any one operation's contract: strict mode does not
 # demand that a spec declare them (an over-large body is refused before it is even read).
+# Refusals that mean the request itself broke the contract, even without a schema violation.
+_CONTRACT_KINDS = frozenset(
+    {
+        "unauthenticated",
+        "malformed_body",
+        "unsupported_media_type",
+        "payload_too_large",
+        "precondition_required",
+        "invalid_request",
+    }
+)
 _TRANSPORT_KINDS = frozenset(
     {"method_not_allowed", "payload_too_large", "unsupported_media_type", "fault", "server_error"}
 )
@@ -154,6 +165,8 @@ class Engine:
         except ApiError as err:
             if not err.violations:
                 err.violations = violations
+            if not err.violations and err.kind in _CONTRACT_KINDS:
+                err.violations = [Violation(err.kind, "", err.message)]
             reply = self._render(runtime, op, err, request_id)
             return Outcome(reply, op, tenant, err.violations, body, kind=err.kind)
         except RequestEntityTooLarge:

@@ -89,6 +89,8 @@ class Journal:
         since: str | None = None,
         tenant: str | None = None,
         matched: bool | None = None,
+        valid: bool | None = None,
+        after: int | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         with self._lock:
@@ -102,6 +104,8 @@ class Journal:
             and (since is None or str(e.get("time", "")) >= since)
             and (tenant is None or e.get("tenant") in (tenant, fingerprint(tenant)))
             and (matched is None or (e.get("operation") is not None) == matched)
+            and (valid is None or e.get("valid") == valid)
+            and (after is None or int(e["id"]) > after)
         ]
         if limit is not None:
             selected = selected[-limit:]

@@ -3,125 +3,94 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
 
+from mockserver.testing import AdminError, RunningServer, free_port, running_server, start_server
+
 ROOT = Path(__file__).parents[1]
-LOGS: dict[int, IO[str]] = {}
+HEADERS = {"x-api-key": "sandbox-api1-key"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    command = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), *args]
-    log = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    LOGS[process.pid] = log
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited early:\n{output(process)}")
-        try:
-            if httpx.get(f"{base}/__admin/health", timeout=0.5).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.05)
-    stop(process)
-    raise AssertionError("serve did not answer within 20 s")
-
-
-def output(process: subprocess.Popen[str]) -> str:
-    log = LOGS[process.pid]
-    log.seek(0)
-    return log.read()
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
-    LOGS.pop(process.pid).close()
+def h() -> dict[str, str]:
+    return {**HEADERS, "x-correlation-id": str(uuid.uuid4())}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    process, base = start()
-    try:
-        yield base
-    finally:
-        stop(process)
+def server() -> Iterator[RunningServer]:
+    with running_server() as running:
+        yield running
 
 
-def test_serves_seeded_api1_over_http(server: str) -> None:
-    headers = {"x-api-key": "sandbox-api1-key", "x-correlation-id": str(uuid.uuid4())}
-    listed = httpx.get(f"{server}/api1/api/v1/consents", headers=headers)
+def test_serves_seeded_api1_over_http(server: RunningServer) -> None:
+    listed = httpx.get(f"{server.url('api1')}/api/v1/consents", headers=h())
     assert listed.status_code == 200
     assert listed.json()["meta"]["totalCount"] >= 5
     created = httpx.post(
-        f"{server}/api1/api/v1/consents", json={"name": "Over HTTP"}, headers=headers
+        f"{server.url('api1')}/api/v1/consents", json={"name": "Over HTTP"}, headers=h()
     )
     assert created.status_code == 201
     location = created.headers["location"]
-    assert location.startswith(f"{server}/api1/api/v1/consents/")
-    fetched = httpx.get(location, headers=headers)
+    assert location.startswith(f"{server.base_url}/api1/api/v1/consents/")
+    fetched = httpx.get(location, headers=h())
     assert fetched.json()["name"] == "Over HTTP"
     assert fetched.headers["etag"] == created.headers["etag"]
 
 
-def test_the_server_is_not_flask_development_server(server: str) -> None:
-    response = httpx.get(f"{server}/__admin/health")
+def test_the_server_is_not_flask_development_server(server: RunningServer) -> None:
+    response = httpx.get(f"{server.base_url}/__admin/health")
     assert "Werkzeug" not in response.headers.get("server", "")
 
 
+def test_drop_fault_breaks_the_connection(server: RunningServer) -> None:
+    server.admin.fault("api1", "listConsents", drop=True, times=1)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{server.url('api1')}/api/v1/consents", headers=h())
+    assert httpx.get(f"{server.url('api1')}/api/v1/consents", headers=h()).status_code == 200
+
+
+def test_a_delayed_request_does_not_stall_the_others(server: RunningServer) -> None:
+    server.admin.fault("api1", "getConsent", delay_ms=1500, times=1)
+    url = f"{server.url('api1')}/api/v1/consents"
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(httpx.get, f"{url}/{uuid.uuid4()}", headers=h(), timeout=10)
+        time.sleep(0.2)
+        started = time.perf_counter()
+        fast = httpx.get(url, headers=h())
+        fast_seconds = time.perf_counter() - started
+        assert slow.result().status_code == 404
+    assert fast.status_code == 200 and fast_seconds < 1.0
+
+
 def test_fixtures_none_starts_empty() -> None:
-    process, base = start("--fixtures", "none", "--provider", "api1")
-    try:
-        headers = {"x-api-key": "sandbox-api1-key", "x-correlation-id": str(uuid.uuid4())}
-        listed = httpx.get(f"{base}/api1/api/v1/consents", headers=headers)
+    with running_server(["--fixtures", "none", "--provider", "api1"]) as empty:
+        listed = httpx.get(f"{empty.url('api1')}/api/v1/consents", headers=h())
         assert listed.json()["meta"]["totalCount"] == 0
-    finally:
-        stop(process)
 
 
-def _refused(*args: str, env: dict[str, str] | None = None) -> str:
+def test_admin_token_guards_the_control_plane_over_http() -> None:
+    with running_server(["--provider", "api1", "--admin-token", "t0ken"]) as guarded:
+        assert httpx.get(f"{guarded.base_url}/__admin/health").status_code == 401
+        assert guarded.admin.health()["status"] == "ok"
+
+
+def _refused(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "MOCKSERVER_ADMIN_TOKEN"}
     result = subprocess.run(
         [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(free_port()), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
-        env={
-            k: v for k, v in {**os.environ, **(env or {})}.items() if k != "MOCKSERVER_ADMIN_TOKEN"
-        },
+        env=env,
     )
     assert result.returncode == 2, result.stderr
     return result.stderr
@@ -141,3 +110,14 @@ def test_a_bad_fixture_fails_at_start_with_file_and_path(tmp_path: Path) -> None
     )
     message = _refused("--fixtures", str(tmp_path), "--provider", "api1")
     assert f"{tmp_path / 'api1.yaml'}: tenants[0].consents[0]: status 'SLEEPING'" in message
+
+
+def test_start_server_reports_a_failed_start() -> None:
+    with pytest.raises(RuntimeError, match="exited with 2"):
+        start_server(["--workers", "3"])
+
+
+def test_admin_client_raises_with_the_reason(server: RunningServer) -> None:
+    with pytest.raises(AdminError) as raised:
+        server.admin.create_consent("api1", "SLEEPING", tenant="x")
+    assert raised.value.status == 400 and "SLEEPING" in str(raised.value)

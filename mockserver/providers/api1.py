@@ -513,5 +513,7 @@ PROVIDER = ProviderDef(
     default_tenant="sandbox-api1-key",
     credentials_doc="Header `x-api-key: sandbox-api1-key` (any non-empty key is its own tenant).",
     secret_tenant=True,
+    approved="ACCEPTED",
+    rejected="REVOKED",
     sandbox=sandbox,
 )

@@ -1,0 +1,81 @@
+"""The pytest plugin, run on the examples: fixtures, per-test tenants, and the contract check."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def examples(pytester: pytest.Pytester) -> pytest.Pytester:
+    for name in ("api1_client.py", "test_api1_client.py"):
+        shutil.copy(EXAMPLES / name, pytester.path / name)
+    return pytester
+
+
+def test_examples_pass_and_catch_the_broken_client(examples: pytest.Pytester) -> None:
+    result = examples.runpytest_subprocess(
+        "--mockserver-contract",
+        "-p",
+        "no:cacheprovider",
+        "--mockserver-arg=--provider",
+        "--mockserver-arg=api1",
+    )
+    result.assert_outcomes(passed=2, xfailed=2)
+
+
+def test_the_failure_names_the_violation(examples: pytest.Pytester) -> None:
+    source = (examples.path / "test_api1_client.py").read_text()
+    (examples.path / "test_api1_client.py").write_text(source.replace("@pytest.mark.xfail", "# "))
+    result = examples.runpytest_subprocess(
+        "--mockserver-contract",
+        "-p",
+        "no:cacheprovider",
+        "--mockserver-arg=--provider",
+        "--mockserver-arg=api1",
+    )
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ContractBroken: 1 request(s) broke the contract:*",
+            "*GET /api1/api/v1/consents → 400: query Status: 'accepted' is not one of*",
+            "*POST /api1/api/v1/consents → 400: header x-correlation-id: is required*",
+        ]
+    )
+
+
+def test_without_the_check_the_broken_client_passes(examples: pytest.Pytester) -> None:
+    source = (examples.path / "test_api1_client.py").read_text()
+    (examples.path / "test_api1_client.py").write_text(source.replace("@pytest.mark.xfail", "# "))
+    result = examples.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--mockserver-arg=--provider", "--mockserver-arg=api1"
+    )
+    result.assert_outcomes(passed=4)
+
+
+def test_the_marker_turns_the_check_on_for_one_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import httpx, pytest
+
+        @pytest.mark.mockserver_contract
+        def test_marked(mockserver):
+            httpx.get(mockserver.url("api1") + "/api/v1/consents",
+                      headers={"x-api-key": mockserver.tenant})
+
+        def test_unmarked(mockserver):
+            httpx.get(mockserver.url("api1") + "/api/v1/consents",
+                      headers={"x-api-key": mockserver.tenant})
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--mockserver-arg=--provider", "--mockserver-arg=api1"
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*FAILED*test_marked*"])
