@@ -242,15 +242,16 @@ def render_error(err: ApiError, scope: ErrorScope) -> Reply:
         title = HTTPStatus(err.status).phrase
     except ValueError:
         title = "Error"
+    validation = err.kind == "invalid_request" and bool(err.violations)
     body: JsonDict = {
         "type": _PROBLEM_TYPES.get(err.status, "about:blank"),
-        "title": "One or more validation errors occurred." if err.violations else title,
+        "title": "One or more validation errors occurred." if validation else title,
         "status": err.status,
         "detail": err.message,
         "instance": scope.path,
         "traceId": _trace_id(scope.request_id),
     }
-    if err.violations:
+    if validation:
         errors: dict[str, list[str]] = {}
         for violation in err.violations:
             errors.setdefault(violation.name or violation.location, []).append(violation.message)
