@@ -79,3 +79,25 @@ def test_the_marker_turns_the_check_on_for_one_test(pytester: pytest.Pytester) -
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*FAILED*test_marked*"])
+
+
+def test_tests_run_in_parallel_with_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import uuid, httpx, pytest
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_isolated(mockserver, n):
+            headers = {"x-api-key": mockserver.tenant, "x-correlation-id": str(uuid.uuid4())}
+            url = mockserver.url("api1") + "/api/v1/consents"
+            httpx.post(url, json={"name": f"n{n}"}, headers=headers)
+            mockserver.admin.advance_clock("P30D")  # purges CREATED consents, for this tenant only
+            assert httpx.get(url, headers=headers).json()["meta"]["totalCount"] == 0
+            mockserver.admin.create_consent("api1", "ACCEPTED")
+            assert httpx.get(url, headers=headers).json()["meta"]["totalCount"] == 1
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider", "--mockserver-arg=--provider", "--mockserver-arg=api1"
+    )
+    result.assert_outcomes(passed=6)
