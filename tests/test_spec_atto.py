@@ -106,6 +106,8 @@ ERROR_CODES: dict[int, set[str]] = {
         "invitation_not_found",
     },
     422: {"provider_unsupported_feature"},
+    # Simulator choice (not in FACTS §4.4): 5xx answers carry Atto Connect's unexpected_error.
+    500: {"unexpected_error"},
 }
 
 OPERATIONS: dict[tuple[str, str], str] = {
