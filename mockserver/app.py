@@ -15,7 +15,7 @@ from .faults import FaultBook
 from .journal import Journal
 from .providers import KNOWN, load_provider
 from .spec import SpecError, load_spec
-from .store import MemoryStore, Store
+from .store import MemoryStore, Store, open_store
 
 __all__ = ["Simulator", "create_app", "default_spec_dir", "default_fixture_dir"]
 
@@ -49,9 +49,7 @@ class Simulator:
 
     def reset(self, *, reseed: bool = True) -> None:
         """Forget every consent, request, fault and clock change; then reload the fixtures."""
-        self.store.clear()
-        self.journal.clear()
-        self.faults.remove()
+        self.store.clear()  # records, values, journal, faults and the clock's settings
         self.clock.reset()
         if reseed and self.fixture_dir is not None:
             from .seeding import seed_directory
@@ -62,7 +60,7 @@ class Simulator:
 def create_app(
     providers: Iterable[str] | None = None,
     *,
-    store: Store | None = None,
+    store: Store | str | None = None,
     clock: SimClock | None = None,
     strict: bool = False,
     fixtures: str | Path | None = None,
@@ -73,7 +71,9 @@ def create_app(
 ) -> Flask:
     """Build a Flask app serving the given providers (all known ones by default).
 
-    `fixtures` is a folder of `<provider>.yaml` files to seed from, or None to start empty.
+    `store` is a Store, or a spec: "memory" (default) or "sqlite:PATH".
+    `fixtures` is a folder of `<provider>.yaml` files to seed from, or None to start empty; a
+    persistent store that already holds consents is not seeded again.
     `strict` checks every response against the spec and raises `ContractViolation` on a
     mismatch, so the simulator can never drift from its own contract.
     """
@@ -98,12 +98,13 @@ def create_app(
     app = Flask("mockserver")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    state = open_store(store) if isinstance(store, str) else store or MemoryStore()
     sim = Simulator(
         runtimes=runtimes,
-        store=store if store is not None else MemoryStore(),
-        clock=clock if clock is not None else SimClock(),
-        journal=Journal(journal_size),
-        faults=FaultBook(),
+        store=state,
+        clock=clock if clock is not None else SimClock(backing=state),
+        journal=Journal(state, journal_size),
+        faults=FaultBook(state),
         strict=strict,
         fixture_dir=Path(fixtures) if fixtures is not None else None,
         admin_token=admin_token,
@@ -119,7 +120,9 @@ def create_app(
     app.register_blueprint(admin_blueprint(sim))
     app.register_blueprint(sandbox_blueprint(sim))
     app.extensions["mockserver"] = sim
-    if sim.fixture_dir is not None:
+    if sim.fixture_dir is not None and state.count() == 0:
+        # A persistent store that already holds consents keeps them: no duplicate seeding on a
+        # restart, nor by each worker process of one server.
         from .seeding import seed_directory
 
         seed_directory(sim, sim.fixture_dir)

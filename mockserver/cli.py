@@ -28,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4010)
-    serve.add_argument("--store", default="memory", help="memory (default)")
+    serve.add_argument(
+        "--store",
+        default="memory",
+        help="memory (default, one process) or sqlite:PATH (persistent, shared by --workers)",
+    )
     serve.add_argument(
         "--fixtures",
         default=None,
@@ -71,12 +75,16 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
-    if args.store != "memory":
-        return _fail(f"--store {args.store}: only the memory store is available in this version")
-    if args.workers != 1:
+    if args.store != "memory" and not args.store.startswith("sqlite:"):
+        return _fail(f"--store {args.store}: use memory or sqlite:PATH")
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
+    if args.workers > 1 and args.store == "memory":
         return _fail(
-            "--workers N needs a store that worker processes can share; the memory "
-            "store lives inside one process, so run --workers 1"
+            f"--workers {args.workers} needs a store that worker processes can share; the "
+            "memory store lives inside one process, so each worker would see different "
+            "consents. Use --store sqlite:PATH (e.g. --store sqlite:/tmp/mockserver.sqlite) "
+            "or run --workers 1"
         )
     token = args.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN")
     if not _is_loopback(args.host) and not token:
@@ -92,12 +100,15 @@ def serve(args: argparse.Namespace) -> int:
         "admin_token": token,
         "strict": args.strict,
         "journal_size": args.journal_size,
+        "store": args.store,
     }
     from .wsgi import app_from_env, settings_to_env
 
     os.environ.update(settings_to_env(settings))
     try:
-        app_from_env()  # fail here, in the parent, on a bad spec or fixture: not in a worker
+        # Fail here, in the parent, on a bad spec, store or fixture: not in a worker. This also
+        # seeds a persistent store once, before the workers start.
+        app_from_env().extensions["mockserver"].store.close()
     except Exception as exc:  # every set-up error carries its own explanation
         return _fail(str(exc))
     from granian import Granian

@@ -6,7 +6,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "Clock",
@@ -70,66 +70,102 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ClockBacking(Protocol):
+    """Where a SimClock keeps its settings: a store, so every worker process shares one clock."""
+
+    def read_doc(self, name: str) -> Any: ...
+
+    def write_doc(self, name: str, value: Any) -> None: ...
+
+
+class _LocalBacking:
+    def __init__(self) -> None:
+        self.docs: dict[str, Any] = {}
+
+    def read_doc(self, name: str) -> Any:
+        return self.docs.get(name)
+
+    def write_doc(self, name: str, value: Any) -> None:
+        self.docs[name] = value
+
+
+_DOC = "clock"
+_EMPTY: dict[str, Any] = {"offset": 0.0, "frozen": None, "tenants": {}}
+
+
 @dataclass(slots=True)
 class SimClock:
     """A clock that follows the wall time from a settable offset, globally or per tenant.
 
     A frozen clock stands still until it is set or advanced. A tenant's own offset is added
     to the global one, so parallel tests that each own a tenant can move time independently.
+    Its settings live in `backing` (the simulator's store), never in this object.
     """
 
     source: Clock = field(default_factory=SystemClock)
-    offset: timedelta = field(default_factory=timedelta)
-    frozen_at: datetime | None = None
-    tenant_offsets: dict[str, timedelta] = field(default_factory=dict)
+    backing: ClockBacking = field(default_factory=_LocalBacking)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def _state(self) -> dict[str, Any]:
+        state: dict[str, Any] | None = self.backing.read_doc(_DOC)
+        return state if state is not None else _EMPTY
+
+    def _base(self, state: dict[str, Any]) -> datetime:
+        if state["frozen"] is not None:
+            return parse_instant(state["frozen"])
+        return self.source.now() + timedelta(seconds=state["offset"])
+
     def now(self, tenant: str | None = None) -> datetime:
-        base = self.frozen_at if self.frozen_at is not None else self.source.now() + self.offset
-        if tenant is not None:
-            extra = self.tenant_offsets.get(tenant)
-            if extra is not None:
-                return base + extra
+        state = self._state()
+        base = self._base(state)
+        if tenant is not None and tenant in state["tenants"]:
+            return base + timedelta(seconds=state["tenants"][tenant])
         return base
+
+    def _change(self, **changes: Any) -> None:
+        self.backing.write_doc(_DOC, {**self._state(), **changes})
 
     def advance(self, delta: timedelta, tenant: str | None = None) -> datetime:
         with self._lock:
+            state = self._state()
             if tenant is not None:
-                self.tenant_offsets[tenant] = self.tenant_offsets.get(tenant, timedelta()) + delta
-            elif self.frozen_at is not None:
-                self.frozen_at += delta
+                tenants = dict(state["tenants"])
+                tenants[tenant] = tenants.get(tenant, 0.0) + delta.total_seconds()
+                self._change(tenants=tenants)
+            elif state["frozen"] is not None:
+                self._change(frozen=(parse_instant(state["frozen"]) + delta).isoformat())
             else:
-                self.offset += delta
+                self._change(offset=state["offset"] + delta.total_seconds())
         return self.now(tenant)
 
     def set(
         self, instant: datetime, *, freeze: bool = False, tenant: str | None = None
     ) -> datetime:
         with self._lock:
+            state = self._state()
             if tenant is not None:
-                self.tenant_offsets[tenant] = instant - self.now()
+                tenants = dict(state["tenants"])
+                tenants[tenant] = (instant - self._base(state)).total_seconds()
+                self._change(tenants=tenants)
             elif freeze:
-                self.frozen_at = instant
+                self._change(frozen=instant.isoformat())
             else:
-                self.frozen_at = None
-                self.offset = instant - self.source.now()
+                offset = (instant - self.source.now()).total_seconds()
+                self._change(frozen=None, offset=offset)
         return self.now(tenant)
 
     def reset(self) -> None:
         with self._lock:
-            self.offset = timedelta()
-            self.frozen_at = None
-            self.tenant_offsets.clear()
+            self.backing.write_doc(_DOC, dict(_EMPTY))
 
     def describe(self, tenant: str | None = None) -> dict[str, object]:
         """The clock's state as the control plane shows it."""
+        state = self._state()
         return {
             "now": format_instant(self.now(tenant)),
-            "frozen": self.frozen_at is not None,
-            "offsetSeconds": self.offset.total_seconds(),
+            "frozen": state["frozen"] is not None,
+            "offsetSeconds": state["offset"],
             "tenant": tenant,
-            "tenantOffsetSeconds": (
-                self.tenant_offsets.get(tenant, timedelta()).total_seconds() if tenant else None
-            ),
-            "tenants": sorted(self.tenant_offsets),
+            "tenantOffsetSeconds": state["tenants"].get(tenant, 0.0) if tenant else None,
+            "tenants": sorted(state["tenants"]),
         }

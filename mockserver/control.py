@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import os
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -93,6 +94,8 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
                 "consents": sim.store.count(),
                 "journal": {"size": len(sim.journal), "capacity": sim.journal.capacity},
                 "strict": sim.strict,
+                "store": type(sim.store).__name__,
+                "pid": os.getpid(),
             }
         )
 

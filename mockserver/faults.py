@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-import itertools
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .store import Store
 
 __all__ = ["Fault", "FaultBook", "FaultError", "dropped_body"]
 
@@ -78,69 +78,15 @@ _FIELDS = {
 
 
 class FaultBook:
-    """The faults in force. A fault with `times` is spent after that many matching requests."""
+    """The faults in force, kept in the store so every worker process sees the same ones."""
 
-    def __init__(self) -> None:
-        self._faults: dict[int, Fault] = {}
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def add(self, spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> Fault:
-        unknown = set(spec) - _FIELDS
-        if unknown:
-            raise FaultError(
-                f"unknown fault fields: {', '.join(sorted(unknown))}; "
-                f"allowed: {', '.join(sorted(_FIELDS))}"
-            )
-        provider = spec.get("provider")
-        if provider is not None and provider not in providers:
-            raise FaultError(
-                f"unknown provider {provider!r}; served: {', '.join(sorted(providers))}"
-            )
-        operation = spec.get("operation")
-        if operation is not None:
-            known = providers[provider] if provider else set().union(*providers.values())
-            if operation not in known:
-                raise FaultError(
-                    f"unknown operation {operation!r}; known: {', '.join(sorted(known))}"
-                )
-        status = spec.get("status")
-        if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
-            raise FaultError("status must be an integer HTTP status between 100 and 599")
-        delay = spec.get("delay_ms", 0)
-        if not isinstance(delay, int) or not 0 <= delay <= 60_000:
-            raise FaultError("delay_ms must be an integer between 0 and 60000")
-        times = spec.get("times")
-        if times is not None and (not isinstance(times, int) or times < 1):
-            raise FaultError("times must be a positive integer (omit it for 'until cleared')")
-        drop = spec.get("drop", False)
-        if not isinstance(drop, bool):
-            raise FaultError("drop must be true or false")
-        if status is None and not delay and not drop:
-            raise FaultError("a fault needs at least one of status, delay_ms or drop")
-        headers = spec.get("headers") or {}
-        if not isinstance(headers, dict):
-            raise FaultError("headers must be an object of header names to values")
-        for name in ("provider", "operation", "path", "method", "tenant"):
-            if spec.get(name) is not None and not isinstance(spec.get(name), str):
-                raise FaultError(f"{name} must be a string")
-        with self._lock:
-            fault = Fault(
-                id=next(self._ids),
-                provider=provider,
-                operation=operation,
-                path=spec.get("path"),
-                method=spec.get("method"),
-                tenant=spec.get("tenant"),
-                status=status,
-                body=spec.get("body"),
-                headers={str(k): str(v) for k, v in headers.items()},
-                delay_ms=delay,
-                drop=drop,
-                times=times,
-            )
-            self._faults[fault.id] = fault
-        return fault
+        fields = _validated(spec, providers)
+        stored = self.store.fault_add(fields)
+        return Fault(**stored)
 
     def take(
         self,
@@ -153,30 +99,72 @@ class FaultBook:
         tenant_bound: bool,
     ) -> Fault | None:
         """The first fault that matches, counted as used; `tenant_bound` picks which kind."""
-        if not self._faults:
-            return None
-        with self._lock:
-            for fault in self._faults.values():
-                if (fault.tenant is not None) != tenant_bound:
-                    continue
-                if fault.matches(provider, operation, method, path, tenant):
-                    fault.hits += 1
-                    if fault.times is not None and fault.hits >= fault.times:
-                        del self._faults[fault.id]
-                    return fault
+        for stored in self.store.fault_list():
+            fault = Fault(**stored)
+            if (fault.tenant is not None) != tenant_bound:
+                continue
+            if fault.matches(provider, operation, method, path, tenant) and self.store.fault_hit(
+                fault.id
+            ):
+                return fault
         return None
 
     def list(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [f.as_dict() for f in self._faults.values()]
+        return [Fault(**stored).as_dict() for stored in self.store.fault_list()]
 
     def remove(self, fault_id: int | None = None) -> int:
-        with self._lock:
-            if fault_id is None:
-                count = len(self._faults)
-                self._faults.clear()
-                return count
-            return 1 if self._faults.pop(fault_id, None) else 0
+        return self.store.fault_remove(fault_id)
+
+
+def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> dict[str, Any]:
+    """Check a fault definition field by field; answer its normalised fields."""
+    unknown = set(spec) - _FIELDS
+    if unknown:
+        raise FaultError(
+            f"unknown fault fields: {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(_FIELDS))}"
+        )
+    provider = spec.get("provider")
+    if provider is not None and provider not in providers:
+        raise FaultError(f"unknown provider {provider!r}; served: {', '.join(sorted(providers))}")
+    operation = spec.get("operation")
+    if operation is not None:
+        known = providers[provider] if provider else set().union(*providers.values())
+        if operation not in known:
+            raise FaultError(f"unknown operation {operation!r}; known: {', '.join(sorted(known))}")
+    status = spec.get("status")
+    if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+        raise FaultError("status must be an integer HTTP status between 100 and 599")
+    delay = spec.get("delay_ms", 0)
+    if not isinstance(delay, int) or not 0 <= delay <= 60_000:
+        raise FaultError("delay_ms must be an integer between 0 and 60000")
+    times = spec.get("times")
+    if times is not None and (not isinstance(times, int) or times < 1):
+        raise FaultError("times must be a positive integer (omit it for 'until cleared')")
+    drop = spec.get("drop", False)
+    if not isinstance(drop, bool):
+        raise FaultError("drop must be true or false")
+    if status is None and not delay and not drop:
+        raise FaultError("a fault needs at least one of status, delay_ms or drop")
+    headers = spec.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise FaultError("headers must be an object of header names to values")
+    for name in ("provider", "operation", "path", "method", "tenant"):
+        if spec.get(name) is not None and not isinstance(spec.get(name), str):
+            raise FaultError(f"{name} must be a string")
+    return {
+        "provider": provider,
+        "operation": operation,
+        "path": spec.get("path"),
+        "method": spec.get("method"),
+        "tenant": spec.get("tenant"),
+        "status": status,
+        "body": spec.get("body"),
+        "headers": {str(k): str(v) for k, v in headers.items()},
+        "delay_ms": delay,
+        "drop": drop,
+        "times": times,
+    }
 
 
 def dropped_body() -> Iterator[bytes]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
-import threading
-from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .store import Store
 
 __all__ = ["Journal", "fingerprint", "mask_body", "mask_headers", "mask_value"]
 
@@ -66,18 +65,17 @@ def mask_body(body: Any, secret: frozenset[str]) -> Any:
 
 
 class Journal:
-    """The last `capacity` requests, oldest dropped first (WireMock's journal grows unbounded)."""
+    """The last `capacity` requests, oldest dropped first (WireMock's journal grows unbounded).
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    The entries live in the store, so every worker process appends to and reads one journal.
+    """
+
+    def __init__(self, store: Store, capacity: int = 10_000) -> None:
+        self.store = store
         self.capacity = capacity
-        self._entries: deque[dict[str, Any]] = deque(maxlen=capacity)
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            entry["id"] = next(self._ids)
-            self._entries.append(entry)
+        entry["id"] = self.store.journal_append(entry, self.capacity)
         return entry
 
     def entries(
@@ -93,11 +91,9 @@ class Journal:
         after: int | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        with self._lock:
-            snapshot = list(self._entries)
         selected = [
             e
-            for e in snapshot
+            for e in self.store.journal_entries()
             if (provider is None or e.get("provider") == provider)
             and (operation is None or e.get("operation") == operation)
             and (status is None or e.get("status") == status)
@@ -108,14 +104,11 @@ class Journal:
             and (after is None or int(e["id"]) > after)
         ]
         if limit is not None:
-            selected = selected[-limit:]
+            selected = selected[-limit:] if limit else []
         return selected
 
     def clear(self) -> int:
-        with self._lock:
-            count = len(self._entries)
-            self._entries.clear()
-            return count
+        return self.store.journal_clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self.store.journal_size()

@@ -1,10 +1,13 @@
-"""Tenant-scoped, versioned records and short-lived keyed values, behind one interface."""
+"""All mutable state behind one interface: records, keyed values, documents, journal, faults."""
 
 from __future__ import annotations
 
+import builtins
 import copy
+import itertools
 import threading
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -92,9 +95,31 @@ class Store(Protocol):
 
     def delete_value(self, namespace: str, key: str) -> None: ...
 
+    def read_doc(self, name: str) -> Any: ...
+
+    def write_doc(self, name: str, value: Any) -> None: ...
+
+    def journal_append(self, entry: JsonDict, capacity: int) -> int: ...
+
+    def journal_entries(self) -> builtins.list[JsonDict]: ...
+
+    def journal_clear(self) -> int: ...
+
+    def journal_size(self) -> int: ...
+
+    def fault_add(self, fault: JsonDict) -> JsonDict: ...
+
+    def fault_list(self) -> builtins.list[JsonDict]: ...
+
+    def fault_hit(self, fault_id: int) -> bool: ...
+
+    def fault_remove(self, fault_id: int | None = None) -> int: ...
+
     def clear(self) -> None: ...
 
     def count(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class MemoryStore:
@@ -105,6 +130,11 @@ class MemoryStore:
         self._records: dict[tuple[str, str], dict[str, Record]] = {}
         self._owners: dict[tuple[str, str], str] = {}
         self._values: dict[tuple[str, str], tuple[Any, datetime | None]] = {}
+        self._docs: dict[str, Any] = {}
+        self._journal: deque[JsonDict] = deque()
+        self._journal_ids = itertools.count(1)
+        self._faults: dict[int, JsonDict] = {}
+        self._fault_ids = itertools.count(1)
 
     def get(self, provider: str, tenant: str, record_id: str) -> Record | None:
         bucket = self._records.get((provider, tenant))
@@ -174,12 +204,92 @@ class MemoryStore:
         with self._lock:
             self._values.pop((namespace, key), None)
 
+    def read_doc(self, name: str) -> Any:
+        # Not copied: documents are replaced whole by write_doc, never changed in place.
+        return self._docs.get(name)
+
+    def write_doc(self, name: str, value: Any) -> None:
+        with self._lock:
+            self._docs[name] = copy.deepcopy(value)
+
+    def journal_append(self, entry: JsonDict, capacity: int) -> int:
+        with self._lock:
+            entry_id = next(self._journal_ids)
+            self._journal.append({**entry, "id": entry_id})
+            while len(self._journal) > capacity:
+                self._journal.popleft()
+            return entry_id
+
+    def journal_entries(self) -> builtins.list[JsonDict]:
+        with self._lock:
+            return list(self._journal)
+
+    def journal_clear(self) -> int:
+        with self._lock:
+            count = len(self._journal)
+            self._journal.clear()
+            return count
+
+    def journal_size(self) -> int:
+        return len(self._journal)
+
+    def fault_add(self, fault: JsonDict) -> JsonDict:
+        with self._lock:
+            stored = {**fault, "id": next(self._fault_ids), "hits": 0}
+            self._faults[stored["id"]] = stored
+            return dict(stored)
+
+    def fault_list(self) -> builtins.list[JsonDict]:
+        if not self._faults:
+            return []
+        with self._lock:
+            return [dict(f) for f in self._faults.values()]
+
+    def fault_hit(self, fault_id: int) -> bool:
+        with self._lock:
+            fault = self._faults.get(fault_id)
+            if fault is None:
+                return False
+            fault["hits"] += 1
+            if fault.get("times") is not None and fault["hits"] >= fault["times"]:
+                del self._faults[fault_id]
+            return True
+
+    def fault_remove(self, fault_id: int | None = None) -> int:
+        with self._lock:
+            if fault_id is None:
+                count = len(self._faults)
+                self._faults.clear()
+                return count
+            return 1 if self._faults.pop(fault_id, None) is not None else 0
+
     def clear(self) -> None:
+        """Forget every record, value, document, journal entry and fault."""
         with self._lock:
             self._records.clear()
             self._owners.clear()
             self._values.clear()
+            self._docs.clear()
+            self._journal.clear()
+            self._faults.clear()
 
     def count(self) -> int:
         with self._lock:
             return len(self._owners)
+
+    def close(self) -> None:
+        """Nothing to release: the memory store lives and dies with its process."""
+
+
+def open_store(spec: str) -> Store:
+    """A store from its command-line form: `memory` or `sqlite:PATH`."""
+    if spec == "memory":
+        return MemoryStore()
+    if spec.startswith("sqlite:"):
+        path = spec.removeprefix("sqlite:")
+        if not path:
+            raise ValueError("sqlite store needs a path: --store sqlite:PATH")
+        from .sqlite_store import SqliteStore
+
+        return SqliteStore(path)
+    raise ValueError(f"unknown store {spec!r}: use memory or sqlite:PATH")

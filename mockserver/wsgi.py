@@ -29,4 +29,5 @@ def app_from_env() -> Flask:
         strict=bool(settings.get("strict", False)),
         journal_size=int(settings.get("journal_size", 10_000)),
         max_body_bytes=int(settings.get("max_body_bytes", 1024 * 1024)),
+        store=str(settings.get("store", "memory")),
     )

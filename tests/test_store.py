@@ -1,22 +1,42 @@
-"""The store: tenant scoping, versions, compare-and-set, keyed values; a concurrent PATCH race."""
+"""One conformance suite for every store kind, and a concurrent conditional-PATCH race."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
-from mockserver.store import MemoryStore, RecordNotFound, VersionConflict, etag_of
+from mockserver.store import (
+    MemoryStore,
+    RecordNotFound,
+    Store,
+    VersionConflict,
+    etag_of,
+    open_store,
+)
 
 from tests_helpers import api1_create
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+KINDS = ["memory", "sqlite"]
 
 
-def test_records_are_scoped_by_provider_and_tenant() -> None:
-    store = MemoryStore()
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Every store kind runs the same conformance tests."""
+    kind = request.param
+    opened = open_store("memory" if kind == "memory" else f"sqlite:{tmp_path / 'state.sqlite'}")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def test_records_are_scoped_by_provider_and_tenant(store: Store) -> None:
     store.insert("p", "t1", "r1", {"a": 1})
     assert store.get("p", "t1", "r1") is not None
     assert store.get("p", "t2", "r1") is None
@@ -27,8 +47,7 @@ def test_records_are_scoped_by_provider_and_tenant() -> None:
     assert located is not None and located.tenant == "t1"
 
 
-def test_every_write_bumps_the_version_and_the_etag() -> None:
-    store = MemoryStore()
+def test_every_write_bumps_the_version_and_the_etag(store: Store) -> None:
     first = store.insert("p", "t", "r", {"a": 1})
     second = store.replace("p", "t", "r", {"a": 2})
     third = store.replace("p", "t", "r", {"a": 2})
@@ -37,8 +56,7 @@ def test_every_write_bumps_the_version_and_the_etag() -> None:
     assert third.etag == etag_of("r", 3)
 
 
-def test_compare_and_set_refuses_a_stale_version() -> None:
-    store = MemoryStore()
+def test_compare_and_set_refuses_a_stale_version(store: Store) -> None:
     store.insert("p", "t", "r", {"a": 1})
     store.replace("p", "t", "r", {"a": 2}, expected_version=1)
     with pytest.raises(VersionConflict) as raised:
@@ -48,8 +66,7 @@ def test_compare_and_set_refuses_a_stale_version() -> None:
         store.replace("p", "t", "missing", {})
 
 
-def test_stored_data_is_a_copy() -> None:
-    store = MemoryStore()
+def test_stored_data_is_a_copy(store: Store) -> None:
     data = {"nested": {"a": 1}}
     store.insert("p", "t", "r", data)
     data["nested"]["a"] = 99
@@ -57,15 +74,13 @@ def test_stored_data_is_a_copy() -> None:
     assert record is not None and record.data == {"nested": {"a": 1}}
 
 
-def test_duplicate_ids_are_refused() -> None:
-    store = MemoryStore()
+def test_duplicate_ids_are_refused(store: Store) -> None:
     store.insert("p", "t", "r", {})
     with pytest.raises(ValueError, match="already exists"):
         store.insert("p", "other", "r", {})
 
 
-def test_values_expire_and_take_is_single_use() -> None:
-    store = MemoryStore()
+def test_values_expire_and_take_is_single_use(store: Store) -> None:
     store.put_value("ns", "k", {"v": 1}, NOW + timedelta(hours=1))
     assert store.get_value("ns", "k", NOW) == {"v": 1}
     assert store.get_value("ns", "k", NOW + timedelta(hours=1)) is None
@@ -73,8 +88,7 @@ def test_values_expire_and_take_is_single_use() -> None:
     assert store.take_value("ns", "k", NOW) is None
 
 
-def test_delete_and_clear() -> None:
-    store = MemoryStore()
+def test_delete_and_clear(store: Store) -> None:
     store.insert("p", "t", "r", {})
     assert store.delete("p", "t", "r") is True
     assert store.delete("p", "t", "r") is False
@@ -82,6 +96,93 @@ def test_delete_and_clear() -> None:
     store.insert("p", "t", "r2", {})
     store.clear()
     assert store.count() == 0
+
+
+def test_documents_are_replaced_whole(store: Store) -> None:
+    assert store.read_doc("clock") is None
+    store.write_doc("clock", {"offset": 1.5, "tenants": {"a": 2}})
+    assert store.read_doc("clock") == {"offset": 1.5, "tenants": {"a": 2}}
+    store.write_doc("clock", {"offset": 0})
+    assert store.read_doc("clock") == {"offset": 0}
+
+
+def test_journal_is_a_ring(store: Store) -> None:
+    ids = [store.journal_append({"n": n}, capacity=3) for n in range(5)]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    entries = store.journal_entries()
+    assert [e["n"] for e in entries] == [2, 3, 4]
+    assert [e["id"] for e in entries] == ids[2:]
+    assert store.journal_size() == 3
+    assert store.journal_clear() == 3 and store.journal_entries() == []
+
+
+def test_faults_are_counted_and_spent(store: Store) -> None:
+    once = store.fault_add({"status": 503, "times": 2})
+    forever = store.fault_add({"status": 500, "times": None})
+    assert [f["id"] for f in store.fault_list()] == [once["id"], forever["id"]]
+    assert store.fault_hit(once["id"]) and store.fault_hit(once["id"])
+    assert not store.fault_hit(once["id"])
+    assert [f["id"] for f in store.fault_list()] == [forever["id"]]
+    assert store.fault_list()[0]["hits"] == 0
+    assert store.fault_hit(forever["id"]) and store.fault_list()[0]["hits"] == 1
+    assert store.fault_remove(forever["id"]) == 1 and store.fault_remove() == 0
+
+
+def test_clear_forgets_every_kind_of_state(store: Store) -> None:
+    store.insert("p", "t", "r", {})
+    store.put_value("ns", "k", 1, None)
+    store.write_doc("d", 1)
+    store.journal_append({}, 10)
+    store.fault_add({"status": 500})
+    store.clear()
+    assert store.count() == 0 and store.get_value("ns", "k", NOW) is None
+    assert (
+        store.read_doc("d") is None and store.journal_entries() == [] and store.fault_list() == []
+    )
+
+
+def test_concurrent_compare_and_set_has_one_winner(store: Store) -> None:
+    store.insert("p", "t", "r", {"n": 0})
+    barrier = threading.Barrier(16)
+    wins: list[int] = []
+
+    def write(n: int) -> None:
+        barrier.wait()
+        try:
+            store.replace("p", "t", "r", {"n": n}, expected_version=1)
+            wins.append(n)
+        except VersionConflict:
+            pass
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    record = store.get("p", "t", "r")
+    assert len(wins) == 1 and record is not None and record.data == {"n": wins[0]}
+
+
+def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
+    path = f"sqlite:{tmp_path / 'kept.sqlite'}"
+    first = open_store(path)
+    first.insert("p", "t", "r", {"a": 1})
+    first.replace("p", "t", "r", {"a": 2})
+    first.write_doc("clock", {"offset": 5})
+    first.close()
+    second = open_store(path)
+    record = second.get("p", "t", "r")
+    assert record is not None and record.version == 2 and record.data == {"a": 2}
+    assert second.read_doc("clock") == {"offset": 5}
+    second.close()
+
+
+def test_unknown_store_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="use memory or sqlite:PATH"):
+        open_store("postgres://x")
+    with pytest.raises(ValueError, match="needs a path"):
+        open_store("sqlite:")
+    assert isinstance(open_store("memory"), MemoryStore)
 
 
 def test_32_threads_patching_with_one_etag_give_exactly_one_204(client: FlaskClient) -> None:

@@ -1,0 +1,275 @@
+"""The SQLite store: every piece of state in one file, shared by worker processes (WAL mode)."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .store import JsonDict, Record, RecordNotFound, VersionConflict
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    provider TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL,
+    version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (provider, id));
+CREATE INDEX IF NOT EXISTS records_by_tenant ON records (provider, tenant);
+CREATE TABLE IF NOT EXISTS kv (
+    ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires REAL,
+    PRIMARY KEY (ns, key));
+CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, hits INTEGER NOT NULL,
+    times INTEGER);
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class SqliteStore:
+    """Thread- and process-safe: one connection per thread, each write one transaction.
+
+    WAL journaling lets readers run beside a writer; `synchronous=NORMAL` keeps every committed
+    transaction through a crash of the server process (SIGKILL included), which is what a
+    sandbox needs; only a power loss could drop the last transactions.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._db().executescript(_SCHEMA)  # executescript commits on its own
+
+    # -- connections and transactions ------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+            self._local.db = db
+            with self._guard:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so it cannot deadlock."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- records --------------------------------------------------------------------------------
+    def get(self, provider: str, tenant: str, record_id: str) -> Record | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT version, data FROM records WHERE provider=? AND id=? AND tenant=?",
+                (provider, record_id, tenant),
+            )
+            .fetchone()
+        )
+        return (
+            None if row is None else Record(provider, tenant, record_id, row[0], json.loads(row[1]))
+        )
+
+    def locate(self, provider: str, record_id: str) -> Record | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT tenant, version, data FROM records WHERE provider=? AND id=?",
+                (provider, record_id),
+            )
+            .fetchone()
+        )
+        return (
+            None if row is None else Record(provider, row[0], record_id, row[1], json.loads(row[2]))
+        )
+
+    def list(self, provider: str, tenant: str) -> list[Record]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT id, version, data FROM records"
+                " WHERE provider=? AND tenant=? ORDER BY rowid",
+                (provider, tenant),
+            )
+            .fetchall()
+        )
+        return [Record(provider, tenant, r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
+        try:
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO records (provider, id, tenant, version, data) VALUES (?,?,?,1,?)",
+                    (provider, record_id, tenant, _dumps(data)),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"{provider} record {record_id} already exists") from None
+        return Record(provider, tenant, record_id, 1, json.loads(_dumps(data)))
+
+    def replace(
+        self,
+        provider: str,
+        tenant: str,
+        record_id: str,
+        data: JsonDict,
+        expected_version: int | None = None,
+    ) -> Record:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT version, data FROM records WHERE provider=? AND id=? AND tenant=?",
+                (provider, record_id, tenant),
+            ).fetchone()
+            if row is None:
+                raise RecordNotFound(record_id)
+            if expected_version is not None and row[0] != expected_version:
+                raise VersionConflict(
+                    Record(provider, tenant, record_id, row[0], json.loads(row[1]))
+                )
+            db.execute(
+                "UPDATE records SET version=?, data=? WHERE provider=? AND id=?",
+                (row[0] + 1, _dumps(data), provider, record_id),
+            )
+        return Record(provider, tenant, record_id, row[0] + 1, json.loads(_dumps(data)))
+
+    def delete(self, provider: str, tenant: str, record_id: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM records WHERE provider=? AND id=? AND tenant=?",
+                (provider, record_id, tenant),
+            )
+            return cursor.rowcount > 0
+
+    def count(self) -> int:
+        return int(self._db().execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+    # -- keyed values ---------------------------------------------------------------------------
+    def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO kv (ns, key, value, expires) VALUES (?,?,?,?)",
+                (namespace, key, _dumps(value), expires.timestamp() if expires else None),
+            )
+
+    def get_value(self, namespace: str, key: str, now: datetime) -> Any:
+        row = (
+            self._db()
+            .execute(
+                "SELECT value FROM kv WHERE ns=? AND key=? AND (expires IS NULL OR expires > ?)",
+                (namespace, key, now.timestamp()),
+            )
+            .fetchone()
+        )
+        return None if row is None else json.loads(row[0])
+
+    def take_value(self, namespace: str, key: str, now: datetime) -> Any:
+        with self._write() as db:
+            row = db.execute(
+                "DELETE FROM kv WHERE ns=? AND key=? RETURNING value, expires", (namespace, key)
+            ).fetchone()
+        if row is None or (row[1] is not None and row[1] <= now.timestamp()):
+            return None
+        return json.loads(row[0])
+
+    def delete_value(self, namespace: str, key: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM kv WHERE ns=? AND key=?", (namespace, key))
+
+    # -- documents ------------------------------------------------------------------------------
+    def read_doc(self, name: str) -> Any:
+        row = self._db().execute("SELECT value FROM docs WHERE name=?", (name,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def write_doc(self, name: str, value: Any) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO docs (name, value) VALUES (?,?)", (name, _dumps(value))
+            )
+
+    # -- journal --------------------------------------------------------------------------------
+    def journal_append(self, entry: JsonDict, capacity: int) -> int:
+        with self._write() as db:
+            cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (_dumps(entry),))
+            entry_id = int(cursor.lastrowid or 0)
+            db.execute("DELETE FROM journal WHERE id <= ?", (entry_id - capacity,))
+        return entry_id
+
+    def journal_entries(self) -> builtins.list[JsonDict]:
+        rows = self._db().execute("SELECT id, entry FROM journal ORDER BY id").fetchall()
+        return [{**json.loads(entry), "id": entry_id} for entry_id, entry in rows]
+
+    def journal_clear(self) -> int:
+        with self._write() as db:
+            return db.execute("DELETE FROM journal").rowcount
+
+    def journal_size(self) -> int:
+        return int(self._db().execute("SELECT COUNT(*) FROM journal").fetchone()[0])
+
+    # -- faults ---------------------------------------------------------------------------------
+    def fault_add(self, fault: JsonDict) -> JsonDict:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO faults (spec, hits, times) VALUES (?,0,?)",
+                (_dumps(fault), fault.get("times")),
+            )
+            fault_id = int(cursor.lastrowid or 0)
+        return {**fault, "id": fault_id, "hits": 0}
+
+    def fault_list(self) -> builtins.list[JsonDict]:
+        rows = self._db().execute("SELECT id, spec, hits FROM faults ORDER BY id").fetchall()
+        return [{**json.loads(spec), "id": fault_id, "hits": hits} for fault_id, spec, hits in rows]
+
+    def fault_hit(self, fault_id: int) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE faults SET hits = hits + 1 WHERE id=? RETURNING hits, times", (fault_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            if row[1] is not None and row[0] >= row[1]:
+                db.execute("DELETE FROM faults WHERE id=?", (fault_id,))
+            return True
+
+    def fault_remove(self, fault_id: int | None = None) -> int:
+        with self._write() as db:
+            if fault_id is None:
+                return db.execute("DELETE FROM faults").rowcount
+            return db.execute("DELETE FROM faults WHERE id=?", (fault_id,)).rowcount
+
+    # -- the whole ------------------------------------------------------------------------------
+    def clear(self) -> None:
+        with self._write() as db:
+            for table in ("records", "kv", "docs", "journal", "faults"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    def close(self) -> None:
+        with self._guard:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,0 +1,142 @@
+"""Several worker processes sharing the SQLite store, and crash safety under SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mockserver.testing import RunningServer, running_server, start_server
+
+pytestmark = pytest.mark.slow
+KEY = "workers-key"
+
+
+def h(**extra: str) -> dict[str, str]:
+    return {"x-api-key": KEY, "x-correlation-id": str(uuid.uuid4()), **extra}
+
+
+def fresh_get(url: str, **kwargs: object) -> httpx.Response:
+    """A request on a new connection, so the kernel may hand it to any worker."""
+    with httpx.Client(headers={"Connection": "close"}) as client:
+        return client.get(url, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    path = tmp_path_factory.mktemp("workers") / "shared.sqlite"
+    with running_server(
+        ["--provider", "api1", "--workers", "2", "--store", f"sqlite:{path}", "--fixtures", "none"]
+    ) as running:
+        yield running
+
+
+def pids(server: RunningServer, tries: int = 60) -> set[int]:
+    seen: set[int] = set()
+    for _ in range(tries):
+        seen.add(fresh_get(f"{server.base_url}/__admin/health").json()["pid"])
+        if len(seen) > 1:
+            break
+    return seen
+
+
+def test_requests_reach_both_workers(server: RunningServer) -> None:
+    assert len(pids(server)) == 2
+
+
+def test_a_consent_made_through_one_worker_is_seen_by_all(server: RunningServer) -> None:
+    url = f"{server.url('api1')}/api/v1/consents"
+    for n in range(10):
+        created = httpx.post(url, json={"name": f"c{n}"}, headers=h())
+        assert created.status_code == 201
+        for _ in range(4):
+            seen = fresh_get(created.headers["location"], headers=h())
+            assert seen.status_code == 200 and seen.headers["etag"] == created.headers["etag"]
+
+
+def test_faults_and_clock_apply_to_every_worker(server: RunningServer) -> None:
+    url = f"{server.url('api1')}/api/v1/consents"
+    fault = server.admin.fault("api1", "listConsents", status=503)
+    try:
+        assert {fresh_get(url, headers=h()).status_code for _ in range(12)} == {503}
+    finally:
+        server.admin.call("DELETE", f"/faults/{fault}")
+    assert {fresh_get(url, headers=h()).status_code for _ in range(6)} == {200}
+    before = server.admin.clock()["now"]
+    server.admin.call("POST", "/clock", {"advance": "P400D"})
+    try:
+        nows = {fresh_get(f"{server.base_url}/__admin/clock").json()["now"][:10] for _ in range(12)}
+        assert len(nows) == 1 and nows != {before[:10]}
+    finally:
+        server.admin.call("POST", "/clock", {"reset": True})
+
+
+def test_32_concurrent_conditional_patches_over_workers_give_one_204(
+    server: RunningServer,
+) -> None:
+    url = f"{server.url('api1')}/api/v1/consents"
+    created = httpx.post(url, json={"name": "race"}, headers=h())
+    etag = created.headers["etag"]
+    target = created.headers["location"]
+    barrier = threading.Barrier(32)
+
+    def patch(n: int) -> int:
+        with httpx.Client(headers={"Connection": "close"}) as client:
+            barrier.wait()
+            return client.patch(
+                target, json={"name": f"w{n}"}, headers=h(**{"If-Match": etag})
+            ).status_code
+
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(patch, range(32)))
+    assert sorted(statuses) == [204] + [412] * 31
+    final = httpx.get(target, headers=h())
+    assert final.json()["name"].startswith("w") and final.headers["etag"] != etag
+
+
+def test_no_answered_create_is_lost_to_sigkill(tmp_path: Path) -> None:
+    path = tmp_path / "crash.sqlite"
+    args = ["--provider", "api1", "--store", f"sqlite:{path}", "--fixtures", "none"]
+    server = start_server(args)
+    url = f"{server.url('api1')}/api/v1/consents"
+    answered: dict[str, str] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(timeout=5) as client:
+            while not stop.is_set():
+                try:
+                    response = client.post(url, json={"name": "crash"}, headers=h())
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 201:
+                    with lock:
+                        answered[response.headers["location"].rsplit("/", 1)[-1]] = (
+                            response.headers["etag"]
+                        )
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    os.killpg(server.process.pid, signal.SIGKILL)  # mid-load, no chance to flush or clean up
+    server.process.wait(10)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    server.log.close()
+    assert len(answered) > 20, "the load did not get going"
+    with running_server(args) as restarted:
+        for consent_id, etag in answered.items():
+            seen = httpx.get(f"{restarted.url('api1')}/api/v1/consents/{consent_id}", headers=h())
+            assert seen.status_code == 200, consent_id
+            assert seen.headers["etag"] == etag
