@@ -75,16 +75,16 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
-    if args.store != "memory" and not args.store.startswith("sqlite:"):
-        return _fail(f"--store {args.store}: use memory or sqlite:PATH")
+    if args.store != "memory" and not args.store.startswith(("sqlite:", "redis://", "rediss://")):
+        return _fail(f"--store {args.store}: use memory, sqlite:PATH or redis://HOST:PORT/DB")
     if args.workers < 1:
         return _fail("--workers must be at least 1")
     if args.workers > 1 and args.store == "memory":
         return _fail(
             f"--workers {args.workers} needs a store that worker processes can share; the "
             "memory store lives inside one process, so each worker would see different "
-            "consents. Use --store sqlite:PATH (e.g. --store sqlite:/tmp/mockserver.sqlite) "
-            "or run --workers 1"
+            "consents. Use --store sqlite:PATH (e.g. --store sqlite:/tmp/mockserver.sqlite), "
+            "--store redis://HOST:PORT/DB (workers on several hosts) or run --workers 1"
         )
     token = args.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN")
     if not _is_loopback(args.host) and not token:

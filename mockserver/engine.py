@@ -79,6 +79,7 @@ class Engine:
     def __init__(self, simulator: Any) -> None:
         self.sim = simulator
         self.runtimes: dict[str, ProviderRuntime] = {}
+        self._host_urls: dict[tuple[Any, ...], str] = {}
 
     # -- set-up ------------------------------------------------------------------------------
     def mount(self, app: Flask, runtime: ProviderRuntime) -> None:
@@ -135,9 +136,9 @@ class Engine:
                 credentials=credentials,
                 store=self.sim.store,
                 now=now,
-                base_url=f"{request.host_url.rstrip('/')}/{runtime.name}",
+                base_url=f"{self._host_url()}/{runtime.name}",
                 request_id=request_id,
-                sandbox_url=f"{request.host_url.rstrip('/')}/__sandbox/{runtime.name}",
+                sandbox_url=f"{self._host_url()}/__sandbox/{runtime.name}",
             )
             tenant = definition.identify(ctx)
             ctx.tenant = tenant
@@ -224,6 +225,24 @@ class Engine:
             request_headers=dict(request.headers.items()),
             request_id=request_id,
         )
+
+    def _host_url(self) -> str:
+        """`request.host_url` without its slash, remembered per scheme and host: werkzeug's
+        IRI decoding of it cost as much as a GET's whole validation (bench/profile_app.py)."""
+        environ = request.environ
+        key = (
+            environ.get("wsgi.url_scheme"),
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"),
+        )
+        found = self._host_urls.get(key)
+        if found is None:
+            found = request.host_url.rstrip("/")
+            if len(self._host_urls) >= 256:  # the Host header is the client's: stay bounded
+                self._host_urls.clear()
+            self._host_urls[key] = found
+        return found
 
     # -- security ------------------------------------------------------------------------------
     def _credentials(self, runtime: ProviderRuntime, op: Operation) -> dict[str, Any]:
@@ -352,7 +371,7 @@ class Engine:
                 reply = Reply(304, None, headers, reply.record)
                 declared = op.response_for(304)
         if reply.location is not None:
-            headers["Location"] = f"{request.host_url.rstrip('/')}/{runtime.name}{reply.location}"
+            headers["Location"] = f"{self._host_url()}/{runtime.name}{reply.location}"
         media_type = reply.media_type or (declared.media_type if declared else None)
         if reply.body is None or reply.status in (204, 304):
             response = Response(status=reply.status, headers=headers)

@@ -282,7 +282,7 @@ class MemoryStore:
 
 
 def open_store(spec: str) -> Store:
-    """A store from its command-line form: `memory` or `sqlite:PATH`."""
+    """A store from its command-line form: `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB`."""
     if spec == "memory":
         return MemoryStore()
     if spec.startswith("sqlite:"):
@@ -292,4 +292,8 @@ def open_store(spec: str) -> Store:
         from .sqlite_store import SqliteStore
 
         return SqliteStore(path)
-    raise ValueError(f"unknown store {spec!r}: use memory or sqlite:PATH")
+    if spec.startswith(("redis://", "rediss://")):
+        from .redis_store import RedisStore
+
+        return RedisStore(spec)
+    raise ValueError(f"unknown store {spec!r}: use memory, sqlite:PATH or redis://HOST:PORT/DB")

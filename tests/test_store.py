@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,17 +20,22 @@ from mockserver.store import (
     open_store,
 )
 
+from conftest import RedisServer
 from tests_helpers import api1_create
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-KINDS = ["memory", "sqlite"]
+KINDS = ["memory", "sqlite", "redis"]
 
 
 @pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """Every store kind runs the same conformance tests."""
     kind = request.param
-    opened = open_store("memory" if kind == "memory" else f"sqlite:{tmp_path / 'state.sqlite'}")
+    if kind == "redis":
+        spec = request.getfixturevalue("redis_server").fresh_url()
+    else:
+        spec = "memory" if kind == "memory" else f"sqlite:{tmp_path / 'state.sqlite'}"
+    opened = open_store(spec)
     try:
         yield opened
     finally:
@@ -72,6 +78,28 @@ def test_stored_data_is_a_copy(store: Store) -> None:
     data["nested"]["a"] = 99
     record = store.get("p", "t", "r")
     assert record is not None and record.data == {"nested": {"a": 1}}
+
+
+def test_ids_tenants_and_keys_may_hold_any_character(store: Store) -> None:
+    store.insert("p", "t:1", "a:b", {"n": 1})
+    store.insert("p", "t", "1:a:b", {"n": 2})
+    store.insert("p:t", "1", "x%3Ay", {"n": 3})
+    assert [r.id for r in store.list("p", "t:1")] == ["a:b"]
+    assert [r.id for r in store.list("p", "t")] == ["1:a:b"]
+    assert [r.id for r in store.list("p:t", "1")] == ["x%3Ay"]
+    assert store.get("p", "t", "a:b") is None and store.locate("p:t", "a:b") is None
+    store.put_value("n:s", "k", 1, None)
+    store.put_value("n", "s:k", 2, None)
+    assert (store.get_value("n:s", "k", NOW), store.get_value("n", "s:k", NOW)) == (1, 2)
+
+
+def test_records_are_listed_in_insertion_order(store: Store) -> None:
+    ids = [f"r{n}" for n in (5, 1, 9, 3, 7, 2)]
+    for record_id in ids:
+        store.insert("p", "t", record_id, {})
+    store.delete("p", "t", "r9")
+    store.replace("p", "t", "r5", {"changed": True})
+    assert [r.id for r in store.list("p", "t")] == [i for i in ids if i != "r9"]
 
 
 def test_duplicate_ids_are_refused(store: Store) -> None:
@@ -128,6 +156,23 @@ def test_faults_are_counted_and_spent(store: Store) -> None:
     assert store.fault_remove(forever["id"]) == 1 and store.fault_remove() == 0
 
 
+def test_a_fault_is_spent_exactly_times_under_concurrency(store: Store) -> None:
+    fault = store.fault_add({"status": 503, "times": 5})
+    barrier = threading.Barrier(16)
+    used: list[bool] = []
+
+    def hit() -> None:
+        barrier.wait()
+        used.append(store.fault_hit(fault["id"]))
+
+    threads = [threading.Thread(target=hit) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert used.count(True) == 5 and store.fault_list() == []
+
+
 def test_clear_forgets_every_kind_of_state(store: Store) -> None:
     store.insert("p", "t", "r", {})
     store.put_value("ns", "k", 1, None)
@@ -178,11 +223,79 @@ def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
 
 
 def test_unknown_store_kinds_are_refused() -> None:
-    with pytest.raises(ValueError, match="use memory or sqlite:PATH"):
+    with pytest.raises(ValueError, match="use memory, sqlite:PATH or redis://HOST:PORT/DB"):
         open_store("postgres://x")
     with pytest.raises(ValueError, match="needs a path"):
         open_store("sqlite:")
     assert isinstance(open_store("memory"), MemoryStore)
+
+
+def test_redis_clear_removes_only_its_own_keys(redis_server: RedisServer) -> None:
+    import redis
+
+    from mockserver.redis_store import RedisStore
+
+    url = redis_server.fresh_url()
+    ours, theirs = RedisStore(url, prefix="ours"), RedisStore(url, prefix="theirs")
+    foreign = redis.Redis.from_url(url)
+    try:
+        foreign.set("someone-else:key", "kept")
+        for store in (ours, theirs):
+            store.insert("p", "t", "r", {"a": 1})
+            store.put_value("ns", "k", 1, NOW + timedelta(minutes=5))
+            store.write_doc("d", 1)
+            store.fault_add({"status": 500})
+        last = ours.journal_append({}, 10)
+        ours.clear()
+        assert ours.count() == 0 and ours.get_value("ns", "k", NOW) is None
+        assert all(key.startswith(b"ours:seq:") for key in foreign.keys("ours:*"))
+        assert ours.journal_append({}, 10) > last, "ids keep growing after clear, as elsewhere"
+        assert theirs.count() == 1 and theirs.get_value("ns", "k", NOW) == 1
+        assert theirs.read_doc("d") == 1 and len(theirs.fault_list()) == 1
+        assert foreign.get("someone-else:key") == b"kept"
+    finally:
+        foreign.close()
+        ours.close()
+        theirs.close()
+
+
+def test_redis_values_carry_a_ttl_that_outlasts_simulated_expiry(
+    redis_server: RedisServer,
+) -> None:
+    import redis
+
+    from mockserver.redis_store import TTL_GRACE_SECONDS, RedisStore
+
+    url = redis_server.fresh_url()
+    store, raw = RedisStore(url), redis.Redis.from_url(url)
+    try:
+        past = datetime(2000, 1, 1, tzinfo=UTC)  # a simulated clock far behind the wall clock
+        store.put_value("ns", "old", 1, past + timedelta(minutes=5))
+        store.put_value("ns", "forever", 2, None)
+        assert store.get_value("ns", "old", past) == 1
+        ttl = raw.ttl("mockserver:" + url.rsplit("/", 1)[1] + ":kv:ns:old")
+        assert 0 < ttl <= TTL_GRACE_SECONDS
+        assert raw.ttl("mockserver:" + url.rsplit("/", 1)[1] + ":kv:ns:forever") == -1
+    finally:
+        raw.close()
+        store.close()
+
+
+def test_redis_store_explains_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    with pytest.raises(ConnectionError, match="does not answer"):
+        open_store(f"redis://127.0.0.1:{_closed_port()}/0")
+    url = redis_server.fresh_url()
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ImportError, match=r"pip install 'consent-mockserver\[redis\]'"):
+        open_store(url)
+
+
+def _closed_port() -> int:
+    from mockserver.testing import free_port
+
+    return free_port()
 
 
 def test_32_threads_patching_with_one_etag_give_exactly_one_204(client: FlaskClient) -> None:

@@ -1,4 +1,4 @@
-"""Several worker processes sharing the SQLite store, and crash safety under SIGKILL."""
+"""Several worker processes sharing the SQLite (or Redis) store, and crash safety under SIGKILL."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from mockserver.testing import RunningServer, running_server, start_server
+
+from conftest import RedisServer
 
 pytestmark = pytest.mark.slow
 KEY = "workers-key"
@@ -140,3 +142,38 @@ def test_no_answered_create_is_lost_to_sigkill(tmp_path: Path) -> None:
             seen = httpx.get(f"{restarted.url('api1')}/api/v1/consents/{consent_id}", headers=h())
             assert seen.status_code == 200, consent_id
             assert seen.headers["etag"] == etag
+
+
+def test_two_workers_share_consents_and_one_patch_wins_over_redis(
+    redis_server: RedisServer,
+) -> None:
+    args = ["--provider", "api1", "--workers", "2", "--fixtures", "none"]
+    with running_server([*args, "--store", redis_server.fresh_url()]) as server:
+        assert len(pids(server)) == 2
+        url = f"{server.url('api1')}/api/v1/consents"
+        for n in range(5):
+            created = httpx.post(url, json={"name": f"r{n}"}, headers=h())
+            assert created.status_code == 201
+            for _ in range(4):
+                seen = fresh_get(created.headers["location"], headers=h())
+                assert seen.status_code == 200 and seen.headers["etag"] == created.headers["etag"]
+        fault = server.admin.fault("api1", "listConsents", status=503)
+        assert {fresh_get(url, headers=h()).status_code for _ in range(8)} == {503}
+        server.admin.call("DELETE", f"/faults/{fault}")
+
+        created = httpx.post(url, json={"name": "race"}, headers=h())
+        etag, target = created.headers["etag"], created.headers["location"]
+        barrier = threading.Barrier(32)
+
+        def patch(n: int) -> int:
+            with httpx.Client(headers={"Connection": "close"}) as client:
+                barrier.wait()
+                return client.patch(
+                    target, json={"name": f"w{n}"}, headers=h(**{"If-Match": etag})
+                ).status_code
+
+        with ThreadPoolExecutor(32) as pool:
+            statuses = list(pool.map(patch, range(32)))
+        assert sorted(statuses) == [204] + [412] * 31
+        final = fresh_get(target, headers=h())
+        assert final.json()["name"].startswith("w") and final.headers["etag"] != etag

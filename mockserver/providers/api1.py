@@ -228,6 +228,7 @@ _PROBLEM_TYPES = {
     403: "https://tools.ietf.org/html/rfc9110#section-15.5.4",
     404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
     405: "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+    409: "https://tools.ietf.org/html/rfc9110#section-15.5.10",
     412: "https://tools.ietf.org/html/rfc9110#section-15.5.13",
     413: "https://tools.ietf.org/html/rfc9110#section-15.5.14",
     415: "https://tools.ietf.org/html/rfc9110#section-15.5.16",
@@ -332,7 +333,7 @@ def create_one_time_code(ctx: Context) -> Reply:
     record = _owned(ctx)
     if status_of(record.data) != "CREATED":
         raise ApiError(
-            400,
+            409,
             "invalid_state",
             f"A one-time code can only be created for a CREATED consent; this one is "
             f"{status_of(record.data)}.",
