@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
         help="check every response against the spec (a mismatch becomes a 500)",
     )
     serve.add_argument("--journal-size", type=int, default=10_000)
+    check = sub.add_parser(
+        "check",
+        help="run the contract suite against a base URL and report drift from the spec",
+    )
+    from .drift import add_arguments
+
+    add_arguments(check, KNOWN)
     return parser
 
 
@@ -136,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "check":
+        from .drift import run
+
+        return run(args)
     return _fail(f"unknown command {args.command}")  # pragma: no cover - argparse refuses first
 
 

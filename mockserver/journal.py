@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -19,6 +20,7 @@ def mask_value(value: str) -> str:
     return f"****{value[-4:]}" if len(value) >= 12 else "****"
 
 
+@functools.lru_cache(maxsize=1024)  # a tenant's fingerprint goes into every journal entry
 def fingerprint(value: str) -> str:
     """A stable, non-reversible name for a secret that identifies a tenant."""
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
@@ -73,8 +75,14 @@ class Journal:
     def __init__(self, store: Store, capacity: int = 10_000) -> None:
         self.store = store
         self.capacity = capacity
+        # A store that batches journal writes (SQLite) takes entries through journal_defer.
+        self._defer = getattr(store, "journal_defer", None)
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Append an entry; it gets its `id` here, or when written if the store defers."""
+        if self._defer is not None:
+            self._defer(entry, self.capacity)
+            return entry
         entry["id"] = self.store.journal_append(entry, self.capacity)
         return entry
 

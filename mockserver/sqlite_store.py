@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
+import copy
 import json
+import os
 import sqlite3
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,8 +37,8 @@ CREATE TABLE IF NOT EXISTS faults (
 """
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+# json.dumps(value, separators=(",", ":")) without building an encoder per call.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class SqliteStore:
@@ -44,12 +49,23 @@ class SqliteStore:
     sandbox needs; only a power loss could drop the last transactions.
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout_ms: int = 10_000, journal_delay: float = 0.01
+    ) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.journal_delay = journal_delay
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        # Journal entries waiting for the flusher thread (see journal_defer).
+        self._queue: list[tuple[JsonDict, int]] = []
+        self._queue_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._queued = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._flusher_pid = 0
+        self._closed = False
         self._db().executescript(_SCHEMA)  # executescript commits on its own
 
     # -- connections and transactions ------------------------------------------------------------
@@ -74,6 +90,7 @@ class SqliteStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (BEGIN IMMEDIATE) so it cannot deadlock."""
         db = self._db()
+        self._local.cache = None  # this connection's own writes do not move data_version
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -81,6 +98,36 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def _cached(self, key: str, load: Any) -> Any:
+        """A read of rarely-changing state (the clock's document, the faults) repeated only
+        when some connection committed since: `PRAGMA data_version` answers that without
+        reading a table, and every request reads both."""
+        db = self._db()
+        cache: dict[str, Any] | None = getattr(self._local, "cache", None)
+        if cache is None or not getattr(self._local, "pinned", False):
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if cache is None or self._local.version != version:
+                cache = self._local.cache = {}
+                self._local.version = version
+        if key not in cache:
+            cache[key] = load(db)
+        return cache[key]
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """One request on this thread: the clock and the faults it reads several times are
+        checked against `PRAGMA data_version` once, on entry (writes of its own still clear
+        them). Other workers' changes apply from the next request, as with the clock pin."""
+        if getattr(self._local, "pinned", False):
+            yield
+            return
+        self._cached("", lambda db: None)  # check the version now
+        self._local.pinned = True
+        try:
+            yield
+        finally:
+            self._local.pinned = False
 
     # -- records --------------------------------------------------------------------------------
     def get(self, provider: str, tenant: str, record_id: str) -> Record | None:
@@ -202,8 +249,12 @@ class SqliteStore:
 
     # -- documents ------------------------------------------------------------------------------
     def read_doc(self, name: str) -> Any:
-        row = self._db().execute("SELECT value FROM docs WHERE name=?", (name,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        # Shared, not copied: documents are replaced whole by write_doc, never changed in place.
+        def load(db: sqlite3.Connection) -> Any:
+            row = db.execute("SELECT value FROM docs WHERE name=?", (name,)).fetchone()
+            return None if row is None else json.loads(row[0])
+
+        return self._cached(f"doc:{name}", load)
 
     def write_doc(self, name: str, value: Any) -> None:
         with self._write() as db:
@@ -219,15 +270,82 @@ class SqliteStore:
             db.execute("DELETE FROM journal WHERE id <= ?", (entry_id - capacity,))
         return entry_id
 
+    def journal_defer(self, entry: JsonDict, capacity: int) -> None:
+        """Queue an entry for this process's flusher thread, which writes the queue in one
+        transaction about `journal_delay` seconds later. One transaction per request was the
+        costliest step of a GET on this store (a commit appends WAL pages, and the workers
+        queue for the write lock); batched, an entry costs its INSERT. The price: an entry
+        reaches the file up to `journal_delay` (plus scheduling) after its response, and a
+        SIGKILL loses at most the entries of that window; consents are never deferred."""
+        if self._closed:  # no flusher after close(): write it now
+            self.journal_append(entry, capacity)
+            return
+        with self._queue_lock:
+            self._queue.append((entry, capacity))
+            first = len(self._queue) == 1
+            if self._flusher is None or self._flusher_pid != os.getpid():
+                self._flusher_pid = os.getpid()
+                self._flusher = threading.Thread(
+                    target=self._flush_loop, name="mockserver-journal", daemon=True
+                )
+                self._flusher.start()
+        if first:
+            self._queued.set()
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._queued.wait()
+            time.sleep(self.journal_delay)
+            if self._closed:  # close() wrote the queue
+                return
+            try:
+                self.journal_flush()
+            except sqlite3.Error as exc:  # e.g. locked past busy_timeout: keep them, retry
+                if self._closed:
+                    return
+                sys.stderr.write(f"mockserver: journal flush failed, will retry: {exc}\n")
+
+    def journal_flush(self) -> None:
+        """Write the queued entries of this process now, in one transaction."""
+        with self._flush_lock:
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+                self._queued.clear()
+            if not batch:
+                return
+            try:
+                with self._write() as db:
+                    db.executemany(
+                        "INSERT INTO journal (entry) VALUES (?)",
+                        [(_dumps(entry),) for entry, _ in batch],
+                    )
+                    last = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+                    db.execute("DELETE FROM journal WHERE id <= ?", (last - batch[-1][1],))
+            except sqlite3.Error:
+                with self._queue_lock:
+                    self._queue[:0] = batch[-batch[-1][1] :]
+                    self._queued.set()
+                raise
+
+    def _settle_journal(self) -> None:
+        """Before a read: this process's queue written, and the other workers' given the time
+        their flushers need, so a read made after a response sees that response's entry."""
+        self.journal_flush()
+        if self.journal_delay > 0:
+            time.sleep(self.journal_delay * 5)
+
     def journal_entries(self) -> builtins.list[JsonDict]:
+        self._settle_journal()
         rows = self._db().execute("SELECT id, entry FROM journal ORDER BY id").fetchall()
         return [{**json.loads(entry), "id": entry_id} for entry_id, entry in rows]
 
     def journal_clear(self) -> int:
+        self._settle_journal()
         with self._write() as db:
             return db.execute("DELETE FROM journal").rowcount
 
     def journal_size(self) -> int:
+        self.journal_flush()  # health reads this: no wait for the other workers
         return int(self._db().execute("SELECT COUNT(*) FROM journal").fetchone()[0])
 
     # -- faults ---------------------------------------------------------------------------------
@@ -241,8 +359,12 @@ class SqliteStore:
         return {**fault, "id": fault_id, "hits": 0}
 
     def fault_list(self) -> builtins.list[JsonDict]:
-        rows = self._db().execute("SELECT id, spec, hits FROM faults ORDER BY id").fetchall()
-        return [{**json.loads(spec), "id": fault_id, "hits": hits} for fault_id, spec, hits in rows]
+        def load(db: sqlite3.Connection) -> builtins.list[JsonDict]:
+            rows = db.execute("SELECT id, spec, hits FROM faults ORDER BY id").fetchall()
+            return [{**json.loads(spec), "id": i, "hits": hits} for i, spec, hits in rows]
+
+        faults: builtins.list[JsonDict] = self._cached("faults", load)
+        return copy.deepcopy(faults) if faults else []
 
     def fault_hit(self, fault_id: int) -> bool:
         with self._write() as db:
@@ -263,11 +385,18 @@ class SqliteStore:
 
     # -- the whole ------------------------------------------------------------------------------
     def clear(self) -> None:
-        with self._write() as db:
-            for table in ("records", "kv", "docs", "journal", "faults"):
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        with self._flush_lock:  # no entry of a request before the reset is written after it
+            with self._queue_lock:
+                self._queue.clear()
+            with self._write() as db:
+                for table in ("records", "kv", "docs", "journal", "faults"):
+                    db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.journal_flush()
+        self._closed = True
+        self._queued.set()  # let the flusher see it
         with self._guard:
             for db in self._connections:
                 db.close()

@@ -242,6 +242,14 @@ def test_list_filters(client: FlaskClient, listed: dict[str, dict[str, Any]]) ->
     assert names(client, "OrderBy=createdOn asc&Status=1") == ["Beta Accepted", "Delta Live"]
 
 
+def test_list_orders_by_status_with_created_ones_first(
+    client: FlaskClient, listed: dict[str, dict[str, Any]]
+) -> None:
+    # Found by the contract suite: status 0 (CREATED) once sorted as "" next to integers → 500.
+    assert names(client, "OrderBy=status")[0] == "Alpha Created"
+    assert names(client, "OrderBy=status desc")[0] == "Gamma Revoked"
+
+
 def test_list_pages(client: FlaskClient, listed: dict[str, dict[str, Any]]) -> None:
     page = client.get(f"{BASE}?Count=3&CurrentPage=2&OrderBy=name", headers=h()).json
     assert [c["name"] for c in page["data"]] == ["Gamma Revoked"]

@@ -351,8 +351,10 @@ def list_consents(ctx: Context) -> Reply:
     query = ctx.query
     selected = [r.data for r in ctx.records() if _matches(r.data, query)]
     field, _, direction = str(query.get("OrderBy", "createdOn desc")).partition(" ")
+    # None sorts apart; a falsy value such as status 0 (CREATED) must still sort as itself.
     selected.sort(
-        key=lambda d: (d.get(field) is None, d.get(field) or ""), reverse=direction == "desc"
+        key=lambda d: (d.get(field) is None, "" if d.get(field) is None else d.get(field)),
+        reverse=direction == "desc",
     )
     count = int(query.get("Count", 10))
     page = int(query.get("CurrentPage", 1))

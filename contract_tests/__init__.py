@@ -1,0 +1,1 @@
+"""The Schemathesis contract suite: one contract per provider, checked against any target."""
