@@ -697,7 +697,8 @@ def _raw_param(param: Param, path_values: dict[str, str], request: Request) -> A
             if not values:
                 return None
             return values if param.explode else [v for part in values for v in part.split(",")]
-        return request.args.get(param.name)
+        # `in` first: MultiDict.get builds a BadRequestKeyError for every absent parameter.
+        return request.args.get(param.name) if param.name in request.args else None
     value = request.headers.get(param.name)
     if value is not None and param.kind == "array":
         return [v.strip() for v in value.split(",")]
