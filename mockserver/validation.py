@@ -26,7 +26,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def _is_uuid(value: object) -> bool:
     if not isinstance(value, str):
         return True
-    if not _UUID.match(value):
+    if not _UUID.fullmatch(value):
         return False
     uuid.UUID(value)
     return True

@@ -237,3 +237,9 @@ def test_the_engine_names_no_provider() -> None:
         text = path.read_text().lower()
         for name in names:
             assert name not in text, f"{path.name} mentions {name}"
+
+
+def test_a_uuid_with_a_trailing_newline_is_a_400_not_a_500(toy: FlaskClient) -> None:
+    response = toy.get("/toy/things/3fa85f64-5717-4562-b3fc-2c963f66afa6%0A", headers=H)
+    assert response.status_code == 400
+    assert "uuid" in response.json["msg"]
