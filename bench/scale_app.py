@@ -23,7 +23,8 @@ from typing import Any
 from flask import Flask
 
 from mockserver import create_app
-from mockserver.providers.api1 import new_consent, transition
+from mockserver.behaviour import index_keys
+from mockserver.providers.api1 import PROVIDER, new_consent, transition
 from mockserver.sqlite_store import SqliteStore
 
 KEY = "bench-key"
@@ -54,12 +55,14 @@ def seed_sqlite(path: str, size: int, shape: str) -> None:
     """Rows as SqliteStore.insert writes them, in one transaction (a million inserts, one
     commit each, would take minutes)."""
     store = SqliteStore(path)
+    keys = index_keys(PROVIDER)
     try:
         with store._write() as db:  # the store's own connection and schema
             db.executemany(
-                "INSERT INTO records (provider, id, tenant, version, data) VALUES (?,?,?,1,?)",
+                "INSERT INTO records (provider, id, tenant, version, data, status, ord, deadline)"
+                " VALUES (?,?,?,1,?,?,?,?)",
                 (
-                    ("api1", cid, tenant, json.dumps(data, separators=(",", ":")))
+                    ("api1", cid, tenant, json.dumps(data, separators=(",", ":")), *keys(data))
                     for tenant, cid, data in consents(size, shape)
                 ),
             )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .behaviour import index_keys
 from .clock import SimClock
 from .engine import Engine, ProviderRuntime
 from .faults import FaultBook
@@ -99,6 +100,8 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     state = open_store(store) if isinstance(store, str) else store or MemoryStore()
+    for name, runtime in runtimes.items():
+        state.index(name, index_keys(runtime.definition))
     sim = Simulator(
         runtimes=runtimes,
         store=state,

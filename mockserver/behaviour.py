@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from .store import Record, RecordNotFound, Store, VersionConflict, etag_matches
+from .store import IndexKeys, Record, RecordNotFound, Store, VersionConflict, etag_matches
 from .validation import Violation
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "Handlers",
     "ProviderDef",
     "Reply",
+    "index_keys",
+    "sort_stamp",
 ]
 
 JsonDict = dict[str, Any]
@@ -97,9 +99,39 @@ class Context:
         record = self.store.get(self.provider.name, self.tenant, record_id)
         return None if record is None else self.settle(record)
 
+    def settle_due(self) -> None:
+        """Settle the tenant's records whose deadline has come; the others cannot have
+        changed, so a list need not look at them."""
+        for record in self.store.due(self.provider.name, self.tenant, self.now.timestamp()):
+            self.settle(record)
+
     def records(self) -> list[Record]:
-        settled = (self.settle(r) for r in self.store.list(self.provider.name, self.tenant))
-        return [r for r in settled if r is not None]
+        """Every record of the tenant, settled, in the order they were created."""
+        self.settle_due()
+        return self.store.list(self.provider.name, self.tenant)
+
+    def listing(
+        self,
+        *,
+        status: str | None = None,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        keep: Callable[[JsonDict], bool] | None = None,
+    ) -> tuple[list[Record], int]:
+        """One page of the tenant's records, settled, in the provider's list order
+        (`ProviderDef.order_key`, reversed if `descending`), and how many there are in all.
+        `status` is served by the store's index; `keep`, any other filter, is applied here
+        to every record of that status, so the page and the total are the filtered ones."""
+        self.settle_due()
+        name = self.provider.name
+        if keep is None:
+            return self.store.page(
+                name, self.tenant, status=status, descending=descending, offset=offset, limit=limit
+            )
+        candidates, _ = self.store.page(name, self.tenant, status=status, descending=descending)
+        selected = [record for record in candidates if keep(record.data)]
+        return selected[offset : None if limit is None else offset + limit], len(selected)
 
     def settle(self, record: Record) -> Record | None:
         """Bring a record up to the clock: expire or purge it as the provider's rules say."""
@@ -147,10 +179,16 @@ class Context:
             raise stale from None
 
 
+_SETTLE_STEPS = 16  # a lifecycle reaches a fixed point in a step or two; this bounds a bad one
+
+
 def settle(provider: ProviderDef, store: Store, record: Record, now: datetime) -> Record | None:
-    """Apply a provider's clock rules to one record and persist the outcome."""
+    """Apply a provider's clock rules to one record until they change nothing more, and
+    persist the outcome (a concurrent write makes it start again from that write)."""
     current: Record | None = record
-    while current is not None:
+    for _ in range(_SETTLE_STEPS):
+        if current is None:
+            return None
         outcome = provider.lifecycle(current.data, now)
         if outcome is current.data:
             return current
@@ -158,14 +196,48 @@ def settle(provider: ProviderDef, store: Store, record: Record, now: datetime) -
             if outcome is None:
                 store.delete(current.provider, current.tenant, current.id)
                 return None
-            return store.replace(
+            current = store.replace(
                 current.provider, current.tenant, current.id, outcome, current.version
             )
         except VersionConflict as conflict:
             current = conflict.current
         except RecordNotFound:
             return None
+    return current
+
+
+_MICROSECOND = 1_000_000
+_ORIGIN = datetime(1, 1, 1, tzinfo=UTC)
+_SPAN = 10**18  # microseconds: more than from year 1 to year 9999
+
+
+def sort_stamp(moment: datetime, *, newest_first: bool = False) -> str:
+    """A fixed-width string whose text order is the instants' time order (or its reverse):
+    the building block of an `order_key`. A naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _ORIGIN
+    micros = (delta.days * 86_400 + delta.seconds) * _MICROSECOND + delta.microseconds
+    return f"{(_SPAN - 1 - micros) if newest_first else micros:018d}"
+
+
+def _no_order(data: JsonDict) -> str:
+    return ""
+
+
+def _no_deadline(data: JsonDict) -> datetime | None:
     return None
+
+
+def index_keys(provider: ProviderDef) -> Callable[[JsonDict], IndexKeys]:
+    """What the store indexes this provider's records by: status, list order, deadline."""
+    status_of, order_key, deadline_of = provider.status_of, provider.order_key, provider.deadline
+
+    def keys(data: JsonDict) -> IndexKeys:
+        deadline = deadline_of(data)
+        return status_of(data), order_key(data), None if deadline is None else deadline.timestamp()
+
+    return keys
 
 
 Handler = Callable[[Context], Reply]
@@ -217,6 +289,11 @@ class ProviderDef:
     sandbox: Callable[[Any], None] | None = None
     admin: Callable[[Any], None] | None = None
     seed_tenant: Callable[[Context, JsonDict], None] | None = None
+    # The list order, as a string (see sort_stamp); ties are broken by record id.
+    order_key: Callable[[JsonDict], str] = _no_order
+    # The first instant at which `lifecycle` would change the record (None: it never will).
+    # It must be exact or early: for every `now` before it, lifecycle(data, now) is data.
+    deadline: Callable[[JsonDict], datetime | None] = _no_deadline
 
     @property
     def statuses(self) -> tuple[str, ...]:

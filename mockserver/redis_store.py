@@ -4,8 +4,15 @@ Needs the optional `redis` package (`pip install 'consent-mockserver[redis]'`) a
 later. Every key starts with the store's prefix (default `mockserver:<db>`), so `clear()` removes
 this store's keys and nothing else in the database. Keys, below the prefix:
 
-    rec:<provider>:<id>        hash {tenant, version, data}; ids are unique per provider
+    rec:<provider>:<id>        hash {tenant, version, data, st, ord, dl, seq}; ids are unique
+                               per provider; st, ord, dl: the index keys (status, order,
+                               deadline); seq: its insertion number
     ten:<provider>:<tenant>    sorted set of ids, scored by insertion order
+    ord:<provider>:<tenant>    sorted set of "<ord>\\0<seq>\\0<id>", all scored 0 (lexical order)
+    st:<provider>:<tenant>:<status>   the same, for the records with that status
+    dl:<provider>:<tenant>     sorted set of ids scored by deadline (epoch seconds)
+    unkeyed:<provider>         set of ids written before index() was called for the provider
+    feed:<name>                list of JSON entries
     count                      how many records there are
     kv:<namespace>:<key>       JSON [expires (epoch seconds) or null, value]
     doc:<name>                 JSON document
@@ -23,7 +30,14 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .store import JsonDict, Record, RecordNotFound, VersionConflict
+from .store import (
+    JsonDict,
+    KeyFunction,
+    Record,
+    RecordNotFound,
+    VersionConflict,
+    no_keys,
+)
 
 if TYPE_CHECKING:
     import redis
@@ -35,43 +49,148 @@ __all__ = ["RedisStore"]
 # expiry measured on the wall clock (and never less than this).
 TTL_GRACE_SECONDS = 7 * 24 * 3600
 
-_INSERT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'tenant', ARGV[1], 'version', 1, 'data', ARGV[3])
-redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[2])
-redis.call('INCR', KEYS[4])
-return 1
+# The records of some ids, flattened after what `out` holds: id, version, data for each.
+_ROWS = """
+local function rows(ids, prefix, out)
+  for _, id in ipairs(ids) do
+    local row = redis.call('HMGET', prefix .. id, 'version', 'data')
+    if row[1] then
+      out[#out + 1] = id
+      out[#out + 1] = row[1]
+      out[#out + 1] = row[2]
+    end
+  end
+  return out
+end
 """
 
-_REPLACE = """
-local current = redis.call('HMGET', KEYS[1], 'tenant', 'version', 'data')
+# Index upkeep shared by the record scripts. An index member is "<ord>\0<seq>\0<id>", with
+# seq the record's insertion number (zero-padded), so ties of ord keep the insertion order. The
+# caller's last four ARGV are: id, the status key prefix, the order set, the deadline set. `old`
+# is the hash's {st, ord} before the write (false: none), `new` the {st, ord, dl} to index by.
+_INDEX = """
+local function member(ord, seq, id)
+  return (ord or '') .. '\\0' .. string.format('%020d', tonumber(seq)) .. '\\0' .. id
+end
+local function reindex(id, seq, st_prefix, ord_key, dl_key, old, new)
+  if old then
+    local gone = member(old[2], seq, id)
+    redis.call('ZREM', ord_key, gone)
+    redis.call('ZREM', st_prefix .. (old[1] or ''), gone)
+  end
+  if new then
+    local added = member(new[2], seq, id)
+    redis.call('ZADD', ord_key, 0, added)
+    redis.call('ZADD', st_prefix .. new[1], 0, added)
+    if new[3] == '' then redis.call('ZREM', dl_key, id)
+    else redis.call('ZADD', dl_key, new[3], id) end
+  else
+    redis.call('ZREM', dl_key, id)
+  end
+end
+"""
+
+# ARGV: tenant, data, st, ord, dl, unkeyed ('1' or ''), id, st_prefix, ord_key, dl_key
+_INSERT = (
+    _INDEX
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local seq = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], 'tenant', ARGV[1], 'version', 1, 'data', ARGV[2],
+           'st', ARGV[3], 'ord', ARGV[4], 'dl', ARGV[5], 'seq', seq)
+redis.call('ZADD', KEYS[2], seq, ARGV[7])
+redis.call('INCR', KEYS[4])
+if ARGV[6] ~= '' then redis.call('SADD', KEYS[5], ARGV[7]) end
+reindex(ARGV[7], seq, ARGV[8], ARGV[9], ARGV[10], false, {ARGV[3], ARGV[4], ARGV[5]})
+return 1
+"""
+)
+
+# ARGV: tenant, data, expected version or '', st, ord, dl, id, st_prefix, ord_key, dl_key
+_REPLACE = (
+    _INDEX
+    + """
+local current = redis.call('HMGET', KEYS[1], 'tenant', 'version', 'data', 'st', 'ord', 'seq')
 if current[1] ~= ARGV[1] then return {0} end
 local version = tonumber(current[2])
 if ARGV[3] ~= '' and version ~= tonumber(ARGV[3]) then return {1, version, current[3]} end
-redis.call('HSET', KEYS[1], 'version', version + 1, 'data', ARGV[2])
+redis.call('HSET', KEYS[1], 'version', version + 1, 'data', ARGV[2],
+           'st', ARGV[4], 'ord', ARGV[5], 'dl', ARGV[6])
+reindex(ARGV[7], current[6], ARGV[8], ARGV[9], ARGV[10], {current[4], current[5]},
+        {ARGV[4], ARGV[5], ARGV[6]})
 return {2, version + 1}
 """
+)
 
-_DELETE = """
-if redis.call('HGET', KEYS[1], 'tenant') ~= ARGV[1] then return 0 end
+# ARGV: tenant, id, st_prefix, ord_key, dl_key
+_DELETE = (
+    _INDEX
+    + """
+local current = redis.call('HMGET', KEYS[1], 'tenant', 'st', 'ord', 'seq')
+if current[1] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('DECR', KEYS[3])
+redis.call('SREM', KEYS[4], ARGV[2])
+reindex(ARGV[2], current[4], ARGV[3], ARGV[4], ARGV[5], {current[2], current[3]}, false)
+return 1
+"""
+)
+
+# Re-key one record written before index(): KEYS[1] its hash, KEYS[2] the unkeyed set.
+# ARGV: tenant, data it was keyed from, st, ord, dl, id, st_prefix, ord_key, dl_key
+_REKEY = (
+    _INDEX
+    + """
+redis.call('SREM', KEYS[2], ARGV[6])
+local current = redis.call('HMGET', KEYS[1], 'tenant', 'data', 'st', 'ord', 'seq')
+if current[1] ~= ARGV[1] or current[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'st', ARGV[3], 'ord', ARGV[4], 'dl', ARGV[5])
+reindex(ARGV[6], current[5], ARGV[7], ARGV[8], ARGV[9], {current[3], current[4]},
+        {ARGV[3], ARGV[4], ARGV[5]})
+return 1
+"""
+)
+
+# KEYS[1]: the order or status set. ARGV: record key prefix, descending ('1' or ''), offset,
+# limit (-1: all). Returns the total, then id, version, data for each record of the page.
+_PAGE = (
+    _ROWS
+    + """
+local total = redis.call('ZCARD', KEYS[1])
+local offset, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local stop = -1
+if limit >= 0 then stop = offset + limit - 1 end
+local members
+if limit == 0 then members = {}
+elseif ARGV[2] == '1' then members = redis.call('ZREVRANGE', KEYS[1], offset, stop)
+else members = redis.call('ZRANGE', KEYS[1], offset, stop) end
+local ids = {}
+for _, member in ipairs(members) do
+  local after_ord = string.find(member, '\\0', 1, true)
+  ids[#ids + 1] = string.sub(member, string.find(member, '\\0', after_ord + 1, true) + 1)
+end
+return rows(ids, ARGV[1], {total})
+"""
+)
+
+# KEYS[1]: the deadline set. ARGV: record key prefix, the instant (epoch seconds).
+_DUE = _ROWS + "return rows(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2]), ARGV[1], {})"
+
+_FEED_APPEND = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+local capacity = tonumber(ARGV[2])
+if capacity < 1 then redis.call('DEL', KEYS[1]) else redis.call('LTRIM', KEYS[1], -capacity, -1) end
 return 1
 """
 
-_LIST = """
-local out = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local row = redis.call('HMGET', ARGV[1] .. id, 'version', 'data')
-  if row[1] then
-    out[#out + 1] = id
-    out[#out + 1] = row[1]
-    out[#out + 1] = row[2]
-  end
-end
-return out
+_FEED_CLEAR = """
+local n = redis.call('LLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return n
 """
+
+_LIST = _ROWS + "return rows(redis.call('ZRANGE', KEYS[1], 0, -1), ARGV[1], {})"
 
 # The TTL is measured on the Redis server's clock, the one clock every worker shares.
 _PUT_EXPIRING = """
@@ -197,6 +316,12 @@ class RedisStore:
         self._insert = script(_INSERT)
         self._replace = script(_REPLACE)
         self._delete = script(_DELETE)
+        self._rekey = script(_REKEY)
+        self._page = script(_PAGE)
+        self._due = script(_DUE)
+        self._feed_append = script(_FEED_APPEND)
+        self._feed_clear = script(_FEED_CLEAR)
+        self._keys: dict[str, KeyFunction] = {}
         self._list = script(_LIST)
         self._put_expiring = script(_PUT_EXPIRING)
         self._journal_append = script(_JOURNAL_APPEND)
@@ -239,15 +364,29 @@ class RedisStore:
             return None
         return Record(provider, found[0], record_id, found[1], json.loads(found[2]))
 
-    def list(self, provider: str, tenant: str) -> list[Record]:
-        flat = [
-            str(item)
-            for item in self._list(
-                keys=[self._tenant_key(provider, tenant)], args=[self._key("rec", provider, "")]
-            )
-        ]
+    def list(self, provider: str, tenant: str) -> builtins.list[Record]:
+        flat = self._list(
+            keys=[self._tenant_key(provider, tenant)], args=[self._key("rec", provider, "")]
+        )
+        return self._rows(provider, tenant, flat)
+
+    def _index_args(self, provider: str, tenant: str, record_id: str) -> builtins.list[str]:
+        """The ARGV tail every record script takes: id, status key prefix, order and deadline
+        sets."""
         return [
-            Record(provider, tenant, flat[i], int(flat[i + 1]), json.loads(flat[i + 2]))
+            record_id,
+            self._key("st", provider, tenant, ""),
+            self._key("ord", provider, tenant),
+            self._key("dl", provider, tenant),
+        ]
+
+    def _keys_of(self, provider: str, data: JsonDict) -> builtins.list[str]:
+        status, order, deadline = self._keys.get(provider, no_keys)(data)
+        return [status, order, "" if deadline is None else repr(deadline)]
+
+    def _rows(self, provider: str, tenant: str, flat: builtins.list[Any]) -> builtins.list[Record]:
+        return [
+            Record(provider, tenant, str(flat[i]), int(flat[i + 1]), json.loads(flat[i + 2]))
             for i in range(0, len(flat), 3)
         ]
 
@@ -259,8 +398,15 @@ class RedisStore:
                 self._tenant_key(provider, tenant),
                 self._key("seq", "records"),
                 self._key("count"),
+                self._key("unkeyed", provider),
             ],
-            args=[tenant, record_id, text],
+            args=[
+                tenant,
+                text,
+                *self._keys_of(provider, data),
+                "" if provider in self._keys else "1",
+                *self._index_args(provider, tenant, record_id),
+            ],
         )
         if not inserted:
             raise ValueError(f"{provider} record {record_id} already exists")
@@ -277,7 +423,13 @@ class RedisStore:
         text = _dumps(data)
         outcome = self._replace(
             keys=[self._record_key(provider, record_id)],
-            args=[tenant, text, "" if expected_version is None else str(expected_version)],
+            args=[
+                tenant,
+                text,
+                "" if expected_version is None else str(expected_version),
+                *self._keys_of(provider, data),
+                *self._index_args(provider, tenant, record_id),
+            ],
         )
         if outcome[0] == 0:
             raise RecordNotFound(record_id)
@@ -293,10 +445,77 @@ class RedisStore:
                 self._record_key(provider, record_id),
                 self._tenant_key(provider, tenant),
                 self._key("count"),
+                self._key("unkeyed", provider),
             ],
-            args=[tenant, record_id],
+            args=[tenant, *self._index_args(provider, tenant, record_id)],
         )
         return bool(deleted)
+
+    # -- the index ------------------------------------------------------------------------------
+    def index(self, provider: str, keys: KeyFunction) -> None:
+        self._keys[provider] = keys
+        unkeyed = self._key("unkeyed", provider)
+        for member in self._redis.smembers(unkeyed):
+            record_id = str(member)
+            found = self._read(provider, record_id)
+            if found is None:
+                self._redis.srem(unkeyed, record_id)
+                continue
+            tenant, _, text = found
+            self._rekey(
+                keys=[self._record_key(provider, record_id), unkeyed],
+                args=[
+                    tenant,
+                    text,
+                    *self._keys_of(provider, json.loads(text)),
+                    *self._index_args(provider, tenant, record_id),
+                ],
+            )
+
+    def due(self, provider: str, tenant: str, at: float) -> builtins.list[Record]:
+        flat = self._due(
+            keys=[self._key("dl", provider, tenant)],
+            args=[self._key("rec", provider, ""), repr(at)],
+        )
+        return self._rows(provider, tenant, flat)
+
+    def page(
+        self,
+        provider: str,
+        tenant: str,
+        *,
+        status: str | None = None,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[builtins.list[Record], int]:
+        entries = (
+            self._key("ord", provider, tenant)
+            if status is None
+            else self._key("st", provider, tenant, status)
+        )
+        flat = self._page(
+            keys=[entries],
+            args=[
+                self._key("rec", provider, ""),
+                "1" if descending else "",
+                str(offset),
+                str(-1 if limit is None else limit),
+            ],
+        )
+        return self._rows(provider, tenant, flat[1:]), _int(flat[0])
+
+    # -- feeds ----------------------------------------------------------------------------------
+    def feed_append(self, name: str, entry: Any, capacity: int) -> None:
+        self._feed_append(keys=[self._key("feed", name)], args=[_dumps(entry), str(capacity)])
+
+    def feed_read(self, name: str) -> builtins.list[Any]:
+        return [
+            json.loads(str(item)) for item in self._redis.lrange(self._key("feed", name), 0, -1)
+        ]
+
+    def feed_clear(self, name: str) -> int:
+        return _int(self._feed_clear(keys=[self._key("feed", name)]))
 
     def count(self) -> int:
         value = _text(self._redis.get(self._key("count")))

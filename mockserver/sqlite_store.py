@@ -17,15 +17,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .store import JsonDict, Record, RecordNotFound, VersionConflict
+from .store import (
+    JsonDict,
+    KeyFunction,
+    Record,
+    RecordNotFound,
+    VersionConflict,
+)
 
 __all__ = ["SqliteStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     provider TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT NULL,
-    version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (provider, id));
-CREATE INDEX IF NOT EXISTS records_by_tenant ON records (provider, tenant);
+    version INTEGER NOT NULL, data TEXT NOT NULL, status TEXT, ord TEXT, deadline REAL,
+    PRIMARY KEY (provider, id));
+CREATE TABLE IF NOT EXISTS feeds (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, entry TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feeds_by_name ON feeds (name, seq);
 CREATE TABLE IF NOT EXISTS kv (
     ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires REAL,
     PRIMARY KEY (ns, key));
@@ -34,6 +43,16 @@ CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, entry 
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, hits INTEGER NOT NULL,
     times INTEGER);
+"""
+
+# Made after the columns exist (a file from an earlier version gets them added first).
+_INDEXES = """
+DROP INDEX IF EXISTS records_by_tenant;
+CREATE INDEX IF NOT EXISTS records_by_order ON records (provider, tenant, ord);
+CREATE INDEX IF NOT EXISTS records_by_status ON records (provider, tenant, status, ord);
+CREATE INDEX IF NOT EXISTS records_by_deadline ON records (provider, tenant, deadline)
+    WHERE deadline IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_unkeyed ON records (provider) WHERE ord IS NULL;
 """
 
 
@@ -66,7 +85,16 @@ class SqliteStore:
         self._flusher: threading.Thread | None = None
         self._flusher_pid = 0
         self._closed = False
-        self._db().executescript(_SCHEMA)  # executescript commits on its own
+        self._keys: dict[str, KeyFunction] = {}
+        db = self._db()
+        db.executescript(_SCHEMA)  # executescript commits on its own
+        columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+        # A file written before records had index keys: add the columns; index() fills them.
+        with self._write() as writer:
+            for column, kind in (("status", "TEXT"), ("ord", "TEXT"), ("deadline", "REAL")):
+                if column not in columns:
+                    writer.execute(f"ALTER TABLE records ADD COLUMN {column} {kind}")
+        db.executescript(_INDEXES)
 
     # -- connections and transactions ------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -169,11 +197,13 @@ class SqliteStore:
         return [Record(provider, tenant, r[0], r[1], json.loads(r[2])) for r in rows]
 
     def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
+        status, order, deadline = self._keys_of(provider, data)
         try:
             with self._write() as db:
                 db.execute(
-                    "INSERT INTO records (provider, id, tenant, version, data) VALUES (?,?,?,1,?)",
-                    (provider, record_id, tenant, _dumps(data)),
+                    "INSERT INTO records (provider, id, tenant, version, data, status, ord,"
+                    " deadline) VALUES (?,?,?,1,?,?,?,?)",
+                    (provider, record_id, tenant, _dumps(data), status, order, deadline),
                 )
         except sqlite3.IntegrityError:
             raise ValueError(f"{provider} record {record_id} already exists") from None
@@ -187,6 +217,7 @@ class SqliteStore:
         data: JsonDict,
         expected_version: int | None = None,
     ) -> Record:
+        status, order, deadline = self._keys_of(provider, data)
         with self._write() as db:
             row = db.execute(
                 "SELECT version, data FROM records WHERE provider=? AND id=? AND tenant=?",
@@ -199,8 +230,9 @@ class SqliteStore:
                     Record(provider, tenant, record_id, row[0], json.loads(row[1]))
                 )
             db.execute(
-                "UPDATE records SET version=?, data=? WHERE provider=? AND id=?",
-                (row[0] + 1, _dumps(data), provider, record_id),
+                "UPDATE records SET version=?, data=?, status=?, ord=?, deadline=?"
+                " WHERE provider=? AND id=?",
+                (row[0] + 1, _dumps(data), status, order, deadline, provider, record_id),
             )
         return Record(provider, tenant, record_id, row[0] + 1, json.loads(_dumps(data)))
 
@@ -214,6 +246,93 @@ class SqliteStore:
 
     def count(self) -> int:
         return int(self._db().execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+    # -- the index ------------------------------------------------------------------------------
+    def _keys_of(
+        self, provider: str, data: JsonDict
+    ) -> tuple[str | None, str | None, float | None]:
+        """The index keys; none (NULL) before index() was called for the provider, so that
+        index() can find the record (through `records_unkeyed`) and key it."""
+        keys = self._keys.get(provider)
+        return (None, None, None) if keys is None else keys(data)
+
+    def index(self, provider: str, keys: KeyFunction) -> None:
+        self._keys[provider] = keys
+        db = self._db()
+        if not db.execute(
+            "SELECT 1 FROM records WHERE provider=? AND ord IS NULL LIMIT 1", (provider,)
+        ).fetchone():
+            return
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT id, data FROM records WHERE provider=? AND ord IS NULL", (provider,)
+            ).fetchall()
+            db.executemany(
+                "UPDATE records SET status=?, ord=?, deadline=? WHERE provider=? AND id=?",
+                [(*keys(json.loads(data)), provider, record_id) for record_id, data in rows],
+            )
+
+    def due(self, provider: str, tenant: str, at: float) -> builtins.list[Record]:
+        rows = (
+            self._db()
+            .execute(
+                "SELECT id, version, data FROM records WHERE provider=? AND tenant=?"
+                " AND deadline IS NOT NULL AND deadline <= ? ORDER BY deadline, id",
+                (provider, tenant, at),
+            )
+            .fetchall()
+        )
+        return [Record(provider, tenant, r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def page(
+        self,
+        provider: str,
+        tenant: str,
+        *,
+        status: str | None = None,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[builtins.list[Record], int]:
+        where = "provider=? AND tenant=?" + ("" if status is None else " AND status=?")
+        args: tuple[Any, ...] = (provider, tenant) if status is None else (provider, tenant, status)
+        direction = "DESC" if descending else "ASC"
+        db = self._db()
+        db.execute("BEGIN")  # the page and its count from one snapshot
+        try:
+            total = int(
+                db.execute(f"SELECT COUNT(*) FROM records WHERE {where}", args).fetchone()[0]  # noqa: S608
+            )
+            rows = db.execute(
+                f"SELECT id, version, data FROM records WHERE {where}"  # noqa: S608
+                f" ORDER BY ord {direction}, rowid {direction} LIMIT ? OFFSET ?",
+                (*args, -1 if limit is None else limit, offset),
+            ).fetchall()
+        finally:
+            db.execute("COMMIT")
+        return [Record(provider, tenant, r[0], r[1], json.loads(r[2])) for r in rows], total
+
+    # -- feeds ----------------------------------------------------------------------------------
+    def feed_append(self, name: str, entry: Any, capacity: int) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO feeds (name, entry) VALUES (?,?)", (name, _dumps(entry)))
+            db.execute(
+                "DELETE FROM feeds WHERE name=? AND seq NOT IN"
+                " (SELECT seq FROM feeds WHERE name=? ORDER BY seq DESC LIMIT ?)",
+                (name, name, max(capacity, 0)),
+            )
+
+    def feed_read(self, name: str) -> builtins.list[Any]:
+        rows = (
+            self._db()
+            .execute("SELECT entry FROM feeds WHERE name=? ORDER BY seq", (name,))
+            .fetchall()
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def feed_clear(self, name: str) -> int:
+        with self._write() as db:
+            return db.execute("DELETE FROM feeds WHERE name=?", (name,)).rowcount
 
     # -- keyed values ---------------------------------------------------------------------------
     def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None:
@@ -389,7 +508,7 @@ class SqliteStore:
             with self._queue_lock:
                 self._queue.clear()
             with self._write() as db:
-                for table in ("records", "kv", "docs", "journal", "faults"):
+                for table in ("records", "kv", "docs", "journal", "faults", "feeds"):
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def close(self) -> None:

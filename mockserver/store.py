@@ -8,11 +8,16 @@ import itertools
 import threading
 import zlib
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sortedcontainers import SortedList
+
 __all__ = [
+    "IndexKeys",
+    "KeyFunction",
     "MemoryStore",
     "Record",
     "RecordNotFound",
@@ -23,6 +28,20 @@ __all__ = [
 ]
 
 JsonDict = dict[str, Any]
+
+IndexKeys = tuple[str, str, float | None]
+"""What a store indexes a record by: (status, order, deadline). `status` serves an equality
+filter; `order` is a string whose ascending order is the provider's list order (ties keep the
+order the records were inserted in); `deadline` is the epoch second from which the provider's
+clock rules may change the record (None: never), so a list settles only the records that are
+due instead of every one."""
+
+KeyFunction = Callable[[JsonDict], IndexKeys]
+
+
+def no_keys(data: JsonDict) -> IndexKeys:
+    """The keys of a provider nobody registered: no status, insertion-independent id order."""
+    return ("", "", None)
 
 
 @dataclass(slots=True, frozen=True)
@@ -87,6 +106,38 @@ class Store(Protocol):
 
     def delete(self, provider: str, tenant: str, record_id: str) -> bool: ...
 
+    def index(self, provider: str, keys: KeyFunction) -> None:
+        """Index this provider's records by `keys` from now on (records already stored
+        without keys get them now)."""
+        ...
+
+    def due(self, provider: str, tenant: str, at: float) -> builtins.list[Record]:
+        """The tenant's records whose deadline is at or before `at` (epoch seconds)."""
+        ...
+
+    def page(
+        self,
+        provider: str,
+        tenant: str,
+        *,
+        status: str | None = None,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[builtins.list[Record], int]:
+        """Records of the tenant (with that status), ordered by order key, then by insertion,
+        skipping
+        `offset` and at most `limit` of them; and how many there are in all."""
+        ...
+
+    def feed_append(self, name: str, entry: Any, capacity: int) -> None:
+        """Add an entry at the end of a named feed that keeps its last `capacity` entries."""
+        ...
+
+    def feed_read(self, name: str) -> builtins.list[Any]: ...
+
+    def feed_clear(self, name: str) -> int: ...
+
     def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None: ...
 
     def get_value(self, namespace: str, key: str, now: datetime) -> Any: ...
@@ -123,6 +174,7 @@ class Store(Protocol):
 
 
 _ATOMS = (str, int, float, bool, type(None))
+_LAST = chr(0x10FFFF)  # sorts after every id
 
 
 def _copy(value: Any) -> Any:
@@ -138,15 +190,55 @@ def _copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+@dataclass(slots=True)
+class _Bucket:
+    """The records of one (provider, tenant), with their index: sorted lists of (order,
+    insertion number, id) for all and per status, and of (deadline, id) for the records that
+    may change."""
+
+    records: dict[str, Record] = field(default_factory=dict)
+    keys: dict[str, tuple[IndexKeys, int]] = field(default_factory=dict)
+    ordered: SortedList[tuple[str, int, str]] = field(default_factory=SortedList)
+    by_status: dict[str, SortedList[tuple[str, int, str]]] = field(default_factory=dict)
+    deadlines: SortedList[tuple[float, str]] = field(default_factory=SortedList)
+
+    def add(self, record: Record, keys: IndexKeys, number: int) -> None:
+        self.records[record.id] = record
+        self.keys[record.id] = (keys, number)
+        status, order, deadline = keys
+        entry = (order, number, record.id)
+        self.ordered.add(entry)
+        self.by_status.setdefault(status, SortedList()).add(entry)
+        if deadline is not None:
+            self.deadlines.add((deadline, record.id))
+
+    def drop(self, record_id: str) -> int:
+        """Forget a record; its insertion number is returned, for a re-add."""
+        del self.records[record_id]
+        (status, order, deadline), number = self.keys.pop(record_id)
+        entry = (order, number, record_id)
+        self.ordered.remove(entry)
+        same = self.by_status[status]
+        same.remove(entry)
+        if not same:
+            del self.by_status[status]
+        if deadline is not None:
+            self.deadlines.remove((deadline, record_id))
+        return number
+
+
 class MemoryStore:
     """The default store: dictionaries guarded by one lock. Fast; one process only."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._records: dict[tuple[str, str], dict[str, Record]] = {}
+        self._records: dict[tuple[str, str], _Bucket] = {}
         self._owners: dict[tuple[str, str], str] = {}
+        self._keys: dict[str, KeyFunction] = {}
+        self._numbers = itertools.count()
         self._values: dict[tuple[str, str], tuple[Any, datetime | None]] = {}
         self._docs: dict[str, Any] = {}
+        self._feeds: dict[str, deque[Any]] = {}
         self._journal: deque[JsonDict] = deque()
         self._journal_ids = itertools.count(1)
         self._faults: dict[int, JsonDict] = {}
@@ -154,22 +246,25 @@ class MemoryStore:
 
     def get(self, provider: str, tenant: str, record_id: str) -> Record | None:
         bucket = self._records.get((provider, tenant))
-        return bucket.get(record_id) if bucket is not None else None
+        return bucket.records.get(record_id) if bucket is not None else None
 
     def locate(self, provider: str, record_id: str) -> Record | None:
         tenant = self._owners.get((provider, record_id))
         return None if tenant is None else self.get(provider, tenant, record_id)
 
-    def list(self, provider: str, tenant: str) -> list[Record]:
+    def list(self, provider: str, tenant: str) -> builtins.list[Record]:
         with self._lock:
-            return list(self._records.get((provider, tenant), {}).values())
+            bucket = self._records.get((provider, tenant))
+            return [] if bucket is None else list(bucket.records.values())
 
     def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
         with self._lock:
             if (provider, record_id) in self._owners:
                 raise ValueError(f"{provider} record {record_id} already exists")
             record = Record(provider, tenant, record_id, 1, _copy(data))
-            self._records.setdefault((provider, tenant), {})[record_id] = record
+            keys = self._keys.get(provider, no_keys)(record.data)
+            bucket = self._records.setdefault((provider, tenant), _Bucket())
+            bucket.add(record, keys, next(self._numbers))
             self._owners[(provider, record_id)] = tenant
             return record
 
@@ -188,17 +283,80 @@ class MemoryStore:
             if expected_version is not None and current.version != expected_version:
                 raise VersionConflict(current)
             record = Record(provider, tenant, record_id, current.version + 1, _copy(data))
-            self._records[(provider, tenant)][record_id] = record
+            keys = self._keys.get(provider, no_keys)(record.data)
+            bucket = self._records[(provider, tenant)]
+            if bucket.keys[record_id][0] == keys:
+                bucket.records[record_id] = record
+            else:
+                bucket.add(record, keys, bucket.drop(record_id))
             return record
 
     def delete(self, provider: str, tenant: str, record_id: str) -> bool:
         with self._lock:
             bucket = self._records.get((provider, tenant))
-            if bucket is None or record_id not in bucket:
+            if bucket is None or record_id not in bucket.records:
                 return False
-            del bucket[record_id]
+            bucket.drop(record_id)
             del self._owners[(provider, record_id)]
             return True
+
+    def index(self, provider: str, keys: KeyFunction) -> None:
+        with self._lock:
+            self._keys[provider] = keys
+            for (owner, _), bucket in self._records.items():
+                if owner == provider:
+                    for record in list(bucket.records.values()):
+                        bucket.add(record, keys(record.data), bucket.drop(record.id))
+
+    def due(self, provider: str, tenant: str, at: float) -> builtins.list[Record]:
+        with self._lock:
+            bucket = self._records.get((provider, tenant))
+            if bucket is None or not bucket.deadlines or bucket.deadlines[0][0] > at:
+                return []
+            until = bucket.deadlines.bisect_right((at, _LAST))
+            return [bucket.records[record_id] for _, record_id in bucket.deadlines[:until]]
+
+    def page(
+        self,
+        provider: str,
+        tenant: str,
+        *,
+        status: str | None = None,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[builtins.list[Record], int]:
+        with self._lock:
+            bucket = self._records.get((provider, tenant))
+            if bucket is None:
+                return [], 0
+            entries = bucket.ordered if status is None else bucket.by_status.get(status)
+            if not entries:
+                return [], 0
+            total = len(entries)
+            if offset >= total:
+                return [], total
+            stop = total if limit is None else min(total, offset + limit)
+            if descending:
+                chosen = entries.islice(total - stop, total - offset, reverse=True)
+            else:
+                chosen = entries.islice(offset, stop)
+            return [bucket.records[entry[2]] for entry in chosen], total
+
+    def feed_append(self, name: str, entry: Any, capacity: int) -> None:
+        with self._lock:
+            feed = self._feeds.setdefault(name, deque())
+            feed.append(_copy(entry))
+            while len(feed) > capacity:
+                feed.popleft()
+
+    def feed_read(self, name: str) -> builtins.list[Any]:
+        with self._lock:
+            return [_copy(entry) for entry in self._feeds.get(name, ())]
+
+    def feed_clear(self, name: str) -> int:
+        with self._lock:
+            return len(self._feeds.pop(name, ()))
 
     def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None:
         with self._lock:
@@ -286,6 +444,7 @@ class MemoryStore:
             self._owners.clear()
             self._values.clear()
             self._docs.clear()
+            self._feeds.clear()
             self._journal.clear()
             self._faults.clear()
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from mockserver.store import (
+    IndexKeys,
     MemoryStore,
+    Record,
     RecordNotFound,
     Store,
     VersionConflict,
@@ -179,11 +183,13 @@ def test_clear_forgets_every_kind_of_state(store: Store) -> None:
     store.write_doc("d", 1)
     store.journal_append({}, 10)
     store.fault_add({"status": 500})
+    store.feed_append("f", 1, 10)
     store.clear()
     assert store.count() == 0 and store.get_value("ns", "k", NOW) is None
     assert (
         store.read_doc("d") is None and store.journal_entries() == [] and store.fault_list() == []
     )
+    assert store.feed_read("f") == []
 
 
 def test_concurrent_compare_and_set_has_one_winner(store: Store) -> None:
@@ -206,6 +212,110 @@ def test_concurrent_compare_and_set_has_one_winner(store: Store) -> None:
         thread.join()
     record = store.get("p", "t", "r")
     assert len(wins) == 1 and record is not None and record.data == {"n": wins[0]}
+
+
+def _keys(data: dict[str, Any]) -> IndexKeys:
+    """A toy provider: status in `s`, listed by `at`, changing at `until` (if any)."""
+    return (str(data.get("s", "")), f"{data.get('at', 0):05d}", data.get("until"))
+
+
+def _ids(records: list[Record]) -> list[str]:
+    return [r.id for r in records]
+
+
+def test_pages_follow_the_order_key_then_the_insertion_order(store: Store) -> None:
+    store.index("p", _keys)
+    for record_id, at in [("c", 3), ("a", 1), ("e", 5), ("b", 3), ("d", 4)]:
+        store.insert("p", "t", record_id, {"s": "on" if at % 2 else "off", "at": at})
+    store.insert("p", "other", "z", {"s": "on", "at": 0})
+    store.insert("q", "t", "y", {"s": "on", "at": 0})
+    assert store.page("p", "t") == (store.page("p", "t")[0], 5)
+    # c and b tie on `at`: c was inserted first
+    assert _ids(store.page("p", "t")[0]) == ["a", "c", "b", "d", "e"]
+    assert _ids(store.page("p", "t", descending=True)[0]) == ["e", "d", "b", "c", "a"]
+    page, total = store.page("p", "t", offset=1, limit=2)
+    assert (_ids(page), total) == (["c", "b"], 5)
+    page, total = store.page("p", "t", descending=True, offset=1, limit=2)
+    assert (_ids(page), total) == (["d", "b"], 5)
+    store.replace("p", "t", "c", {"s": "on", "at": 3, "changed": True})  # keeps its place
+    page, total = store.page("p", "t", status="on", descending=True)
+    assert (_ids(page), total) == (["e", "b", "c", "a"], 4)
+    assert store.page("p", "t", status="on", offset=9, limit=2) == ([], 4)
+    assert store.page("p", "t", descending=True, offset=5, limit=2) == ([], 5)
+    assert store.page("p", "t", descending=True, offset=9) == ([], 5)
+    assert _ids(store.page("p", "t", descending=True, offset=4, limit=9)[0]) == ["a"]
+    assert store.page("p", "t", limit=0)[1] == 5 and store.page("p", "t", limit=0)[0] == []
+    assert store.page("p", "t", status="nothing") == ([], 0)
+    assert store.page("p", "nobody") == ([], 0)
+
+
+def test_writes_move_records_between_statuses_and_places(store: Store) -> None:
+    store.index("p", _keys)
+    store.insert("p", "t", "a", {"s": "on", "at": 1})
+    store.insert("p", "t", "b", {"s": "on", "at": 2})
+    store.replace("p", "t", "a", {"s": "off", "at": 9})
+    assert _ids(store.page("p", "t", status="on")[0]) == ["b"]
+    assert _ids(store.page("p", "t", status="off")[0]) == ["a"]
+    assert _ids(store.page("p", "t")[0]) == ["b", "a"]
+    listed = store.page("p", "t", status="off")[0][0]
+    assert (listed.version, listed.data) == (2, {"s": "off", "at": 9})
+    store.delete("p", "t", "a")
+    assert store.page("p", "t", status="off") == ([], 0) and store.page("p", "t")[1] == 1
+
+
+def test_due_gives_the_records_whose_deadline_has_come(store: Store) -> None:
+    store.index("p", _keys)
+    store.insert("p", "t", "late", {"until": 300.0})
+    store.insert("p", "t", "soon", {"until": 100.0})
+    store.insert("p", "t", "never", {})
+    store.insert("p", "u", "other", {"until": 1.0})
+    assert store.due("p", "t", 99.5) == []
+    assert _ids(store.due("p", "t", 100.0)) == ["soon"]
+    assert _ids(store.due("p", "t", 1e9)) == ["soon", "late"]
+    store.replace("p", "t", "soon", {})  # settled: no deadline any more
+    store.replace("p", "t", "late", {"until": 50.0})
+    assert _ids(store.due("p", "t", 100.0)) == ["late"]
+    store.delete("p", "t", "late")
+    assert store.due("p", "t", 1e9) == []
+
+
+def test_records_written_before_index_get_their_keys(store: Store) -> None:
+    store.insert("p", "t", "a", {"s": "on", "at": 2, "until": 10.0})
+    store.insert("p", "t", "b", {"s": "off", "at": 1})
+    store.index("p", _keys)
+    assert _ids(store.page("p", "t", status="on")[0]) == ["a"]
+    assert _ids(store.page("p", "t")[0]) == ["b", "a"]
+    assert _ids(store.due("p", "t", 10.0)) == ["a"]
+    store.replace("p", "t", "a", {"s": "off", "at": 0})
+    assert _ids(store.page("p", "t", status="off")[0]) == ["a", "b"]
+
+
+def test_feeds_keep_their_last_entries_in_order(store: Store) -> None:
+    for n in range(5):
+        store.feed_append("outbox", {"n": n}, capacity=3)
+    store.feed_append("other", "x", capacity=3)
+    assert store.feed_read("outbox") == [{"n": 2}, {"n": 3}, {"n": 4}]
+    assert store.feed_read("nothing") == []
+    assert store.feed_clear("outbox") == 3
+    assert store.feed_read("outbox") == [] and store.feed_read("other") == ["x"]
+    store.clear()
+    assert store.feed_read("other") == []
+
+
+def test_sqlite_file_of_an_earlier_version_gets_index_keys(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE records (provider TEXT NOT NULL, id TEXT NOT NULL, tenant TEXT NOT "
+            "NULL, version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (provider, id))"
+        )
+        db.execute("INSERT INTO records VALUES ('p', 'a', 't', 3, '{\"s\": \"on\", \"at\": 1}')")
+    db.close()
+    store = open_store(f"sqlite:{path}")
+    store.index("p", _keys)
+    page, total = store.page("p", "t", status="on")
+    assert total == 1 and page[0].version == 3 and page[0].data == {"s": "on", "at": 1}
+    store.close()
 
 
 def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:

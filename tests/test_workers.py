@@ -177,3 +177,51 @@ def test_two_workers_share_consents_and_one_patch_wins_over_redis(
         assert sorted(statuses) == [204] + [412] * 31
         final = fresh_get(target, headers=h())
         assert final.json()["name"].startswith("w") and final.headers["etag"] != etag
+
+
+def test_every_request_is_in_the_journal_whichever_worker_served_it(
+    server: RunningServer,
+) -> None:
+    url = f"{server.url('api1')}/api/v1/consents"
+    marks = [f"journal-{n}-{uuid.uuid4()}" for n in range(24)]
+    served_by: set[int] = set()
+
+    def request(mark: str) -> None:
+        with httpx.Client(headers={"Connection": "close"}) as client:
+            assert client.get(url, params={"Name": mark}, headers=h()).status_code == 200
+            served_by.add(client.get(f"{server.base_url}/__admin/health").json()["pid"])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(request, marks))
+    assert len(served_by) == 2  # both workers answered requests
+    for _ in range(4):  # each read may go to either worker: each must see every entry
+        with httpx.Client(headers={"Connection": "close"}) as client:
+            entries = client.get(f"{server.base_url}/__admin/requests").json()["requests"]
+        queries = {entry["query"] for entry in entries}
+        assert all(f"Name={mark}" in queries for mark in marks)
+
+
+def test_otps_sent_through_every_worker_all_reach_the_outbox(tmp_path: Path) -> None:
+    path = tmp_path / "fliqa.sqlite"
+    command = ["--provider", "fliqa", "--workers", "2", "--store", f"sqlite:{path}"]
+    with running_server([*command, "--fixtures", "none"]) as fliqa:
+        base = fliqa.url("fliqa")
+        keys = {"Api-Key": "workers", "Api-Secret": "secret-workers"}
+        token = httpx.get(f"{base}/service/auth/token/sandbox/acme", headers=keys)
+        assert token.status_code == 200, token.text
+        bearer = {"Authorization": f"Bearer {token.json()['accessToken']}"}
+        phones = [f"+4366012345{n:02d}" for n in range(32)]
+        barrier = threading.Barrier(16)
+
+        def login(phone: str) -> int:
+            with httpx.Client(headers={"Connection": "close"}) as client:
+                client.get(f"{fliqa.base_url}/__admin/health")  # connected before the start
+                barrier.wait()
+                sent = client.post(f"{base}/account/login", json={"msisdn": phone}, headers=bearer)
+                return sent.status_code
+
+        with ThreadPoolExecutor(16) as pool:  # two waves of 16 logins sent at once
+            assert set(pool.map(login, phones)) == {200}
+        for _ in range(3):
+            outbox = fresh_get(f"{fliqa.base_url}/__admin/fliqa/outbox").json()
+            assert sorted(m["to"] for m in outbox["messages"]) == sorted(phones)

@@ -12,7 +12,16 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..behaviour import AdminCreated, ApiError, Context, ErrorScope, Handlers, ProviderDef, Reply
+from ..behaviour import (
+    AdminCreated,
+    ApiError,
+    Context,
+    ErrorScope,
+    Handlers,
+    ProviderDef,
+    Reply,
+    sort_stamp,
+)
 from ..clock import format_instant, parse_instant
 from ..lifecycle import TransitionRefused
 from ..sandbox import Kit, is_http_url, with_params
@@ -104,6 +113,23 @@ def lifecycle(data: JsonDict, now: datetime) -> JsonDict | None:
     if status in ("REVOKED", "INACTIVE") and now >= since + ENDED_PURGE:
         return None
     return data
+
+
+def deadline(data: JsonDict) -> datetime | None:
+    """When `lifecycle` next changes the consent: purge, inactivity, purge again."""
+    status = status_of(data)
+    if status == "CREATED":
+        return parse_instant(data["createdOn"]) + CREATED_PURGE
+    if status == "ACCEPTED":
+        return (
+            parse_instant(data.get("_lastUsedOn") or data["_statusSince"]) + UNUSED_UNTIL_INACTIVE
+        )
+    return parse_instant(data["_statusSince"]) + ENDED_PURGE
+
+
+def order_key(data: JsonDict) -> str:
+    """The default list order is by createdOn."""
+    return sort_stamp(parse_instant(data["createdOn"]))
 
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -349,31 +375,46 @@ def create_one_time_code(ctx: Context) -> Reply:
 @handlers
 def list_consents(ctx: Context) -> Reply:
     query = ctx.query
-    selected = [r.data for r in ctx.records() if _matches(r.data, query)]
-    field, _, direction = str(query.get("OrderBy", "createdOn desc")).partition(" ")
-    # None sorts apart; a falsy value such as status 0 (CREATED) must still sort as itself.
-    selected.sort(
-        key=lambda d: (d.get(field) is None, "" if d.get(field) is None else d.get(field)),
-        reverse=direction == "desc",
-    )
     count = int(query.get("Count", 10))
     page = int(query.get("CurrentPage", 1))
     start = (page - 1) * count
+    status = parse_status(query["Status"]) if "Status" in query else None
+    filtered = any(name in query for name in _FILTERS)
+    field, _, direction = str(query.get("OrderBy", "createdOn desc")).partition(" ")
+    if "Status" in query and status is None:
+        shown, total = [], 0
+    elif field == "createdOn":  # the store's own order: only this page is read
+        keep = (lambda d: _matches(d, query)) if filtered else None
+        records, total = ctx.listing(
+            status=status, descending=direction == "desc", offset=start, limit=count, keep=keep
+        )
+        shown = [r.data for r in records]
+    else:
+        records, total = ctx.listing(status=status, keep=lambda d: _matches(d, query))
+        selected = [r.data for r in records]
+        # None sorts apart; a falsy value such as status 0 (CREATED) must still sort as itself.
+        selected.sort(
+            key=lambda d: (d.get(field) is None, "" if d.get(field) is None else d.get(field)),
+            reverse=direction == "desc",
+        )
+        shown = selected[start : start + count]
     body = {
-        "data": [render(d) for d in selected[start : start + count]],
+        "data": [render(d) for d in shown],
         "meta": {
             "currentPage": page,
             "pageSize": count,
-            "totalCount": len(selected),
-            "totalPages": math.ceil(len(selected) / count),
+            "totalCount": total,
+            "totalPages": math.ceil(total / count),
         },
     }
     return Reply(200, body)
 
 
+_FILTERS = ("Source", "Name", "IsTest", "SystemSettingsId", "CreatedOn", "UpdatedOn")
+
+
 def _matches(data: JsonDict, query: JsonDict) -> bool:
-    if "Status" in query and status_of(data) != parse_status(query["Status"]):
-        return False
+    """The filters besides Status (which the store's index serves)."""
     if "Source" in query and str(data.get("source") or "").lower() != query["Source"].lower():
         return False
     if "Name" in query and query["Name"].lower() not in str(data.get("name") or "").lower():
@@ -509,6 +550,8 @@ PROVIDER = ProviderDef(
     render_error=render_error,
     render=render,
     lifecycle=lifecycle,
+    deadline=deadline,
+    order_key=order_key,
     status_of=status_of,
     parse_status=parse_status,
     transitions=TRANSITIONS,

@@ -12,7 +12,16 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..behaviour import AdminCreated, ApiError, Context, ErrorScope, Handlers, ProviderDef, Reply
+from ..behaviour import (
+    AdminCreated,
+    ApiError,
+    Context,
+    ErrorScope,
+    Handlers,
+    ProviderDef,
+    Reply,
+    sort_stamp,
+)
 from ..clock import format_instant, parse_duration, parse_instant
 from ..lifecycle import TransitionRefused
 from ..sandbox import Kit, is_http_url
@@ -149,6 +158,19 @@ def lifecycle(data: JsonDict, now: datetime) -> JsonDict | None:
         "statusUpdated": format_instant(end),
         "statusDetails": EXPIRED_DETAILS,
     }
+
+
+def deadline(data: JsonDict) -> datetime | None:
+    """An Active consent with an end expires then; nothing else changes on its own."""
+    if data["consentStatus"] != "Active" or not data.get("consentEnd"):
+        return None
+    return parse_instant(str(data["consentEnd"]))
+
+
+def order_key(data: JsonDict) -> str:
+    """Lists show consents in the order they were created."""
+    created = data.get("_createdAt")
+    return sort_stamp(parse_instant(str(created))) if created else ""
 
 
 _DEFAULT_DETAILS: dict[str, str | None] = {
@@ -517,14 +539,23 @@ def list_consents_v2(ctx: Context) -> Reply:
 def _listed(ctx: Context) -> list[JsonDict]:
     _fresh(ctx)
     query = ctx.query
-    records = sorted(ctx.records(), key=lambda r: str(r.data.get("_createdAt", "")))
-    selected = [render(r.data) for r in records if _matches(r.data, query)]
     offset, limit = int(query.get("offset", 0)), int(query.get("limit", 0))
-    return selected[offset : offset + limit] if limit else selected[offset:]
+    filtered = any(name in query for name in _FILTERS)
+    records, _ = ctx.listing(
+        status=query.get("consentStatus"),
+        offset=offset,
+        limit=limit or None,
+        keep=(lambda d: _matches(d, query)) if filtered else None,
+    )
+    return [render(r.data) for r in records]
+
+
+_FILTERS = ("configurationName", "providerId", "customerReference", "userId", "from", "to")
 
 
 def _matches(data: JsonDict, query: JsonDict) -> bool:
-    for name in ("consentStatus", "configurationName", "providerId", "customerReference"):
+    """The filters besides consentStatus (which the store's index serves)."""
+    for name in ("configurationName", "providerId", "customerReference"):
         if name in query and data.get(name) != query[name]:
             return False
     if "userId" in query and data.get("userId") != query["userId"]:
@@ -820,6 +851,8 @@ PROVIDER = ProviderDef(
     render_error=render_error,
     render=render,
     lifecycle=lifecycle,
+    deadline=deadline,
+    order_key=order_key,
     status_of=status_of,
     parse_status=parse_status,
     transitions=TRANSITIONS,

@@ -73,6 +73,11 @@ def lifecycle(data: JsonDict, now: datetime) -> JsonDict | None:
     return {**data, "status": "EXPIRED", "utc_last_update": stamp, "_ended_at": stamp}
 
 
+def deadline(data: JsonDict) -> datetime | None:
+    """An ACTIVE consent expires at consent_exp; nothing else changes on its own."""
+    return parse_instant(data["consent_exp"]) if data["status"] == "ACTIVE" else None
+
+
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "ACTIVE": ("DELETED", "EXPIRED"),
     "DELETED": (),
@@ -518,6 +523,7 @@ PROVIDER = ProviderDef(
     render_error=render_error,
     render=render,
     lifecycle=lifecycle,
+    deadline=deadline,
     status_of=status_of,
     parse_status=parse_status,
     transitions=TRANSITIONS,

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -19,7 +18,16 @@ from typing import Any
 from flask import Response, jsonify
 from markupsafe import Markup
 
-from ..behaviour import AdminCreated, ApiError, Context, ErrorScope, Handlers, ProviderDef, Reply
+from ..behaviour import (
+    AdminCreated,
+    ApiError,
+    Context,
+    ErrorScope,
+    Handlers,
+    ProviderDef,
+    Reply,
+    sort_stamp,
+)
 from ..clock import format_instant, parse_instant
 from ..lifecycle import TransitionRefused
 from ..sandbox import Kit, is_http_url
@@ -57,7 +65,7 @@ KEY_NS = "fliqa:key"  # Api-Key → {secret, environment, tenantSlug, scope}
 TOKEN_NS = "fliqa:token"  # access token → {tenant, expires, offsetSeconds, scope}
 OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
 KNOWN_NS = "fliqa:known"  # tenant|recipient → True once an OTP was ever sent
-OUTBOX_NS = "fliqa:outbox"
+OUTBOX_FEED = "fliqa:outbox"  # the messages, then {"_deleted": [ids]} for each filtered DELETE
 CURSOR_NS = "fliqa:cursor"
 JOURNEY_NS = "fliqa:journey"
 DOCS = "https://documentation.fliqa.io/api/errors"
@@ -126,7 +134,6 @@ OTP_TEXTS = {
 }
 
 handlers = Handlers()
-_outbox_lock = threading.Lock()  # one read-modify-write of the outbox list at a time
 
 
 # -- the consent and its lifecycle ----------------------------------------------------------------
@@ -153,6 +160,11 @@ def lifecycle(data: JsonDict, now: datetime) -> JsonDict | None:
     if data["status"] != "valid" or now < parse_instant(data["validUntil"]):
         return data
     return {**data, "status": "expired", "modified": data["validUntil"]}
+
+
+def deadline(data: JsonDict) -> datetime | None:
+    """A valid consent expires at its validUntil; nothing else changes on its own."""
+    return parse_instant(data["validUntil"]) if data["status"] == "valid" else None
 
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -593,10 +605,8 @@ def _language(ctx: Context) -> str:
 
 
 def _post(ctx: Context, message: JsonDict) -> None:
-    with _outbox_lock:
-        messages = ctx.store.get_value(OUTBOX_NS, "messages", ctx.now) or []
-        messages.append(message)
-        ctx.store.put_value(OUTBOX_NS, "messages", messages[-OUTBOX_CAPACITY:], None)
+    """One append to the store's feed: no message is lost between workers."""
+    ctx.store.feed_append(OUTBOX_FEED, message, OUTBOX_CAPACITY)
 
 
 def _use_otp(ctx: Context, keys: list[str], otp: str) -> None:
@@ -722,37 +732,54 @@ def get_consent(ctx: Context) -> Reply:
 @_bearer
 def list_consents(ctx: Context) -> Reply:
     query = ctx.query
-    consents = [r.data for r in ctx.records()]
     if "inquiryId" in query:
-        known = {default_inquiry(ctx.tenant)} | {c["inquiryId"] for c in consents}
+        known = {default_inquiry(ctx.tenant)} | {r.data["inquiryId"] for r in ctx.records()}
         if query["inquiryId"] not in known:
             raise _fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
-    selected = sorted((c for c in consents if _matches(c, query)), key=_order)
-    total = len(selected)
+    limit = int(query["limit"])
+    filtered = any(name in query for name in _FILTERS)
+    keep = (lambda d: _matches(d, query)) if filtered else None
+    status = query.get("status")
     if query.get("cursor"):  # an empty cursor is the first page
         after = ctx.store.get_value(CURSOR_NS, str(query["cursor"]), ctx.now)
-        if not after or after["tenant"] != ctx.tenant:
+        if not after or after["tenant"] != ctx.tenant or "after" not in after:
             raise _fail(400, "invalid_parameter", f"Invalid cursor '{query['cursor']}'")
-        mark = (after["created"], after["consentId"])
-        selected = [c for c in selected if _order(c) > mark]
-    limit = int(query["limit"])
-    page, rest = selected[:limit], selected[limit:]
+        everything, total = ctx.listing(status=status, keep=keep)
+        later = [r for r in everything if order_key(r.data) > after["after"]]
+        page, more = later[:limit], len(later) > limit
+    else:  # the first page: the store reads just these records
+        page, total = ctx.listing(status=status, limit=limit, keep=keep)
+        more = total > len(page)
     next_cursor = None
-    if rest:
+    if more:
         next_cursor = secrets.token_urlsafe(12)
-        last = _order(page[-1])
-        position = {"tenant": ctx.tenant, "created": last[0], "consentId": last[1]}
+        position = {"tenant": ctx.tenant, "after": order_key(page[-1].data)}
         ctx.store.put_value(CURSOR_NS, next_cursor, position, ctx.now + CURSOR_LIFETIME)
     body = {
-        "data": [_shown(ctx, c, items=False) for c in page],
+        "data": [_shown(ctx, r.data, items=False) for r in page],
         "metadata": {"total": total, "limit": limit, "nextCursor": next_cursor},
     }
     return Reply(200, body)
 
 
-def _order(data: JsonDict) -> tuple[float, str]:
+def order_key(data: JsonDict) -> str:
     """Newest `created` first, ties by consentId."""
-    return (-parse_instant(data["created"]).timestamp(), str(data["consentId"]))
+    return sort_stamp(parse_instant(data["created"]), newest_first=True) + str(data["consentId"])
+
+
+_FILTERS = (
+    "inquiryId",
+    "msisdn",
+    "msidsn",
+    "email",
+    "validFrom",
+    "validUntil",
+    "providerName",
+    "country",
+    "scope",
+    "dataKey",
+    "dataValue",
+)
 
 
 def _matches(data: JsonDict, query: JsonDict) -> bool:
@@ -797,8 +824,9 @@ def admin(kit: Kit) -> None:
         ]
 
     def stored() -> list[JsonDict]:
-        found: list[JsonDict] = kit.sim.store.get_value(OUTBOX_NS, "messages", kit.sim.clock.now())
-        return found or []
+        entries = kit.sim.store.feed_read(OUTBOX_FEED)
+        deleted = {i for entry in entries for i in entry.get("_deleted", ())}
+        return [m for m in entries if "_deleted" not in m and m["id"] not in deleted]
 
     @kit.route("/outbox", methods=("GET",))
     def outbox() -> Response:
@@ -807,11 +835,11 @@ def admin(kit: Kit) -> None:
 
     @kit.route("/outbox", methods=("DELETE",))
     def clear_outbox() -> Response:
-        with _outbox_lock:
-            messages = stored()
-            doomed = {m["id"] for m in selected(messages)}
-            kept = [m for m in messages if m["id"] not in doomed]
-            kit.sim.store.put_value(OUTBOX_NS, "messages", kept, None)
+        doomed = [m["id"] for m in selected(stored())]
+        if not any(kit.args().get(name) for name in ("msisdn", "email", "tenant")):
+            kit.sim.store.feed_clear(OUTBOX_FEED)
+        elif doomed:  # a tombstone: appends cannot lose a message sent meanwhile
+            kit.sim.store.feed_append(OUTBOX_FEED, {"_deleted": doomed}, OUTBOX_CAPACITY)
         return jsonify({"deleted": len(doomed)})
 
 
@@ -953,6 +981,8 @@ PROVIDER = ProviderDef(
     render_error=render_error,
     render=render,
     lifecycle=lifecycle,
+    deadline=deadline,
+    order_key=order_key,
     status_of=status_of,
     parse_status=parse_status,
     transitions=TRANSITIONS,

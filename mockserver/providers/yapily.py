@@ -16,7 +16,16 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..behaviour import AdminCreated, ApiError, Context, ErrorScope, Handlers, ProviderDef, Reply
+from ..behaviour import (
+    AdminCreated,
+    ApiError,
+    Context,
+    ErrorScope,
+    Handlers,
+    ProviderDef,
+    Reply,
+    sort_stamp,
+)
 from ..lifecycle import TransitionRefused
 from ..sandbox import Kit
 from ..store import Record
@@ -263,6 +272,13 @@ def lifecycle(data: JsonDict, now: datetime) -> JsonDict | None:
     if now < instant(data["expiresAt"]):
         return data
     return {**data, "status": "EXPIRED"}
+
+
+def deadline(data: JsonDict) -> datetime | None:
+    """An AUTHORIZED consent with an expiresAt expires then; nothing else changes on its own."""
+    if data["status"] != "AUTHORIZED" or not data.get("expiresAt"):
+        return None
+    return instant(data["expiresAt"])
 
 
 _AWAITING = ("AUTHORIZED", "REJECTED", "FAILED", "REVOKED")
@@ -652,11 +668,20 @@ def get_consents(ctx: Context) -> Reply:
         )
     lower = query_instant(query["from"]) if "from" in query else None
     upper = query_instant(query["before"]) if "before" in query else None
-    selected = [r.data for r in ctx.records() if _matches(r.data, query, lower, upper)]
-    selected.sort(key=lambda d: (instant(d["createdAt"]), d["id"]), reverse=True)
     offset = int(query.get("offset", 0))
     limit = int(query.get("limit", 1000))
-    page = selected[offset : offset + limit]
+    statuses = query.get("filter[status]") or []
+    # One status is served by the store's index; the other filters are checked here.
+    status = statuses[0] if len(statuses) == 1 else None
+    filtered = status is None and bool(statuses) or any(name in query for name in _FILTERS)
+    records, total = ctx.listing(
+        status=status,
+        descending=True,
+        offset=offset,
+        limit=limit,
+        keep=(lambda d: _matches(d, query, lower, upper)) if filtered else None,
+    )
+    page = [r.data for r in records]
     echo: JsonDict = {}
     if lower is not None:
         echo["from"] = stamp(lower)
@@ -665,13 +690,27 @@ def get_consents(ctx: Context) -> Reply:
     if "limit" in query:
         echo["limit"] = limit
     pagination: JsonDict = {
-        "totalCount": len(selected),
+        "totalCount": total,
         "self": {**echo, "sort": "-date", "offset": offset},
     }
-    if offset + limit < len(selected):
+    if offset + limit < total:
         pagination["next"] = {**echo, "cursor": str(offset + limit)}
     meta = {**_meta(ctx), "count": len(page), "pagination": pagination}
     return _ok(200, {"meta": meta, "data": [render_at(d, ctx.now) for d in page]})
+
+
+_FILTERS = (
+    "filter[applicationUserId]",
+    "filter[userUuid]",
+    "filter[institution]",
+    "from",
+    "before",
+)
+
+
+def order_key(data: JsonDict) -> str:
+    """Lists show the newest first (`sort=-date`), ties by id (descending too)."""
+    return sort_stamp(instant(data["createdAt"])) + str(data["id"])
 
 
 def _matches(
@@ -975,6 +1014,8 @@ PROVIDER = ProviderDef(
     render_error=render_error,
     render=render,
     lifecycle=lifecycle,
+    deadline=deadline,
+    order_key=order_key,
     status_of=status_of,
     parse_status=parse_status,
     transitions=TRANSITIONS,
