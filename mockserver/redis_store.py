@@ -201,6 +201,17 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', math.floor(ttl))
 return 1
 """
 
+# KEYS[1]: the value's key. ARGV: the JSON [null, value] to store, the simulated now (epoch s).
+_CLAIM = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local expires = cjson.decode(current)[1]
+  if expires == cjson.null or expires > tonumber(ARGV[2]) then return current end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+"""
+
 _JOURNAL_APPEND = """
 local id = redis.call('INCR', KEYS[1])
 redis.call('RPUSH', KEYS[2], id .. ':' .. ARGV[1])
@@ -324,6 +335,7 @@ class RedisStore:
         self._keys: dict[str, KeyFunction] = {}
         self._list = script(_LIST)
         self._put_expiring = script(_PUT_EXPIRING)
+        self._claim = script(_CLAIM)
         self._journal_append = script(_JOURNAL_APPEND)
         self._journal_clear = script(_JOURNAL_CLEAR)
         self._fault_add = script(_FAULT_ADD)
@@ -548,6 +560,13 @@ class RedisStore:
     def get_value(self, namespace: str, key: str, now: datetime) -> Any:
         text = _text(self._redis.get(self._key("kv", namespace, key)))
         return self._live(text, now)
+
+    def claim_value(self, namespace: str, key: str, value: Any, now: datetime) -> Any:
+        held = self._claim(
+            keys=[self._key("kv", namespace, key)],
+            args=[_dumps([None, value]), repr(now.timestamp())],
+        )
+        return json.loads(str(held))[1]
 
     def take_value(self, namespace: str, key: str, now: datetime) -> Any:
         text = _text(self._redis.getdel(self._key("kv", namespace, key)))

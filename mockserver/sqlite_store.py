@@ -353,6 +353,21 @@ class SqliteStore:
         )
         return None if row is None else json.loads(row[0])
 
+    def claim_value(self, namespace: str, key: str, value: Any, now: datetime) -> Any:
+        with self._write() as db:
+            row = db.execute(
+                "SELECT value FROM kv WHERE ns=? AND key=? AND (expires IS NULL OR expires > ?)",
+                (namespace, key, now.timestamp()),
+            ).fetchone()
+            if row is not None:
+                return json.loads(row[0])
+            text = _dumps(value)
+            db.execute(
+                "INSERT OR REPLACE INTO kv (ns, key, value, expires) VALUES (?,?,?,NULL)",
+                (namespace, key, text),
+            )
+        return json.loads(text)
+
     def take_value(self, namespace: str, key: str, now: datetime) -> Any:
         with self._write() as db:
             row = db.execute(

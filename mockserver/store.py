@@ -142,6 +142,12 @@ class Store(Protocol):
 
     def get_value(self, namespace: str, key: str, now: datetime) -> Any: ...
 
+    def claim_value(self, namespace: str, key: str, value: Any, now: datetime) -> Any:
+        """Store `value` (without expiry) unless the key holds a live value; either way, return
+        what the key holds now. Atomic: of concurrent claims, one wins and all see its value
+        (a first secret registered by two workers at once)."""
+        ...
+
     def take_value(self, namespace: str, key: str, now: datetime) -> Any: ...
 
     def delete_value(self, namespace: str, key: str) -> None: ...
@@ -367,6 +373,14 @@ class MemoryStore:
         if entry is None or (entry[1] is not None and entry[1] <= now):
             return None
         return _copy(entry[0])
+
+    def claim_value(self, namespace: str, key: str, value: Any, now: datetime) -> Any:
+        with self._lock:
+            current = self.get_value(namespace, key, now)
+            if current is not None:
+                return current
+            self._values[(namespace, key)] = (_copy(value), None)
+            return _copy(value)
 
     def take_value(self, namespace: str, key: str, now: datetime) -> Any:
         with self._lock:

@@ -120,6 +120,27 @@ def test_values_expire_and_take_is_single_use(store: Store) -> None:
     assert store.take_value("ns", "k", NOW) is None
 
 
+def test_the_first_claim_wins_and_every_claimant_sees_it(store: Store) -> None:
+    barrier = threading.Barrier(16)
+    seen: list[Any] = []
+
+    def claim(n: int) -> None:
+        barrier.wait()
+        seen.append(store.claim_value("secrets", "app", {"secret": n}, NOW))
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winner = store.get_value("secrets", "app", NOW)
+    assert winner is not None and seen == [winner] * 16
+    assert store.claim_value("secrets", "app", {"secret": "late"}, NOW) == winner
+    store.put_value("secrets", "gone", "old", NOW)  # expired by now
+    assert store.claim_value("secrets", "gone", "new", NOW) == "new"
+    assert store.get_value("secrets", "gone", NOW + timedelta(days=999)) == "new"
+
+
 def test_delete_and_clear(store: Store) -> None:
     store.insert("p", "t", "r", {})
     assert store.delete("p", "t", "r") is True

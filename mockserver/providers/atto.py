@@ -389,10 +389,7 @@ def seed_tenant(ctx: Context, credentials: JsonDict) -> None:
 
 def _client_accepted(ctx: Context, client_id: str, secret: str) -> bool:
     """The first secret a client_id is used with registers it; later ones must match it."""
-    known = ctx.store.get_value(CLIENT_NS, client_id, ctx.now)
-    if known is None:
-        register_client(ctx, client_id, secret)
-        return True
+    known = ctx.store.claim_value(CLIENT_NS, client_id, {"secretHash": _hash(secret)}, ctx.now)
     return hmac.compare_digest(str(known["secretHash"]), _hash(secret))
 
 

@@ -254,11 +254,9 @@ def identify(ctx: Context) -> str:
             f"pcd_data_retention must be an integer number of minutes, 0 to {MAX_RETENTION}",
         )
     client_id, secret = str(body["client_id"]), str(body["client_secret"])
-    registered = ctx.store.get_value(TENANT_NS, client_id, ctx.now)
-    if registered is None:
-        entry = {"client_secret": secret, "name": client_id}
-        ctx.store.put_value(TENANT_NS, client_id, entry, None)
-    elif not hmac.compare_digest(str(registered["client_secret"]).encode(), secret.encode()):
+    entry = {"client_secret": secret, "name": client_id}
+    registered = ctx.store.claim_value(TENANT_NS, client_id, entry, ctx.now)
+    if not hmac.compare_digest(str(registered["client_secret"]).encode(), secret.encode()):
         raise _unauthorized("invalid_client_secret", "Invalid client_secret for this client_id")
     return client_id
 

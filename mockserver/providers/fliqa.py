@@ -536,16 +536,14 @@ def _recipients(tenant: str, msisdn: str, email: str) -> list[str]:
 @handlers
 def get_token(ctx: Context) -> Reply:
     environment, slug = ctx.path["environment"], ctx.path["tenantSlug"]
-    bound = ctx.store.get_value(KEY_NS, ctx.tenant, ctx.now)
-    if bound is None:
-        bound = {
-            "secret": str(ctx.credentials["ApiSecret"]),
-            "environment": environment,
-            "tenantSlug": slug,
-            "scope": list(DEFAULT_TOKEN_SCOPE),
-        }
-        ctx.store.put_value(KEY_NS, ctx.tenant, bound, None)
-    elif (bound["environment"], bound["tenantSlug"]) != (environment, slug):
+    first = {
+        "secret": str(ctx.credentials["ApiSecret"]),
+        "environment": environment,
+        "tenantSlug": slug,
+        "scope": list(DEFAULT_TOKEN_SCOPE),
+    }
+    bound = ctx.store.claim_value(KEY_NS, ctx.tenant, first, ctx.now)
+    if (bound["environment"], bound["tenantSlug"]) != (environment, slug):
         raise _fail(
             403,
             "forbidden",

@@ -510,10 +510,8 @@ def identify(ctx: Context) -> str:
     application, secret = ctx.credentials["basicAuth"]
     if not secret:
         raise ApiError(401, "unauthenticated", UNAUTHORIZED, code="empty_secret")
-    registered = ctx.store.get_value(SECRET_NS, application, ctx.now)
-    if registered is None:
-        ctx.store.put_value(SECRET_NS, application, secret, None)
-    elif not hmac.compare_digest(str(registered).encode(), str(secret).encode()):
+    registered = ctx.store.claim_value(SECRET_NS, application, secret, ctx.now)
+    if not hmac.compare_digest(str(registered).encode(), str(secret).encode()):
         raise ApiError(401, "unauthenticated", UNAUTHORIZED, code="wrong_secret")
     return str(application)
 
