@@ -51,12 +51,13 @@ def mask_headers(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> 
 
 
 def mask_body(body: Any, secret: frozenset[str]) -> Any:
-    """Mask secret fields anywhere in a JSON-like body."""
+    """Mask secret fields anywhere in a JSON-like body. A boolean or null under a secret name
+    (Yapily's `oneTimeToken: true` asks for a token, it is none) is no secret: kept as sent."""
     if isinstance(body, Mapping):
         return {
             k: (
                 mask_value(str(v))
-                if k.lower() in secret and v is not None
+                if k.lower() in secret and v is not None and not isinstance(v, bool)
                 else mask_body(v, secret)
             )
             for k, v in body.items()

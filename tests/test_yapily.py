@@ -963,3 +963,18 @@ def test_list_dates_at_the_ends_of_time(
         "sort": "-date",
         "offset": 0,
     }
+
+
+def test_the_journal_masks_the_one_time_token_but_not_the_request_for_one(
+    client: FlaskClient,
+) -> None:
+    started = start(client, callback=CALLBACK, oneTimeToken=True)
+    ott = query(decide(client, started, "approve"))["one-time-token"][0]
+    client.post("/yapily/consent-one-time-token", json={"oneTimeToken": ott}, headers=h())
+    entries = client.get("/__admin/requests?provider=yapily").json["requests"]
+    bodies = [e["body"] for e in entries if isinstance(e.get("body"), dict)]
+    asked = [b for b in bodies if "callback" in b and "oneTimeToken" in b]
+    exchanged = [b for b in bodies if set(b) == {"oneTimeToken"}]
+    assert asked and all(b["oneTimeToken"] is True for b in asked)
+    assert exchanged and all(b["oneTimeToken"] != ott for b in exchanged)
+    assert ott not in str(entries)
