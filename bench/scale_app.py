@@ -26,6 +26,7 @@ from mockserver import create_app
 from mockserver.behaviour import index_keys
 from mockserver.providers.api1 import PROVIDER, new_consent, transition
 from mockserver.sqlite_store import SqliteStore
+from mockserver.wsgi import freeze_heap
 
 KEY = "bench-key"
 PER_TENANT = 100
@@ -78,4 +79,5 @@ def app_from_env() -> Flask:
         int(os.environ.get("SCALE_SIZE", "0")), os.environ.get("SCALE_SHAPE", "spread")
     ):
         store.insert("api1", tenant, cid, data)
+    freeze_heap()  # as `mockserver serve` does once its app is built and seeded
     return app

@@ -6,8 +6,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
+from werkzeug.routing import Rule
 
 from .behaviour import index_keys
 from .clock import SimClock
@@ -96,7 +98,8 @@ def create_app(
         )
         runtimes[name] = ProviderRuntime(definition, spec, secret_headers)
 
-    app = Flask("mockserver")
+    app = Flask("mockserver", static_folder=None)  # no static files: no /static route
+    app.url_rule_class = LazyBuilderRule
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     state = open_store(store) if isinstance(store, str) else store or MemoryStore()
@@ -130,6 +133,25 @@ def create_app(
 
         seed_directory(sim, sim.fixture_dir)
     return app
+
+
+class LazyBuilderRule(Rule):
+    """A URL rule whose two URL builders (used by `url_for` only) are compiled on first use.
+
+    Werkzeug compiles both, with `compile()`, for every rule it adds: half of the time of
+    building the app, for builders the simulator rarely or never calls. Matching is
+    unchanged. Should a Werkzeug version no longer have `_compile_builder`, nothing is
+    deferred."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> Any:
+        compiled: list[Any] = []
+
+        def build(rule: Rule, **values: Any) -> Any:
+            if not compiled:
+                compiled.append(Rule._compile_builder(rule, append_unknown))
+            return compiled[0](rule, **values)
+
+        return build
 
 
 def _check_handlers(provider: str, operations: Iterable[str], handlers: set[str]) -> None:

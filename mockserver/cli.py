@@ -6,16 +6,20 @@ import argparse
 import ipaddress
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .app import default_fixture_dir
 from .providers import KNOWN
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, check_arguments: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the simulator (all providers by default)")
@@ -61,9 +65,10 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="run the contract suite against a base URL and report drift from the spec",
     )
-    from .drift import add_arguments
+    if check_arguments:  # not for `serve`: importing the drift checker costs start-up time
+        from .drift import add_arguments
 
-    add_arguments(check, KNOWN)
+        add_arguments(check, KNOWN)
     return parser
 
 
@@ -109,18 +114,35 @@ def serve(args: argparse.Namespace) -> int:
         "journal_size": args.journal_size,
         "store": args.store,
     }
-    from .wsgi import app_from_env, settings_to_env
+    from .wsgi import build_app, collector_paused, freeze_heap, settings_to_env
 
     os.environ.update(settings_to_env(settings))
-    try:
-        # Fail here, in the parent, on a bad spec, store or fixture: not in a worker. This also
-        # seeds a persistent store once, before the workers start.
-        app_from_env().extensions["mockserver"].store.close()
-    except Exception as exc:  # every set-up error carries its own explanation
-        return _fail(str(exc))
-    from granian import Granian
-    from granian.constants import Interfaces
+    with collector_paused():
+        try:
+            # Build here, in the parent, before the server listens: a bad spec, store or
+            # fixture fails with its one-line message and exit code 2, not in a worker. This
+            # also seeds a persistent store once, before the workers start.
+            app = build_app()
+        except Exception as exc:  # every set-up error carries its own explanation
+            return _fail(str(exc))
+        import multiprocessing
 
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        target_loader: Callable[[str], Flask] | None = None
+        if multiprocessing.get_start_method() == "fork":
+            # Every worker is forked from this process (granian's start method is
+            # multiprocessing's): it serves the app built above instead of building it again.
+            # The memory store's worker gets a copy of the state (a worker respawned on SIGHUP
+            # starts again from the seeded state, as a rebuild would); a shared store is
+            # detached first, so each worker opens its own connections on first use.
+            app.extensions["mockserver"].store.detach()
+            freeze_heap()  # before the fork: see freeze_heap
+            target_loader = _Prebuilt(app)
+        else:  # spawned workers import mockserver.wsgi:app_from_env and build their own
+            app.extensions["mockserver"].store.close()
+            del app
     server = Granian(
         "mockserver.wsgi:app_from_env",
         address=args.host,
@@ -135,12 +157,23 @@ def serve(args: argparse.Namespace) -> int:
         f"mockserver: serving {', '.join(args.providers or KNOWN)} on http://{args.host}:"
         f"{args.port} (admin: /__admin, sandbox: /__sandbox)\n"
     )
-    server.serve()
+    server.serve(target_loader=target_loader)
     return 0
 
 
+class _Prebuilt:
+    """Granian's target loader for a forked worker: the app the parent built, not a new one."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __call__(self, target: str) -> Flask:
+        return self.app
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(check_arguments=argv[:1] != ["serve"]).parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "check":

@@ -52,7 +52,7 @@ def mask_headers(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> 
 
 def mask_body(body: Any, secret: frozenset[str]) -> Any:
     """Mask secret fields anywhere in a JSON-like body. A boolean or null under a secret name
-    (Yapily's `oneTimeToken: true` asks for a token, it is none) is no secret: kept as sent."""
+    (a flag such as `"token": true` asks for a token, it is none) is no secret: kept as sent."""
     if isinstance(body, Mapping):
         return {
             k: (

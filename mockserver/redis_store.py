@@ -645,5 +645,9 @@ class RedisStore:
             args=[_glob_escape(self.prefix) + ":*", self._key("seq", "")],
         )
 
+    def detach(self) -> None:
+        """Drop this process's pooled connections; each process connects again on first use."""
+        self._redis.connection_pool.disconnect()
+
     def close(self) -> None:
         self._redis.close()

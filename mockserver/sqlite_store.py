@@ -526,6 +526,17 @@ class SqliteStore:
                 for table in ("records", "kv", "docs", "journal", "faults", "feeds"):
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
+    def detach(self) -> None:
+        """Write this process's journal queue and close its connections; the store stays open
+        (a SQLite connection must not be used on both sides of a fork), and each process
+        connects again on first use."""
+        self.journal_flush()
+        with self._guard:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.journal_flush()

@@ -176,6 +176,11 @@ class Store(Protocol):
 
     def count(self) -> int: ...
 
+    def detach(self) -> None:
+        """Before a fork: release this process's connections (the store stays usable; each
+        process opens its own on first use), so forked workers can share one built app."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -465,6 +470,9 @@ class MemoryStore:
     def count(self) -> int:
         with self._lock:
             return len(self._owners)
+
+    def detach(self) -> None:
+        """No connections: a forked process gets its own copy of the state."""
 
     def close(self) -> None:
         """Nothing to release: the memory store lives and dies with its process."""

@@ -1,15 +1,18 @@
-"""The WSGI entry point the production server imports in each worker; configured by environment."""
+"""The WSGI entry point the production server loads in each worker; configured by environment."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 
 from .app import create_app
 
-__all__ = ["app_from_env", "settings_to_env"]
+__all__ = ["app_from_env", "build_app", "collector_paused", "freeze_heap", "settings_to_env"]
 
 _PREFIX = "MOCKSERVER_SERVE_"
 
@@ -19,8 +22,8 @@ def settings_to_env(settings: dict[str, object]) -> dict[str, str]:
     return {f"{_PREFIX}SETTINGS": json.dumps(settings)}
 
 
-def app_from_env() -> Flask:
-    """Build the app from the settings `mockserver serve` put in the environment."""
+def build_app() -> Flask:
+    """Build (and seed) the app from the settings `mockserver serve` put in the environment."""
     settings = json.loads(os.environ.get(f"{_PREFIX}SETTINGS", "{}"))
     return create_app(
         settings.get("providers"),
@@ -31,3 +34,36 @@ def app_from_env() -> Flask:
         max_body_bytes=int(settings.get("max_body_bytes", 1024 * 1024)),
         store=str(settings.get("store", "memory")),
     )
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (modules, specs, validators, routes, seeded consents) to the
+    permanent GC generation, once the app is built and seeded.
+
+    The full collection never rescans them again: with 300k consents in the memory store it
+    stalled the worker for 0.4-0.8 s each time. Objects made later (consents created over
+    HTTP) are collected as usual. Before a fork it also keeps the child's GC from writing to
+    the pages it shares with the parent. O(1): it moves list heads, it does not walk the heap.
+    """
+    gc.freeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection while the app is built: the objects made are long-lived (and
+    frozen next), so the collections their allocations trigger would only rescan them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def app_from_env() -> Flask:
+    """The server's app factory, run in each worker process that builds its own app."""
+    with collector_paused():
+        app = build_app()
+        freeze_heap()  # built and seeded: see freeze_heap
+    return app

@@ -243,3 +243,19 @@ def test_a_uuid_with_a_trailing_newline_is_a_400_not_a_500(toy: FlaskClient) -> 
     response = toy.get("/toy/things/3fa85f64-5717-4562-b3fc-2c963f66afa6%0A", headers=H)
     assert response.status_code == 400
     assert "uuid" in response.json["msg"]
+
+
+def test_url_builders_are_compiled_on_first_use_and_still_build() -> None:
+    from flask import url_for
+
+    from mockserver.app import LazyBuilderRule
+
+    app = create_app(["api1"], fixtures=None)
+    rules = list(app.url_map.iter_rules())
+    assert rules and all(isinstance(rule, LazyBuilderRule) for rule in rules)
+    with app.test_request_context():
+        for rule in rules:
+            values = dict.fromkeys(rule.arguments, "7777")
+            built = url_for(rule.endpoint, **values, page="2")
+            assert built.split("?")[0].count("7777") == len(rule.arguments)
+            assert built.endswith("page=2")
