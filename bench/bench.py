@@ -387,15 +387,21 @@ def status_of(port: int, method: str, path: str, body: str | None = None) -> int
         conn.close()
 
 
-def wait_first_200(proc: subprocess.Popen[bytes], port: int, path: str, t0: float) -> float:
-    deadline = t0 + STARTUP_TIMEOUT_S
+def wait_first_200(
+    proc: subprocess.Popen[bytes],
+    port: int,
+    path: str,
+    t0: float,
+    timeout_s: float = STARTUP_TIMEOUT_S,
+) -> float:
+    deadline = t0 + timeout_s
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited early with code {proc.returncode}")
         if status_of(port, "GET", path) == 200:
             return time.perf_counter() - t0
         time.sleep(0.01)
-    raise RuntimeError(f"no 200 on {path} within {STARTUP_TIMEOUT_S:.0f}s")
+    raise RuntimeError(f"no 200 on {path} within {timeout_s:.0f}s")
 
 
 def seed_simulator(port: int) -> None:

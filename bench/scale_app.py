@@ -26,7 +26,7 @@ from mockserver import create_app
 from mockserver.behaviour import index_keys
 from mockserver.providers.api1 import PROVIDER, new_consent, transition
 from mockserver.sqlite_store import SqliteStore
-from mockserver.wsgi import freeze_heap
+from mockserver.wsgi import collector_paused, freeze_heap
 
 KEY = "bench-key"
 PER_TENANT = 100
@@ -73,11 +73,12 @@ def seed_sqlite(path: str, size: int, shape: str) -> None:
 
 def app_from_env() -> Flask:
     """The app for one granian worker; SCALE_SIZE consents seeded into its memory store."""
-    app = create_app(["api1"], fixtures=None, store=os.environ.get("SCALE_STORE", "memory"))
-    store = app.extensions["mockserver"].store
-    for tenant, cid, data in consents(
-        int(os.environ.get("SCALE_SIZE", "0")), os.environ.get("SCALE_SHAPE", "spread")
-    ):
-        store.insert("api1", tenant, cid, data)
-    freeze_heap()  # as `mockserver serve` does once its app is built and seeded
+    with collector_paused():  # as `mockserver serve` builds and seeds, then freezes
+        app = create_app(["api1"], fixtures=None, store=os.environ.get("SCALE_STORE", "memory"))
+        store = app.extensions["mockserver"].store
+        for tenant, cid, data in consents(
+            int(os.environ.get("SCALE_SIZE", "0")), os.environ.get("SCALE_SHAPE", "spread")
+        ):
+            store.insert("api1", tenant, cid, data)
+        freeze_heap()
     return app

@@ -211,6 +211,9 @@ def test_clear_forgets_every_kind_of_state(store: Store) -> None:
         store.read_doc("d") is None and store.journal_entries() == [] and store.fault_list() == []
     )
     assert store.feed_read("f") == []
+    assert store.page("p", "t") == ([], 0)
+    store.insert("p", "t", "again", {})
+    assert store.page("p", "t")[1] == 1
 
 
 def test_concurrent_compare_and_set_has_one_winner(store: Store) -> None:
