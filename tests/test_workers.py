@@ -104,6 +104,29 @@ def test_32_concurrent_conditional_patches_over_workers_give_one_204(
     assert final.json()["name"].startswith("w") and final.headers["etag"] != etag
 
 
+def test_if_match_star_patches_over_workers_all_succeed(server: RunningServer) -> None:
+    """RFC 9110: `If-Match: *` holds while the consent exists, whichever version it is at;
+    a write that meets a concurrent one is applied on top of it, not refused with 412."""
+    url = f"{server.url('api1')}/api/v1/consents"
+    created = httpx.post(url, json={"name": "star"}, headers=h())
+    target = created.headers["location"]
+    barrier = threading.Barrier(32)
+
+    def patch(n: int) -> int:
+        with httpx.Client(headers={"Connection": "close"}) as client:
+            client.get(f"{server.base_url}/__admin/health")  # connected before the start
+            barrier.wait()
+            return client.patch(
+                target, json={"name": f"s{n}"}, headers=h(**{"If-Match": "*"})
+            ).status_code
+
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(patch, range(32)))
+    assert statuses == [204] * 32
+    final = httpx.get(target, headers=h())
+    assert final.headers["etag"].startswith('"33-')  # 32 writes on top of the create
+
+
 def test_no_answered_create_is_lost_to_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "crash.sqlite"
     args = ["--provider", "api1", "--store", f"sqlite:{path}", "--fixtures", "none"]
