@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from wsgi_servers import (
     RssSampler,
@@ -488,20 +489,25 @@ class TargetResult:
     error: str | None = None
 
 
+def spawn(argv: list[str], env: dict[str, str], log: IO[bytes] | None) -> subprocess.Popen[bytes]:
+    """Start a server in its own process group, its output to `log` (or nowhere)."""
+    return subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def time_startup(target: Target, env: dict[str, str], probe: str, folder: Path) -> float:
     """One spawn of the target: seconds to its first 200, then it is stopped."""
     folder.mkdir()
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        target.argv(port, folder),
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = spawn(target.argv(port, folder), env, None)
     try:
         return wait_first_200(proc, port, probe, t0)
     finally:
@@ -530,15 +536,7 @@ def bench_target(target: Target, args: argparse.Namespace, tmp: Path) -> TargetR
     ]
     with log_path.open("wb") as log:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            argv,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = spawn(argv, env, log)
         sampler = RssSampler(proc.pid)
         sampler.start()
         try:
