@@ -809,6 +809,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120 or not 1 <= args.rounds <= 10 or not 0 <= args.warmup <= 30:
         parser.error("--duration 1..120, --rounds 1..10, --warmup 0..30")
+    known = [op.name for op in OPERATIONS]
+    unknown = [name for name in args.ops.split(",") if name not in known]
+    if unknown:
+        parser.error(f"--ops: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
     return args
 
 

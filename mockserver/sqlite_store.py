@@ -6,7 +6,9 @@ import builtins
 import contextlib
 import copy
 import json
+import mmap
 import os
+import random
 import sqlite3
 import sys
 import threading
@@ -82,6 +84,9 @@ INSERT INTO counts SELECT provider, tenant, IFNULL(status, ''), COUNT(*) FROM re
 """
 
 
+# Records one process keeps between writes of state (see SqliteStore._cached_record).
+_RECORD_CACHE = 4096
+
 # json.dumps(value, separators=(",", ":")) without building an encoder per call.
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -112,6 +117,13 @@ class SqliteStore:
         self._flusher_pid = 0
         self._closed = False
         self._keys: dict[str, KeyFunction] = {}
+        # The write generation: 8 bytes in a file beside the database, mapped shared by every
+        # process. Each committed write of state (all but the journal) stores a fresh random
+        # value there after its COMMIT; a read that finds the value it saw before knows no
+        # worker has written since, without asking SQLite (see _generation).
+        self._gen_map = self._map_generation(self.path + "-gen")
+        self._records: dict[tuple[str, str], Record] = {}
+        self._records_gen = b""
         db = self._db()
         db.executescript(_SCHEMA)  # executescript commits on its own
         counted = db.execute(
@@ -148,11 +160,33 @@ class SqliteStore:
                 self._connections.append(db)
         return db
 
+    @staticmethod
+    def _map_generation(path: str) -> mmap.mmap:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if os.fstat(fd).st_size < 8:
+                os.ftruncate(fd, 8)  # zero-filled; two processes doing this agree
+            return mmap.mmap(fd, 8, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        finally:
+            os.close(fd)  # the mapping keeps the file
+
+    def _generation(self) -> bytes:
+        """The current write generation: equal to an earlier reading only if no write of
+        state was committed in between, by any process on this file."""
+        return self._gen_map[:8]
+
+    def _bump(self) -> None:
+        # After the COMMIT, so a reader that sees the new value reads the new data. Random,
+        # not a counter: two processes bumping at once cannot land on a value seen before.
+        self._gen_map[:8] = random.getrandbits(64).to_bytes(8, "little")
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so it cannot deadlock."""
+    def _write(self, *, state: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so it cannot deadlock.
+        `state=False` for the journal, which no cache holds: it leaves the generation as is."""
         db = self._db()
-        self._local.cache = None  # this connection's own writes do not move data_version
+        if state:
+            self._local.cache = None  # read again, even inside a pinned request
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -160,26 +194,44 @@ class SqliteStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        if state:
+            self._bump()
 
     def _cached(self, key: str, load: Any) -> Any:
         """A read of rarely-changing state (the clock's document, the faults) repeated only
-        when some connection committed since: `PRAGMA data_version` answers that without
-        reading a table, and every request reads both."""
-        db = self._db()
+        when some write of state was committed since, by any worker: the generation answers
+        that without a query, and every request reads both."""
         cache: dict[str, Any] | None = getattr(self._local, "cache", None)
         if cache is None or not getattr(self._local, "pinned", False):
-            version = db.execute("PRAGMA data_version").fetchone()[0]
-            if cache is None or self._local.version != version:
+            generation = self._generation()
+            if cache is None or self._local.version != generation:
                 cache = self._local.cache = {}
-                self._local.version = version
+                self._local.version = generation
         if key not in cache:
-            cache[key] = load(db)
+            cache[key] = load(self._db())
         return cache[key]
+
+    def _cached_record(self, provider: str, record_id: str) -> Record | None:
+        """A record read since the last write of state, if any (records are never changed
+        in place: a write stores a new Record). The cache is emptied when the generation
+        moves, and at a bound, so it never holds more than a working set."""
+        generation = self._generation()
+        if generation != self._records_gen:
+            self._records = {}
+            self._records_gen = generation
+            return None
+        return self._records.get((provider, record_id))
+
+    def _keep_record(self, generation: bytes, record: Record) -> None:
+        if generation == self._records_gen:
+            if len(self._records) >= _RECORD_CACHE:
+                self._records = {}
+            self._records[(record.provider, record.id)] = record
 
     @contextmanager
     def pinned(self) -> Iterator[None]:
         """One request on this thread: the clock and the faults it reads several times are
-        checked against `PRAGMA data_version` once, on entry (writes of its own still clear
+        checked against the write generation once, on entry (writes of its own still clear
         them). Other workers' changes apply from the next request, as with the clock pin."""
         if getattr(self._local, "pinned", False):
             yield
@@ -193,19 +245,14 @@ class SqliteStore:
 
     # -- records --------------------------------------------------------------------------------
     def get(self, provider: str, tenant: str, record_id: str) -> Record | None:
-        row = (
-            self._db()
-            .execute(
-                "SELECT version, data FROM records WHERE provider=? AND id=? AND tenant=?",
-                (provider, record_id, tenant),
-            )
-            .fetchone()
-        )
-        return (
-            None if row is None else Record(provider, tenant, record_id, row[0], json.loads(row[1]))
-        )
+        record = self.locate(provider, record_id)
+        return record if record is not None and record.tenant == tenant else None
 
     def locate(self, provider: str, record_id: str) -> Record | None:
+        cached = self._cached_record(provider, record_id)
+        if cached is not None:
+            return cached
+        generation = self._records_gen  # read before the row: a write after it moves it
         row = (
             self._db()
             .execute(
@@ -214,9 +261,11 @@ class SqliteStore:
             )
             .fetchone()
         )
-        return (
-            None if row is None else Record(provider, row[0], record_id, row[1], json.loads(row[2]))
-        )
+        if row is None:
+            return None
+        record = Record(provider, row[0], record_id, row[1], json.loads(row[2]))
+        self._keep_record(generation, record)
+        return record
 
     def list(self, provider: str, tenant: str) -> list[Record]:
         rows = (
@@ -437,7 +486,7 @@ class SqliteStore:
 
     # -- journal --------------------------------------------------------------------------------
     def journal_append(self, entry: JsonDict, capacity: int) -> int:
-        with self._write() as db:
+        with self._write(state=False) as db:
             cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (_dumps(entry),))
             entry_id = int(cursor.lastrowid or 0)
             db.execute("DELETE FROM journal WHERE id <= ?", (entry_id - capacity,))
@@ -487,7 +536,7 @@ class SqliteStore:
             if not batch:
                 return
             try:
-                with self._write() as db:
+                with self._write(state=False) as db:
                     db.executemany(
                         "INSERT INTO journal (entry) VALUES (?)",
                         [(_dumps(entry),) for entry, _ in batch],

@@ -326,6 +326,46 @@ def test_feeds_keep_their_last_entries_in_order(store: Store) -> None:
     assert store.feed_read("other") == []
 
 
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store several processes open at once."""
+    if request.param == "redis":
+        url: str = request.getfixturevalue("redis_server").fresh_url()
+        return url
+    return f"sqlite:{tmp_path / 'shared.sqlite'}"
+
+
+def test_a_second_handle_sees_every_write_at_once(shared_spec: str) -> None:
+    """Two handles on one store stand for two workers: what one reads (and may keep), the
+    other's write replaces at once, for records, documents and faults alike."""
+    writer, reader = open_store(shared_spec), open_store(shared_spec)
+    try:
+        writer.insert("p", "t", "r", {"a": 1})
+        for _ in range(2):  # the second read may come from a cache
+            first = reader.get("p", "t", "r")
+            assert first is not None and first.version == 1
+        writer.replace("p", "t", "r", {"a": 2})
+        second = reader.get("p", "t", "r")
+        assert second is not None and (second.version, second.data) == (2, {"a": 2})
+        located = reader.locate("p", "r")
+        assert located is not None and located.version == 2
+        assert reader.get("p", "other-tenant", "r") is None
+        writer.delete("p", "t", "r")
+        assert reader.get("p", "t", "r") is None and reader.locate("p", "r") is None
+
+        assert reader.read_doc("clock") is None
+        writer.write_doc("clock", {"offset": 7})
+        assert reader.read_doc("clock") == {"offset": 7}
+        assert reader.fault_list() == []
+        added = writer.fault_add({"status": 503, "times": 1})
+        assert [f["id"] for f in reader.fault_list()] == [added["id"]]
+        assert reader.fault_hit(added["id"])
+        assert writer.fault_list() == []
+    finally:
+        writer.close()
+        reader.close()
+
+
 def test_sqlite_file_of_an_earlier_version_gets_index_keys(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:
