@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
 
-from .validation import compile_schema, quick_check, schema_kind
+from .validation import Validator, compile_schema, quick_check, schema_kind
 
 __all__ = ["Operation", "Param", "ResponseSpec", "Spec", "SpecError", "load_spec"]
 
@@ -19,6 +22,41 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # libyaml's loader when PyYAML has it: the same documents, parsed 10-40x faster (the pure-Python
 # parser was nine tenths of create_app() for all five providers).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# Parsed specs are kept as JSON, named by a digest of the YAML text, so a spec read before is
+# not parsed again: JSON loads some 40x faster than libyaml builds the same document, and the
+# five specs' YAML was half of create_app(). See _read_document.
+_CACHE_FORMAT = f"1-{yaml.__version__}"
+
+
+def cache_dir() -> Path:
+    """MOCKSERVER_CACHE_DIR, else $XDG_CACHE_HOME/consent-mockserver (~/.cache/...)."""
+    configured = os.environ.get("MOCKSERVER_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "consent-mockserver"
+
+
+def _read_document(path: Path) -> Any:
+    """The YAML document in the file, from the cache when the same text was parsed before.
+    A document JSON cannot hold exactly (a date, a non-string key) is not cached; a cache
+    that cannot be read or written is passed by, never an error."""
+    text = path.read_text(encoding="utf-8")
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{text}".encode()).hexdigest()
+    cached = cache_dir() / f"spec-{digest}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(cached.read_text(encoding="utf-8"))
+    document = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        encoded = json.dumps(document)
+        if json.loads(encoded) == document:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(encoded, encoding="utf-8")
+            partial.replace(cached)  # atomic: a reader sees the whole document or none
+    return document
 
 
 class SpecError(Exception):
@@ -34,15 +72,15 @@ class Param:
     item_kind: str | None
     explode: bool
     schema: dict[str, Any]
-    validator: Draft202012Validator
+    validator: Validator
     quick: Callable[[Any], bool] | None = None  # True: valid, without running the validator
 
 
 @dataclass(slots=True)
 class ResponseSpec:
     status: str
-    media: dict[str, Draft202012Validator | None]
-    headers: dict[str, tuple[bool, Draft202012Validator]]
+    media: dict[str, Validator | None]
+    headers: dict[str, tuple[bool, Validator]]
 
     @property
     def media_type(self) -> str | None:
@@ -57,7 +95,7 @@ class Operation:
     path: str
     params: list[Param]
     body_required: bool
-    body_media: dict[str, Draft202012Validator]
+    body_media: dict[str, Validator]
     responses: dict[str, ResponseSpec]
     security: list[dict[str, list[str]]]
     if_match: bool = False
@@ -220,7 +258,7 @@ def snake_case(name: str) -> str:
 def load_spec(provider: str, path: Path) -> Spec:
     """Read, resolve and compile one provider's spec; fail with the file and the reason."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
+        raw = _read_document(path)
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

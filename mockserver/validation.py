@@ -6,23 +6,62 @@ import functools
 import operator
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
 
-__all__ = ["FORMATS", "Violation", "coerce", "compile_schema", "violations_of"]
+__all__ = ["Validator", "Violation", "coerce", "compile_schema", "conforms", "violations_of"]
 
-FORMATS = FormatChecker(formats=())
+# The formats checked, each with the exceptions that mean "does not conform". jsonschema itself
+# is imported only when a value first needs its validator (an invalid or complex one): the
+# import and the validators' construction were a fifth of `mockserver serve`'s start-up.
+_FORMAT_CHECKS: dict[str, tuple[Callable[[object], bool], tuple[type[Exception], ...]]] = {}
+
+
+def _format(
+    name: str, raises: tuple[type[Exception], ...] = ()
+) -> Callable[[Callable[[object], bool]], Callable[[object], bool]]:
+    def register(check: Callable[[object], bool]) -> Callable[[object], bool]:
+        _FORMAT_CHECKS[name] = (check, raises)
+        return check
+
+    return register
+
+
+def conforms(value: object, fmt: str) -> bool:
+    """What jsonschema's format check with our formats answers; other formats always hold
+    (an annotation only, as JSON Schema 2020-12 has it by default)."""
+    found = _FORMAT_CHECKS.get(fmt)
+    if found is None:
+        return True
+    check, raises = found
+    try:
+        return check(value)
+    except raises:
+        return False
+
+
+@functools.cache
+def format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    for name, (check, raises) in _FORMAT_CHECKS.items():
+        checker.checks(name, raises=raises)(check)
+    return checker
+
+
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@FORMATS.checks("uuid")
+@_format("uuid")
 def _is_uuid(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -32,7 +71,7 @@ def _is_uuid(value: object) -> bool:
     return True
 
 
-@FORMATS.checks("date", raises=ValueError)
+@_format("date", raises=(ValueError,))
 def _is_date(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -42,7 +81,7 @@ def _is_date(value: object) -> bool:
     return True
 
 
-@FORMATS.checks("date-time", raises=ValueError)
+@_format("date-time", raises=(ValueError,))
 def _is_date_time(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -63,22 +102,22 @@ _DURATION = re.compile(
 )
 
 
-@FORMATS.checks("duration")
+@_format("duration")
 def _is_duration(value: object) -> bool:
     return not isinstance(value, str) or bool(_DURATION.match(value))
 
 
-@FORMATS.checks("email")
+@_format("email")
 def _is_email(value: object) -> bool:
     return not isinstance(value, str) or bool(_EMAIL.match(value))
 
 
-@FORMATS.checks("int32")
+@_format("int32")
 def _is_int32(value: object) -> bool:
     return not isinstance(value, int) or -(2**31) <= value < 2**31
 
 
-@FORMATS.checks("int64")
+@_format("int64")
 def _is_int64(value: object) -> bool:
     return not isinstance(value, int) or -(2**63) <= value < 2**63
 
@@ -105,13 +144,31 @@ class Violation:
         return f"{where}: {self.message}"
 
 
-def compile_schema(schema: dict[str, Any]) -> Draft202012Validator:
-    """Build a validator once; the schema must already have its $refs resolved."""
-    return Draft202012Validator(schema, format_checker=FORMATS)
+class Validator:
+    """A JSON Schema 2020-12 validator with our formats, built on its first use."""
+
+    __slots__ = ("_built", "schema")
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self._built: Draft202012Validator | None = None
+
+    def iter_errors(self, instance: Any) -> Iterator[Any]:
+        built = self._built
+        if built is None:
+            from jsonschema import Draft202012Validator
+
+            built = self._built = Draft202012Validator(self.schema, format_checker=format_checker())
+        return built.iter_errors(instance)
+
+
+def compile_schema(schema: dict[str, Any]) -> Validator:
+    """A validator for the schema, which must already have its $refs resolved."""
+    return Validator(schema)
 
 
 def violations_of(
-    validator: Draft202012Validator, instance: Any, location: str, name: str = ""
+    validator: Validator, instance: Any, location: str, name: str = ""
 ) -> list[Violation]:
     """Every way an instance breaks a schema, as violations sorted by path."""
     found: list[Violation] = []
@@ -174,7 +231,7 @@ def quick_check(schema: Any) -> Callable[[Any], bool] | None:
         checks.append(of_type[0] if len(of_type) == 1 else lambda v: any(t(v) for t in of_type))
     if "format" in schema:
         fmt = str(schema["format"])
-        checks.append(_QUICK_FORMATS.get(fmt) or (lambda v: FORMATS.conforms(v, fmt)))
+        checks.append(_QUICK_FORMATS.get(fmt) or (lambda v: conforms(v, fmt)))
     for keyword in ("enum", "const"):
         if keyword in schema:
             values = schema["enum"] if keyword == "enum" else [schema["const"]]

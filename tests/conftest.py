@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,9 @@ from flask.testing import FlaskClient
 
 from mockserver import SimClock, create_app
 from mockserver.app import Simulator
+
+# Parsed specs are cached per run, not in the user's ~/.cache (servers the tests start inherit it).
+os.environ.setdefault("MOCKSERVER_CACHE_DIR", tempfile.mkdtemp(prefix="mockserver-cache-"))
 
 
 class FixedSource:

@@ -155,3 +155,24 @@ def test_two_workers_on_sqlite_serve_the_fixtures_seeded_once(tmp_path: Path) ->
             )
             assert listed.status_code == 200
             assert listed.json()["meta"]["totalCount"] == 5
+
+
+def test_jsonschema_is_imported_only_when_a_request_needs_its_validator() -> None:
+    """Start-up and valid requests run without jsonschema (its import and the validators'
+    construction were a fifth of start-up); the first invalid request loads it and gets the
+    same violation report as before."""
+    script = """
+import sys
+from mockserver import create_app
+app = create_app(["api1"], fixtures=None)
+client = app.test_client()
+headers = {"x-api-key": "k", "x-correlation-id": "4b3c2f0e-8d7a-4f4e-9a51-2d6f0b1c9e77"}
+ok = client.get("/api1/api/v1/consents?Status=ACCEPTED", headers=headers)
+print(ok.status_code, "jsonschema" in sys.modules)
+bad = client.get("/api1/api/v1/consents?Status=NOPE", headers=headers)
+print(bad.status_code, "jsonschema" in sys.modules, "Status" in bad.get_data(as_text=True))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split("\n")[:2] == ["200 False", "400 True True"], done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from mockserver import spec as spec_module
 from mockserver.spec import load_spec
 
 SPECS = sorted((Path(__file__).parents[1] / "specs").glob("*.yaml"))
@@ -34,3 +36,58 @@ def test_spec_loads_into_the_engine(path: Path) -> None:
         created = op.responses.get("201")
         if created is not None and "location" in created.headers:
             assert created.headers["location"][0], f"{op.operation_id}: Location must be required"
+
+
+def _no_yaml(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("parsed the YAML again")
+
+
+def test_a_spec_read_before_comes_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_spec("api1", SPECS[0])
+    assert len(list((tmp_path / "cache").glob("spec-*.json"))) == 1
+    monkeypatch.setattr(spec_module.yaml, "load", _no_yaml)
+    again = load_spec("api1", SPECS[0])
+    assert again.document == first.document and again.operations.keys() == first.operations.keys()
+
+
+def test_a_changed_spec_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "api1.yaml"
+    text = SPECS[0].read_text()
+    path.write_text(text)
+    load_spec("api1", path)
+    path.write_text(text.replace("title:", "title: Changed", 1))
+    changed = load_spec("api1", path)
+    assert changed.document["info"]["title"].startswith("Changed")
+    assert len(list((tmp_path / "cache").glob("spec-*.json"))) == 2
+
+
+def test_a_broken_or_unwritable_cache_is_passed_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(blocked))
+    assert load_spec("api1", SPECS[0]).operations  # cannot write there: parsed, no error
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    expected = load_spec("api1", SPECS[0]).document
+    for entry in (tmp_path / "cache").glob("spec-*.json"):
+        entry.write_text('{"openapi": "3.1.0", "paths": {')  # cut short
+    assert load_spec("api1", SPECS[0]).document == expected
+
+
+def test_a_document_json_cannot_hold_is_not_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "dated.yaml"
+    path.write_text(
+        "openapi: 3.1.0\ninfo: {title: t, version: 2026-01-01}\npaths: {}\nx-codes: {200: ok}\n"
+    )
+    loaded = load_spec("dated", path)
+    assert loaded.document["info"]["version"] == date(2026, 1, 1)
+    assert loaded.document["x-codes"] == {200: "ok"}
+    assert not list((tmp_path / "cache").glob("spec-*.json"))
