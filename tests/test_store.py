@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import sys
 import threading
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from mockserver.sqlite_store import SqliteStore
 from mockserver.store import (
     IndexKeys,
     MemoryStore,
@@ -364,6 +367,49 @@ def test_a_second_handle_sees_every_write_at_once(shared_spec: str) -> None:
     finally:
         writer.close()
         reader.close()
+
+
+def test_sqlite_deferred_journal_entries_keep_their_values_and_order(tmp_path: Path) -> None:
+    """Deferred entries are encoded when taken and written as one batch: they come back
+    equal, in order, with the ring's capacity applied to the batch."""
+    store = SqliteStore(tmp_path / "j.sqlite")
+    odd = {"s": 'é\u2028"x', "big": 123456789012345678901234567890, "f": [1.5e-7, -0.0, 1.0]}
+    try:
+        for n in range(5):
+            store.journal_defer({"n": n, **odd}, capacity=4)
+        store.journal_flush()
+        entries = store.journal_entries()
+        assert [e["n"] for e in entries] == [1, 2, 3, 4]
+        assert all({k: e[k] for k in odd} == odd for e in entries)
+        assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+    finally:
+        store.close()
+
+
+def test_sqlite_writes_hold_the_writer_lock_of_the_file(tmp_path: Path) -> None:
+    """Writers of every process queue on one flock (beside the file) around their
+    transaction: another writer waits for it, and gets it once the first commits."""
+    path = tmp_path / "w.sqlite"
+    first, second = SqliteStore(path), SqliteStore(path)
+    probe = os.open(f"{path}-gen", os.O_RDWR)
+    done: list[Record] = []
+    try:
+        with first._write() as db:
+            db.execute("INSERT INTO docs VALUES ('held', '1')")
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            waiting = threading.Thread(target=lambda: done.append(second.insert("p", "t", "r", {})))
+            waiting.start()
+            waiting.join(0.3)
+            assert waiting.is_alive() and not done  # queued behind the open transaction
+        waiting.join(10)
+        assert [r.version for r in done] == [1]
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+        fcntl.flock(probe, fcntl.LOCK_UN)
+    finally:
+        os.close(probe)
+        first.close()
+        second.close()
 
 
 def test_sqlite_file_of_an_earlier_version_gets_index_keys(tmp_path: Path) -> None:
