@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from .behaviour import Context, settle
@@ -98,7 +99,7 @@ def move_consent(
         if target not in allowed:
             raise TransitionRefused(current, target, allowed)
         data = definition.transition(
-            dict(record.data), target, sim.clock.now(record.tenant), options
+            copy.deepcopy(record.data), target, sim.clock.now(record.tenant), options
         )
         try:
             return sim.store.replace(provider, record.tenant, record_id, data, record.version)

@@ -124,8 +124,9 @@ class SqliteStore:
         # value there after its COMMIT; a read that finds the value it saw before knows no
         # worker has written since, without asking SQLite (see _generation).
         self._gen_map = self._map_generation(self.path + "-gen")
-        self._records: dict[tuple[str, str], Record] = {}
-        self._records_gen = b""
+        # The records read since the generation in the pair; one attribute, so that a thread
+        # never files a record read under one generation into the cache of another.
+        self._records: tuple[bytes, dict[tuple[str, str], Record]] = (b"", {})
         db = self._db()
         db.executescript(_SCHEMA)  # executescript commits on its own
         counted = db.execute(
@@ -232,22 +233,27 @@ class SqliteStore:
             cache[key] = load(self._db())
         return cache[key]
 
-    def _cached_record(self, provider: str, record_id: str) -> Record | None:
+    def _cached_record(
+        self, provider: str, record_id: str
+    ) -> tuple[dict[tuple[str, str], Record], Record | None]:
         """A record read since the last write of state, if any (records are never changed
-        in place: a write stores a new Record). The cache is emptied when the generation
-        moves, and at a bound, so it never holds more than a working set."""
+        in place: a write stores a new Record), and the cache of the current generation, to
+        keep a record read now. The cache starts empty when the generation moves, and again
+        at a bound, so it never holds more than a working set. The generation is read before
+        any row: a write committed after that moves it, so a row read too early is dropped."""
         generation = self._generation()
-        if generation != self._records_gen:
-            self._records = {}
-            self._records_gen = generation
-            return None
-        return self._records.get((provider, record_id))
+        kept_at, kept = self._records
+        if generation != kept_at:
+            kept = {}
+            self._records = (generation, kept)
+            return kept, None
+        return kept, kept.get((provider, record_id))
 
-    def _keep_record(self, generation: bytes, record: Record) -> None:
-        if generation == self._records_gen:
-            if len(self._records) >= _RECORD_CACHE:
-                self._records = {}
-            self._records[(record.provider, record.id)] = record
+    @staticmethod
+    def _keep_record(kept: dict[tuple[str, str], Record], record: Record) -> None:
+        if len(kept) >= _RECORD_CACHE:
+            kept.clear()
+        kept[(record.provider, record.id)] = record
 
     @contextmanager
     def pinned(self) -> Iterator[None]:
@@ -270,10 +276,9 @@ class SqliteStore:
         return record if record is not None and record.tenant == tenant else None
 
     def locate(self, provider: str, record_id: str) -> Record | None:
-        cached = self._cached_record(provider, record_id)
+        kept, cached = self._cached_record(provider, record_id)
         if cached is not None:
             return cached
-        generation = self._records_gen  # read before the row: a write after it moves it
         row = (
             self._db()
             .execute(
@@ -285,7 +290,7 @@ class SqliteStore:
         if row is None:
             return None
         record = Record(provider, row[0], record_id, row[1], json.loads(row[2]))
-        self._keep_record(generation, record)
+        self._keep_record(kept, record)
         return record
 
     def list(self, provider: str, tenant: str) -> list[Record]:

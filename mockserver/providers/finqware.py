@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hmac
 import secrets
 import uuid
@@ -394,7 +395,7 @@ def delete_consent(ctx: Context) -> Reply:
                 raise _bad("invalid_pcd_data_retention", str(exc)) from None
         return data
 
-    if change(dict(record.data)) != record.data:
+    if change(copy.deepcopy(record.data)) != record.data:
         record = ctx.update(record, change)
     data = record.data
     result = {
