@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sortedcontainers import SortedList
@@ -491,6 +492,14 @@ def open_store(spec: str) -> Store:
         path = spec.removeprefix("sqlite:")
         if not path:
             raise ValueError("sqlite store needs a path: --store sqlite:PATH")
+        if path == ":memory:" or path.startswith("file:"):
+            raise ValueError(
+                f"--store sqlite:{path}: give a file path; an in-memory SQLite database is not "
+                "shared by threads or workers (use --store memory for state in one process)"
+            )
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise ValueError(f"--store sqlite:{path}: folder {folder} does not exist")
         from .sqlite_store import SqliteStore
 
         return SqliteStore(path)

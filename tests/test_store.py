@@ -442,6 +442,14 @@ def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
     second.close()
 
 
+def test_sqlite_paths_that_cannot_hold_a_shared_file_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="folder .*missing does not exist"):
+        open_store(f"sqlite:{tmp_path / 'missing' / 'state.sqlite'}")
+    with pytest.raises(ValueError, match="not shared by threads or workers"):
+        open_store("sqlite::memory:")
+    assert not (tmp_path / "missing").exists()
+
+
 def test_unknown_store_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match="use memory, sqlite:PATH or redis://HOST:PORT/DB"):
         open_store("postgres://x")
