@@ -11,6 +11,7 @@ import mmap
 import os
 import random
 import sqlite3
+import struct
 import sys
 import threading
 import time
@@ -88,6 +89,27 @@ INSERT INTO counts SELECT provider, tenant, IFNULL(status, ''), COUNT(*) FROM re
 # Records one process keeps between writes of state (see SqliteStore._cached_record).
 _RECORD_CACHE = 4096
 
+# The `-gen` file beside the database, mapped shared by every process: the write generation
+# (8 bytes), then one journal slot per process that defers journal entries: its pid, the
+# entries it has queued and the entries it has written, as int64 counters (see journal_defer).
+_GEN_SIZE = 4096
+SLOTS_AT = 64
+SLOT = struct.Struct("<qqq")
+_SLOT_COUNT = (_GEN_SIZE - SLOTS_AT) // SLOT.size
+# How long a journal read waits for another process's entries before reading without them.
+_SETTLE_TIMEOUT_S = 2.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 # json.dumps(value, separators=(",", ":")) without building an encoder per call.
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -127,6 +149,10 @@ class SqliteStore:
         # The records read since the generation in the pair; one attribute, so that a thread
         # never files a record read under one generation into the cache of another.
         self._records: tuple[bytes, dict[tuple[str, str], Record]] = (b"", {})
+        # This process's journal slot in the -gen file, and the entries it has queued.
+        self._slot: int | None = None
+        self._slot_pid = 0
+        self._queued_total = 0
         db = self._db()
         db.executescript(_SCHEMA)  # executescript commits on its own
         counted = db.execute(
@@ -167,9 +193,9 @@ class SqliteStore:
     def _map_generation(path: str) -> mmap.mmap:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            if os.fstat(fd).st_size < 8:
-                os.ftruncate(fd, 8)  # zero-filled; two processes doing this agree
-            return mmap.mmap(fd, 8, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            if os.fstat(fd).st_size < _GEN_SIZE:
+                os.ftruncate(fd, _GEN_SIZE)  # zero-filled; two processes doing this agree
+            return mmap.mmap(fd, _GEN_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         finally:
             os.close(fd)  # the mapping keeps the file
 
@@ -524,13 +550,18 @@ class SqliteStore:
         costliest step of a GET on this store (a commit appends WAL pages, and the workers
         queue for the write lock); batched, an entry costs its INSERT. The price: an entry
         reaches the file up to `journal_delay` (plus scheduling) after its response, and a
-        SIGKILL loses at most the entries of that window; consents are never deferred."""
-        if self._closed:  # no flusher after close(): write it now
+        SIGKILL loses at most the entries of that window; consents are never deferred.
+        The process's slot in the -gen file counts the entries queued and written, so that a
+        journal read in any worker waits for exactly the entries queued before it."""
+        slot = None if self._closed else self._journal_slot()
+        if slot is None:  # no flusher after close(), or no free slot: write it now
             self.journal_append(entry, capacity)
             return
         text = _dumps(entry)  # here, not in the flusher: see journal_flush
         with self._queue_lock:
             self._queue.append((text, capacity))
+            self._queued_total += 1
+            self._set_slot(slot, 1, self._queued_total)  # before the response is sent
             first = len(self._queue) == 1
             if self._flusher is None or self._flusher_pid != os.getpid():
                 self._flusher_pid = os.getpid()
@@ -559,6 +590,7 @@ class SqliteStore:
         with self._flush_lock:
             with self._queue_lock:
                 batch, self._queue = self._queue, []
+                upto = self._queued_total
                 self._queued.clear()
             if not batch:
                 return
@@ -573,6 +605,8 @@ class SqliteStore:
                     )
                     last = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
                     db.execute("DELETE FROM journal WHERE id <= ?", (last - batch[-1][1],))
+                if self._slot is not None and self._slot_pid == os.getpid():
+                    self._set_slot(self._slot, 2, upto)  # written (or past the ring's end)
             except sqlite3.Error:
                 with self._queue_lock:
                     self._queue[:0] = batch[-batch[-1][1] :]
@@ -580,11 +614,55 @@ class SqliteStore:
                 raise
 
     def _settle_journal(self) -> None:
-        """Before a read: this process's queue written, and the other workers' given the time
-        their flushers need, so a read made after a response sees that response's entry."""
+        """Before a read: this process's queue written, and every entry another process had
+        queued by now written by its flusher, so a read made after a response, through any
+        worker, sees that response's entry. It waits for those entries only (not for ones
+        queued later), for live processes only, and at most _SETTLE_TIMEOUT_S."""
         self.journal_flush()
-        if self.journal_delay > 0:
-            time.sleep(self.journal_delay * 5)
+        own = self._slot if self._slot_pid == os.getpid() else None
+        waiting: dict[int, tuple[int, int]] = {}  # slot -> (pid, entries to be written)
+        for slot in range(_SLOT_COUNT):
+            pid, queued, written = SLOT.unpack_from(self._gen_map, SLOTS_AT + slot * SLOT.size)
+            if pid and slot != own and written < queued:
+                waiting[slot] = (pid, queued)
+        deadline = time.monotonic() + _SETTLE_TIMEOUT_S
+        while waiting and time.monotonic() < deadline:
+            time.sleep(0.002)
+            for slot, (pid, queued) in list(waiting.items()):
+                now_pid, _, written = SLOT.unpack_from(self._gen_map, SLOTS_AT + slot * SLOT.size)
+                if now_pid != pid or written >= queued or not _alive(pid):
+                    del waiting[slot]
+
+    def _journal_slot(self) -> int | None:
+        """This process's journal slot, claimed on its first deferred entry (a forked worker
+        claims its own); None when all are taken by live processes."""
+        pid = os.getpid()
+        if self._slot_pid == pid:
+            return self._slot
+        lock = self._writer_lock()
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one claimant at a time, in every process
+        try:
+            chosen = None
+            for slot in range(_SLOT_COUNT):
+                owner = SLOT.unpack_from(self._gen_map, SLOTS_AT + slot * SLOT.size)[0]
+                if owner == 0 or not _alive(owner):
+                    chosen = slot
+                    SLOT.pack_into(self._gen_map, SLOTS_AT + slot * SLOT.size, pid, 0, 0)
+                    break
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        self._slot, self._slot_pid, self._queued_total = chosen, pid, 0
+        return chosen
+
+    def _set_slot(self, slot: int, field: int, value: int) -> None:
+        """One counter of a slot (1: queued, 2: written); only its owner writes it."""
+        at = SLOTS_AT + slot * SLOT.size + 8 * field
+        self._gen_map[at : at + 8] = value.to_bytes(8, "little", signed=True)
+
+    def _release_slot(self) -> None:
+        if self._slot is not None and self._slot_pid == os.getpid():
+            SLOT.pack_into(self._gen_map, SLOTS_AT + self._slot * SLOT.size, 0, 0, 0)
+        self._slot, self._slot_pid = None, 0
 
     def journal_entries(self) -> builtins.list[JsonDict]:
         self._settle_journal()
@@ -640,6 +718,8 @@ class SqliteStore:
         with self._flush_lock:  # no entry of a request before the reset is written after it
             with self._queue_lock:
                 self._queue.clear()
+                if self._slot is not None and self._slot_pid == os.getpid():
+                    self._set_slot(self._slot, 2, self._queued_total)  # nothing to wait for
             with self._write() as db:
                 for table in ("records", "counts", "kv", "docs", "journal", "faults", "feeds"):
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
@@ -662,6 +742,7 @@ class SqliteStore:
         with contextlib.suppress(sqlite3.Error):
             self.journal_flush()
         self._closed = True
+        self._release_slot()
         self._queued.set()  # let the flusher see it
         with self._guard:
             for db in self._connections:

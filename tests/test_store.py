@@ -5,8 +5,10 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from mockserver import sqlite_store as sqlite_slots
 from mockserver.sqlite_store import SqliteStore
 from mockserver.store import (
     IndexKeys,
@@ -384,6 +387,51 @@ def test_sqlite_deferred_journal_entries_keep_their_values_and_order(tmp_path: P
         assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
     finally:
         store.close()
+
+
+def test_a_journal_read_waits_for_the_entries_another_worker_queued(tmp_path: Path) -> None:
+    """A read sees an entry another worker queued before it, even when that worker's flusher
+    cannot write it for a while (here a third handle holds the write lock for 0.3 s)."""
+    path = tmp_path / "j.sqlite"
+    worker, reader, blocker = SqliteStore(path), SqliteStore(path), SqliteStore(path)
+    held = threading.Event()
+
+    def hold() -> None:
+        with blocker._write():
+            held.set()
+            time.sleep(0.3)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(5)
+        worker.journal_defer({"n": 1}, capacity=100)
+        assert [e["n"] for e in reader.journal_entries()] == [1]
+    finally:
+        holder.join()
+        for store in (worker, reader, blocker):
+            store.close()
+
+
+def test_a_journal_read_does_not_wait_for_a_dead_worker(tmp_path: Path) -> None:
+    """A worker killed with entries still queued leaves a slot that says so: a read passes
+    it by at once, and the next process takes the slot over."""
+    path = tmp_path / "j.sqlite"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    reader = SqliteStore(path)
+    first = sqlite_slots.SLOTS_AT
+    reader._gen_map[first : first + 24] = sqlite_slots.SLOT.pack(gone.pid, 5, 2)
+    try:
+        started = time.monotonic()
+        assert reader.journal_entries() == []
+        assert time.monotonic() - started < 1.0  # not the 2 s bound for a live worker
+        reader.journal_defer({"n": 1}, capacity=10)
+        assert reader._slot == 0  # the dead worker's slot, taken over
+        assert [e["n"] for e in reader.journal_entries()] == [1]
+    finally:
+        reader.close()
+    assert sqlite_slots.SLOT.unpack_from(reader._gen_map, first) == (0, 0, 0)  # released
 
 
 def test_sqlite_writes_hold_the_writer_lock_of_the_file(tmp_path: Path) -> None:
