@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,7 @@ def _read_document(path: Path) -> Any:
         encoded = json.dumps(document)
         if json.loads(encoded) == document:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
             partial.write_text(encoded, encoding="utf-8")
             partial.replace(cached)  # atomic: a reader sees the whole document or none
     return document

@@ -434,6 +434,58 @@ def test_a_journal_read_does_not_wait_for_a_dead_worker(tmp_path: Path) -> None:
     assert sqlite_slots.SLOT.unpack_from(reader._gen_map, first) == (0, 0, 0)  # released
 
 
+def test_threads_of_one_process_share_one_journal_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(tmp_path / "j.sqlite")
+    start = threading.Barrier(8)
+    real_flock = fcntl.flock
+
+    def slow_flock(fd: int, operation: int) -> None:  # a claim that takes a while
+        real_flock(fd, operation)
+        if operation == fcntl.LOCK_EX:
+            time.sleep(0.02)
+
+    monkeypatch.setattr(fcntl, "flock", slow_flock)
+
+    def defer(n: int) -> None:
+        start.wait()
+        store.journal_defer({"n": n}, capacity=100)
+
+    threads = [threading.Thread(target=defer, args=(n,)) for n in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        owners = [
+            sqlite_slots.SLOT.unpack_from(store._gen_map, sqlite_slots.SLOTS_AT + n * 24)[0]
+            for n in range(8)
+        ]
+        assert owners.count(os.getpid()) == 1
+        assert sorted(e["n"] for e in store.journal_entries()) == list(range(8))
+    finally:
+        store.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_journal_flusher_runs_at_a_lower_cpu_priority(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "j.sqlite")
+    try:
+        store.journal_defer({"n": 1}, capacity=10)
+        flusher = store._flusher
+        assert flusher is not None and flusher.native_id is not None
+        base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        deadline = time.monotonic() + 5
+        while os.getpriority(os.PRIO_PROCESS, flusher.native_id) == base:
+            assert time.monotonic() < deadline, "the flusher kept the request threads' priority"
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, flusher.native_id) == min(base + 10, 19)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    finally:
+        store.close()
+
+
 def test_sqlite_writes_hold_the_writer_lock_of_the_file(tmp_path: Path) -> None:
     """Writers of every process queue on one flock (beside the file) around their
     transaction: another writer waits for it, and gets it once the first commits."""
