@@ -746,6 +746,11 @@ class SqliteStore:
         (a SQLite connection must not be used on both sides of a fork), and each process
         connects again on first use."""
         self.journal_flush()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        """Close every connection and writer-lock descriptor this process opened; threads
+        open new ones on their next use."""
         with self._guard:
             for db in self._connections:
                 db.close()
@@ -761,11 +766,4 @@ class SqliteStore:
         self._closed = True
         self._release_slot()
         self._queued.set()  # let the flusher see it
-        with self._guard:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-            for fd in self._lock_fds:
-                os.close(fd)
-            self._lock_fds.clear()
-        self._local = threading.local()
+        self._disconnect()
