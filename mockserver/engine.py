@@ -30,6 +30,7 @@ from .behaviour import ApiError, Context, ErrorScope, ProviderDef, Reply
 from .clock import format_instant
 from .faults import dropped_body
 from .journal import fingerprint, mask_body, mask_headers
+from .jsoncodec import dumps_bytes
 from .spec import Operation, Param, Spec
 from .store import etag_matches
 from .validation import CoercionError, Violation, coerce, violations_of
@@ -52,12 +53,15 @@ _CONTRACT_KINDS = frozenset(
 _TRANSPORT_KINDS = frozenset(
     {"method_not_allowed", "payload_too_large", "unsupported_media_type", "fault", "server_error"}
 )
-# json.dumps(body, separators=(",", ":"), ensure_ascii=False), without a new encoder per call.
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 # The request being served by the fast path (below), which pushes no Flask request context.
 _fast_request: ContextVar[BareRequest | None] = ContextVar("mockserver_request", default=None)
+
+
+def _refuse_constant(name: str) -> Any:
+    """json.loads accepts NaN, Infinity and -Infinity, which JSON (RFC 8259) does not have."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _new_request_id() -> str:
@@ -476,7 +480,7 @@ class Engine:
         if mimetype == "application/x-www-form-urlencoded":
             return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_refuse_constant)
         except ValueError as exc:
             raise ApiError(
                 400, "malformed_body", f"The request body is not valid JSON: {exc}."
@@ -552,7 +556,7 @@ class Engine:
             content_type = get_content_type(media_type or "text/plain", "utf-8")
             response = Answer.build(reply.status, headers, reply.body.encode(), content_type)
         else:
-            payload = _encode_json(reply.body).encode()
+            payload = dumps_bytes(reply.body)
             response = Answer.build(
                 reply.status, headers, payload, media_type or "application/json"
             )

@@ -30,6 +30,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .jsoncodec import dumps
 from .store import (
     JsonDict,
     KeyFunction,
@@ -272,7 +273,7 @@ return removed
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return dumps(value)
 
 
 def _part(text: str) -> str:

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .jsoncodec import dumps as _dumps
 from .store import (
     JsonDict,
     KeyFunction,
@@ -119,10 +120,6 @@ def _lower_priority() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
-# json.dumps(value, separators=(",", ":")) without building an encoder per call.
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class SqliteStore:

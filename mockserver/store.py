@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from sortedcontainers import SortedList
 
+from .jsoncodec import dumps
+
 __all__ = [
     "IndexKeys",
     "KeyFunction",
@@ -188,7 +190,10 @@ class Store(Protocol):
 
 _ATOMS = (str, int, float, bool, type(None))
 _LAST = chr(0x10FFFF)  # sorts after every id
-_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
+def _dumps(entry: JsonDict) -> str:
+    return dumps(entry, default=str)
 
 
 def _copy(value: Any) -> Any:

@@ -129,6 +129,20 @@ def test_malformed_json_and_wrong_content_type(toy: FlaskClient) -> None:
     assert wrong.status_code == 415 and wrong.json["oops"] == "unsupported_media_type"
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_number_constants_are_a_malformed_body(toy: FlaskClient, constant: str) -> None:
+    """Python's json reads NaN and Infinity; JSON (RFC 8259) has no such values."""
+    headers = {**H, "X-Req": str(uuid.uuid4())}
+    response = toy.post(
+        "/toy/things",
+        data='{"name": "x", "n": ' + constant + "}",
+        headers=headers,
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and response.json["oops"] == "malformed_body"
+    assert f"{constant} is not a JSON value" in response.json["msg"]
+
+
 def test_over_large_body_is_413(toy: FlaskClient) -> None:
     response = toy.post(
         "/toy/things", json={"name": "x" * 5000}, headers={**H, "X-Req": str(uuid.uuid4())}

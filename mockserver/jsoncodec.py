@@ -1,0 +1,55 @@
+"""JSON encoding for the hot paths (response bodies, the journal, the stores' records):
+orjson, with the standard library for what orjson refuses.
+
+orjson encodes a journal entry in about a tenth of the time `json` takes (1 µs against 11 µs
+here); on a GET that was about a tenth of the CPU. Its output
+is what `json.dumps(value, separators=(",", ":"), ensure_ascii=False)` writes for the values
+the simulator handles (tests/test_jsoncodec.py compares them on generated values), except:
+
+- integers beyond 64 bits, dicts with keys that are not strings, and strings with lone
+  surrogates: orjson refuses them, and the standard library writes them as before;
+- NaN and infinities, which JSON does not have: orjson writes `null`, where the standard
+  library wrote `NaN`, which no JSON parser reads. The API refuses them in request bodies
+  (400, malformed body), so they can only come from elsewhere (an admin document);
+- floats that need an exponent: `1e+16` is written `1e16` (the same number).
+
+Decoding stays with the standard library: orjson reads an integer beyond 64 bits as a float,
+which would change a stored or posted number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+__all__ = ["dumps", "dumps_bytes"]
+
+_std_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# Datetimes and dataclasses go to `default` (or fail), as with the standard library, rather
+# than orjson's own forms of them.
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def dumps_bytes(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Compact UTF-8 JSON; `default` as in json.dumps, for values JSON has no form for."""
+    try:
+        return orjson.dumps(value, default=default, option=_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is one: see the module's docstring
+        return _standard(value, default).encode()
+
+
+def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """Compact JSON text (not ASCII-escaped)."""
+    try:
+        return orjson.dumps(value, default=default, option=_OPTIONS).decode()
+    except TypeError:
+        return _standard(value, default)
+
+
+def _standard(value: Any, default: Callable[[Any], Any] | None) -> str:
+    if default is None:
+        return _std_dumps(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
