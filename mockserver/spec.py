@@ -8,6 +8,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,9 @@ _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # not parsed again: JSON loads some 40x faster than libyaml builds the same document, and the
 # five specs' YAML was half of create_app(). See _read_document.
 _CACHE_FORMAT = f"1-{yaml.__version__}"
+# Cached documents kept, the most recently used; older ones (specs since edited) are deleted
+# when a new one is written.
+_CACHE_KEEP = 32
 
 
 def cache_dir() -> Path:
@@ -48,7 +52,10 @@ def _read_document(path: Path) -> Any:
     digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{text}".encode()).hexdigest()
     cached = cache_dir() / f"spec-{digest}.json"
     with contextlib.suppress(OSError, ValueError):
-        return json.loads(cached.read_text(encoding="utf-8"))
+        document = json.loads(cached.read_text(encoding="utf-8"))
+        with contextlib.suppress(OSError):
+            os.utime(cached)  # used now: see _prune_cache
+        return document
     document = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     with contextlib.suppress(OSError, TypeError, ValueError):
         encoded = json.dumps(document)
@@ -57,7 +64,26 @@ def _read_document(path: Path) -> Any:
             partial = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
             partial.write_text(encoded, encoding="utf-8")
             partial.replace(cached)  # atomic: a reader sees the whole document or none
+            _prune_cache(cached.parent)
     return document
+
+
+def _prune_cache(folder: Path, keep: int = _CACHE_KEEP) -> None:
+    """Delete all but the `keep` most recently used documents (a spec edited often leaves one
+    per version), and partial files a writer left behind over an hour ago."""
+    entries: list[tuple[float, Path]] = []
+    stale = time.time() - 3600
+    for entry in folder.glob("spec-*"):
+        with contextlib.suppress(OSError):
+            used = entry.stat().st_mtime
+            if entry.suffix == ".json":
+                entries.append((used, entry))
+            elif entry.suffix == ".tmp" and used < stale:
+                entry.unlink()
+    entries.sort(reverse=True)
+    for _, entry in entries[keep:]:
+        with contextlib.suppress(OSError):  # another process may have deleted it first
+            entry.unlink()
 
 
 class SpecError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import shutil
@@ -20,8 +21,12 @@ from flask.testing import FlaskClient
 from mockserver import SimClock, create_app
 from mockserver.app import Simulator
 
-# Parsed specs are cached per run, not in the user's ~/.cache (servers the tests start inherit it).
-os.environ.setdefault("MOCKSERVER_CACHE_DIR", tempfile.mkdtemp(prefix="mockserver-cache-"))
+# Parsed specs are cached per run, not in the user's ~/.cache (servers the tests start inherit
+# it); the folder is deleted when this test process ends.
+if "MOCKSERVER_CACHE_DIR" not in os.environ:
+    _SPEC_CACHE = tempfile.mkdtemp(prefix="mockserver-cache-")
+    os.environ["MOCKSERVER_CACHE_DIR"] = _SPEC_CACHE
+    atexit.register(shutil.rmtree, _SPEC_CACHE, ignore_errors=True)
 
 
 class FixedSource:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,31 @@ def test_a_changed_spec_is_parsed_again(tmp_path: Path, monkeypatch: pytest.Monk
     changed = load_spec("api1", path)
     assert changed.document["info"]["title"].startswith("Changed")
     assert len(list((tmp_path / "cache").glob("spec-*.json"))) == 2
+
+
+def test_the_cache_keeps_the_most_recently_used_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec edited often leaves one document per version: old ones are deleted on write."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(cache))
+    load_spec("api1", SPECS[0])  # read often: kept however old its file was written
+    (used,) = cache.glob("spec-*.json")
+    cache.joinpath("spec-left-behind.1-2.tmp").write_text("{")
+    for n in range(40):  # earlier versions of edited specs, each older than the last
+        old = cache / f"spec-{n:064x}.json"
+        old.write_text("{}")
+        os.utime(old, (1_000_000 - n, 1_000_000 - n))
+    for name in ("spec-left-behind.1-2.tmp", used.name):
+        os.utime(cache / name, (1_000_000 - 100, 1_000_000 - 100))
+    load_spec("api1", SPECS[0])  # a hit: marks it used now
+    path = tmp_path / "api1.yaml"
+    path.write_text(SPECS[0].read_text().replace("title:", "title: Edited", 1))
+    load_spec("api1", path)  # a new document: the write prunes
+    left = {entry.name for entry in cache.glob("spec-*")}
+    assert len(left) == spec_module._CACHE_KEEP
+    assert used.name in left and "spec-left-behind.1-2.tmp" not in left
+    assert f"spec-{0:064x}.json" in left and f"spec-{39:064x}.json" not in left
 
 
 def test_a_broken_or_unwritable_cache_is_passed_by(
