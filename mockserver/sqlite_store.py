@@ -102,13 +102,20 @@ _SETTLE_TIMEOUT_S = 2.0
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs: a worker that died but was not yet reaped by its parent (a
+    zombie) still answers kill(pid, 0), so on Linux its state is read as well."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):  # no /proc (not Linux), or gone since
+        return True
+    return state not in (b"Z", b"X")
 
 
 def _lower_priority() -> None:

@@ -434,6 +434,28 @@ def test_a_journal_read_does_not_wait_for_a_dead_worker(tmp_path: Path) -> None:
     assert sqlite_slots.SLOT.unpack_from(reader._gen_map, first) == (0, 0, 0)  # released
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_journal_read_does_not_wait_for_a_worker_that_died_unreaped(tmp_path: Path) -> None:
+    """A worker that exited but was not yet reaped (a zombie) still answers kill(pid, 0):
+    its pending entries are not waited for either."""
+    path = tmp_path / "j.sqlite"
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+    reader = SqliteStore(path)
+    first = sqlite_slots.SLOTS_AT
+    reader._gen_map[first : first + 24] = sqlite_slots.SLOT.pack(zombie.pid, 5, 2)
+    try:
+        started = time.monotonic()
+        assert reader.journal_entries() == []
+        assert time.monotonic() - started < 1.0  # not the 2 s bound for a live worker
+    finally:
+        reader.close()
+        zombie.wait()
+
+
 def test_threads_of_one_process_share_one_journal_slot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
