@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .lifecycle import admin_context, create_consent
+from .spec import read_yaml
 
 if TYPE_CHECKING:
     from .app import Simulator
@@ -36,7 +37,7 @@ def seed_directory(sim: Simulator, folder: Path) -> int:
 def seed_file(sim: Simulator, path: str | Path) -> int:
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = read_yaml(path)  # libyaml, and cached: see spec.read_yaml
     except OSError as exc:
         raise FixtureError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

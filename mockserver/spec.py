@@ -8,7 +8,6 @@ import json
 import os
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 
 from .validation import Validator, compile_schema, quick_check, schema_kind
 
-__all__ = ["Operation", "Param", "ResponseSpec", "Spec", "SpecError", "load_spec"]
+__all__ = ["Operation", "Param", "ResponseSpec", "Spec", "SpecError", "load_spec", "read_yaml"]
 
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # libyaml's loader when PyYAML has it: the same documents, parsed 10-40x faster (the pure-Python
@@ -28,7 +27,7 @@ _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Parsed specs are kept as JSON, named by a digest of the YAML text, so a spec read before is
 # not parsed again: JSON loads some 40x faster than libyaml builds the same document, and the
-# five specs' YAML was half of create_app(). See _read_document.
+# five specs' YAML was half of create_app(). See read_yaml (fixtures are read the same way).
 _CACHE_FORMAT = f"1-{yaml.__version__}"
 # Cached documents kept, the most recently used; older ones (specs since edited) are deleted
 # when a new one is written.
@@ -44,10 +43,10 @@ def cache_dir() -> Path:
     return Path(base) / "consent-mockserver"
 
 
-def _read_document(path: Path) -> Any:
-    """The YAML document in the file, from the cache when the same text was parsed before.
-    A document JSON cannot hold exactly (a date, a non-string key) is not cached; a cache
-    that cannot be read or written is passed by, never an error."""
+def read_yaml(path: Path) -> Any:
+    """The YAML document in the file (a spec or a fixture), from the cache when the same text
+    was parsed before. A document JSON cannot hold exactly (a date, a non-string key) is not
+    cached; a cache that cannot be read or written is passed by, never an error."""
     text = path.read_text(encoding="utf-8")
     digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{text}".encode()).hexdigest()
     cached = cache_dir() / f"spec-{digest}.json"
@@ -64,16 +63,17 @@ def _read_document(path: Path) -> Any:
             partial = cached.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
             partial.write_text(encoded, encoding="utf-8")
             partial.replace(cached)  # atomic: a reader sees the whole document or none
-            _prune_cache(cached.parent)
+            _prune_cache(cached)
     return document
 
 
-def _prune_cache(folder: Path, keep: int = _CACHE_KEEP) -> None:
-    """Delete all but the `keep` most recently used documents (a spec edited often leaves one
-    per version), and partial files a writer left behind over an hour ago."""
+def _prune_cache(written: Path, keep: int = _CACHE_KEEP) -> None:
+    """After `written` was stored: delete all but the `keep` most recently used documents (a
+    spec edited often leaves one per version), and partial files a writer left behind over an
+    hour before it (file times, not the simulated clock, which is only for the API)."""
     entries: list[tuple[float, Path]] = []
-    stale = time.time() - 3600
-    for entry in folder.glob("spec-*"):
+    stale = written.stat().st_mtime - 3600
+    for entry in written.parent.glob("spec-*"):
         with contextlib.suppress(OSError):
             used = entry.stat().st_mtime
             if entry.suffix == ".json":
@@ -285,7 +285,7 @@ def snake_case(name: str) -> str:
 def load_spec(provider: str, path: Path) -> Spec:
     """Read, resolve and compile one provider's spec; fail with the file and the reason."""
     try:
-        raw = _read_document(path)
+        raw = read_yaml(path)
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

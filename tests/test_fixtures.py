@@ -49,3 +49,33 @@ def test_factory_output_is_accepted_by_the_admin_api(provider: str) -> None:
 def test_unknown_provider_factory() -> None:
     with pytest.raises(ValueError, match="no factory for 'nobody'"):
         make_consent("nobody")
+
+
+def test_a_fixture_read_before_comes_from_the_spec_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fixtures are read like specs (libyaml, then a JSON copy): a second start parses none."""
+    import yaml
+
+    from mockserver import spec as spec_module
+
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    first = create_app(["api1"], fixtures=FIXTURES).extensions["mockserver"]
+    expected = sorted(r.id for r in first.store.list("api1", "sandbox-api1-key"))
+
+    def parsed_again(*args: object, **kwargs: object) -> object:
+        raise AssertionError("parsed the YAML again")
+
+    monkeypatch.setattr(spec_module.yaml, "load", parsed_again)
+    monkeypatch.setattr(yaml, "safe_load", parsed_again)
+    again = create_app(["api1"], fixtures=FIXTURES).extensions["mockserver"]
+    assert sorted(r.id for r in again.store.list("api1", "sandbox-api1-key")) == expected
+    assert expected
+
+
+def test_a_fixture_that_is_not_yaml_says_where(tmp_path: Path) -> None:
+    from mockserver.seeding import FixtureError
+
+    (tmp_path / "api1.yaml").write_text("provider: api1\ntenants: [\n  - tenant: t\n")
+    with pytest.raises(FixtureError, match=r"(?s)api1\.yaml: not valid YAML: .*line 3"):
+        create_app(["api1"], fixtures=tmp_path)
