@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import json
 import random
 import re
@@ -135,8 +136,36 @@ def _header_value(name: str, value: Any) -> str:
     if "\n" in text or "\r" in text:  # as werkzeug's Headers refuses them
         raise ValueError(f"header {name} contains a newline character")
     if name.lower() in ("location", "content-location"):
-        text = iri_to_uri(text)
+        text = to_uri(text)
     return text
+
+
+# A path of RFC 3986 path characters only (not starting with "//"): iri_to_uri keeps it as is.
+_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")
+
+
+@functools.lru_cache(maxsize=256)
+def _uri_head(head: str) -> str:
+    return iri_to_uri(head)
+
+
+def to_uri(value: str) -> str:
+    """werkzeug's iri_to_uri (what its Response does to a Location), which took 30 µs, a tenth
+    of a create: a URL's scheme and host are converted once per host, and a path of plain
+    characters is kept as it is; anything else goes to iri_to_uri whole. The same result:
+    tests/test_answer.py compares the two on generated URLs."""
+    start = value.find("://")
+    if start > 0:
+        path_at = value.find("/", start + 3)
+        head = value[:path_at]
+        if (
+            path_at > 0
+            and "?" not in head
+            and "#" not in head
+            and _PLAIN_PATH.fullmatch(value, path_at)
+        ):
+            return _uri_head(head) + value[path_at:]
+    return iri_to_uri(value)
 
 
 def _set_header(items: list[tuple[str, str]], name: str, value: str) -> None:

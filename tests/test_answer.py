@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 from flask import Response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
+from werkzeug.urls import iri_to_uri
 
-from mockserver.engine import Answer
+from mockserver.engine import Answer, to_uri
 
 
 def _old_response(
@@ -78,3 +81,25 @@ def test_answer_refuses_a_newline_in_a_header_as_werkzeug_does() -> None:
         Response("{}", 200, {"X-Bad": "a\r\nSet-Cookie: b"})
     with pytest.raises(ValueError, match="X-Bad"):
         Answer.build(200, {"X-Bad": "a\r\nSet-Cookie: b"}, b"{}", "application/json")
+
+
+_HOSTS = st.text("abcXYZ019.-[]:@?#é", max_size=14)
+_PORTS = st.sampled_from(["", ":", ":0012", ":4010", ":99999"])
+_PATHS = st.lists(st.text("AZaz09-._~!$&'()*+,;=:@%/?#[] é", max_size=12), max_size=5)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(["http", "HTTPS", "", "mailto:"]), _HOSTS, _PORTS, _PATHS)
+def test_location_becomes_the_uri_werkzeug_makes_of_it(
+    scheme: str, host: str, port: str, segments: list[str]
+) -> None:
+    value = (f"{scheme}://" if scheme else "") + host + port + "".join("/" + s for s in segments)
+    try:
+        expected: object = iri_to_uri(value)
+    except Exception as exc:  # noqa: BLE001 - the same failure is expected
+        expected = type(exc)
+    try:
+        got: object = to_uri(value)
+    except Exception as exc:  # noqa: BLE001
+        got = type(exc)
+    assert got == expected
