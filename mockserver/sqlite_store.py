@@ -87,6 +87,9 @@ INSERT INTO counts SELECT provider, tenant, IFNULL(status, ''), COUNT(*) FROM re
 """
 
 
+# Where the two write generations sit in the -gen file (see SqliteStore._write).
+RECORDS = 0
+SETTINGS = 8
 # Records one process keeps between writes of state (see SqliteStore._cached_record).
 _RECORD_CACHE = 4096
 
@@ -215,22 +218,27 @@ class SqliteStore:
         finally:
             os.close(fd)  # the mapping keeps the file
 
-    def _generation(self) -> bytes:
-        """The current write generation: equal to an earlier reading only if no write of
-        state was committed in between, by any process on this file."""
-        return self._gen_map[:8]
+    def _generation(self, at: int) -> bytes:
+        """A write generation (RECORDS or SETTINGS): equal to an earlier reading only if no
+        write of that part of the state was committed in between, by any process."""
+        return self._gen_map[at : at + 8]
 
-    def _bump(self) -> None:
+    def _bump(self, at: int) -> None:
         # After the COMMIT, so a reader that sees the new value reads the new data. Random,
         # not a counter: two processes bumping at once cannot land on a value seen before.
-        self._gen_map[:8] = random.getrandbits(64).to_bytes(8, "little")
+        self._gen_map[at : at + 8] = random.getrandbits(64).to_bytes(8, "little")
 
     @contextmanager
-    def _write(self, *, state: bool = True) -> Iterator[sqlite3.Connection]:
+    def _write(
+        self, *, moves: tuple[int, ...] = (RECORDS, SETTINGS)
+    ) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken at once (BEGIN IMMEDIATE) so it cannot deadlock.
-        `state=False` for the journal, which no cache holds: it leaves the generation as is."""
+        `moves`: the generations of the caches the write makes stale: RECORDS for consents,
+        SETTINGS for the documents (the clock) and faults, none for the journal, values and
+        feeds, which no cache holds. A consent written then leaves every worker's cached
+        clock and faults in place, and a clock change leaves their cached consents."""
         db = self._db()
-        if state:
+        if SETTINGS in moves:
             self._local.cache = None  # read again, even inside a pinned request
         lock = self._writer_lock()
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -244,8 +252,8 @@ class SqliteStore:
             db.execute("COMMIT")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-        if state:
-            self._bump()
+        for at in moves:
+            self._bump(at)
 
     def _writer_lock(self) -> int:
         """This thread's descriptor of the generation file, whose flock queues the writers
@@ -267,7 +275,7 @@ class SqliteStore:
         that without a query, and every request reads both."""
         cache: dict[str, Any] | None = getattr(self._local, "cache", None)
         if cache is None or not getattr(self._local, "pinned", False):
-            generation = self._generation()
+            generation = self._generation(SETTINGS)
             if cache is None or self._local.version != generation:
                 cache = self._local.cache = {}
                 self._local.version = generation
@@ -283,7 +291,7 @@ class SqliteStore:
         keep a record read now. The cache starts empty when the generation moves, and again
         at a bound, so it never holds more than a working set. The generation is read before
         any row: a write committed after that moves it, so a row read too early is dropped."""
-        generation = self._generation()
+        generation = self._generation(RECORDS)
         kept_at, kept = self._records
         if generation != kept_at:
             kept = {}
@@ -350,7 +358,7 @@ class SqliteStore:
     def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
         status, order, deadline = self._keys_of(provider, data)
         try:
-            with self._write() as db:
+            with self._write(moves=(RECORDS,)) as db:
                 db.execute(
                     "INSERT INTO records (provider, id, tenant, version, data, status, ord,"
                     " deadline) VALUES (?,?,?,1,?,?,?,?)",
@@ -369,7 +377,7 @@ class SqliteStore:
         expected_version: int | None = None,
     ) -> Record:
         status, order, deadline = self._keys_of(provider, data)
-        with self._write() as db:
+        with self._write(moves=(RECORDS,)) as db:
             row = db.execute(
                 "SELECT version, data FROM records WHERE provider=? AND id=? AND tenant=?",
                 (provider, record_id, tenant),
@@ -388,7 +396,7 @@ class SqliteStore:
         return Record(provider, tenant, record_id, row[0] + 1, json.loads(_dumps(data)))
 
     def delete(self, provider: str, tenant: str, record_id: str) -> bool:
-        with self._write() as db:
+        with self._write(moves=(RECORDS,)) as db:
             cursor = db.execute(
                 "DELETE FROM records WHERE provider=? AND id=? AND tenant=?",
                 (provider, record_id, tenant),
@@ -414,7 +422,7 @@ class SqliteStore:
             "SELECT 1 FROM records WHERE provider=? AND ord IS NULL LIMIT 1", (provider,)
         ).fetchone():
             return
-        with self._write() as db:
+        with self._write(moves=(RECORDS,)) as db:
             rows = db.execute(
                 "SELECT id, data FROM records WHERE provider=? AND ord IS NULL", (provider,)
             ).fetchall()
@@ -470,7 +478,7 @@ class SqliteStore:
 
     # -- feeds ----------------------------------------------------------------------------------
     def feed_append(self, name: str, entry: Any, capacity: int) -> None:
-        with self._write() as db:
+        with self._write(moves=()) as db:
             db.execute("INSERT INTO feeds (name, entry) VALUES (?,?)", (name, _dumps(entry)))
             db.execute(
                 "DELETE FROM feeds WHERE name=? AND seq NOT IN"
@@ -487,12 +495,12 @@ class SqliteStore:
         return [json.loads(row[0]) for row in rows]
 
     def feed_clear(self, name: str) -> int:
-        with self._write() as db:
+        with self._write(moves=()) as db:
             return db.execute("DELETE FROM feeds WHERE name=?", (name,)).rowcount
 
     # -- keyed values ---------------------------------------------------------------------------
     def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None:
-        with self._write() as db:
+        with self._write(moves=()) as db:
             db.execute(
                 "INSERT OR REPLACE INTO kv (ns, key, value, expires) VALUES (?,?,?,?)",
                 (namespace, key, _dumps(value), expires.timestamp() if expires else None),
@@ -510,7 +518,7 @@ class SqliteStore:
         return None if row is None else json.loads(row[0])
 
     def claim_value(self, namespace: str, key: str, value: Any, now: datetime) -> Any:
-        with self._write() as db:
+        with self._write(moves=()) as db:
             row = db.execute(
                 "SELECT value FROM kv WHERE ns=? AND key=? AND (expires IS NULL OR expires > ?)",
                 (namespace, key, now.timestamp()),
@@ -525,7 +533,7 @@ class SqliteStore:
         return json.loads(text)
 
     def take_value(self, namespace: str, key: str, now: datetime) -> Any:
-        with self._write() as db:
+        with self._write(moves=()) as db:
             row = db.execute(
                 "DELETE FROM kv WHERE ns=? AND key=? RETURNING value, expires", (namespace, key)
             ).fetchone()
@@ -534,7 +542,7 @@ class SqliteStore:
         return json.loads(row[0])
 
     def delete_value(self, namespace: str, key: str) -> None:
-        with self._write() as db:
+        with self._write(moves=()) as db:
             db.execute("DELETE FROM kv WHERE ns=? AND key=?", (namespace, key))
 
     # -- documents ------------------------------------------------------------------------------
@@ -547,14 +555,14 @@ class SqliteStore:
         return self._cached(f"doc:{name}", load)
 
     def write_doc(self, name: str, value: Any) -> None:
-        with self._write() as db:
+        with self._write(moves=(SETTINGS,)) as db:
             db.execute(
                 "INSERT OR REPLACE INTO docs (name, value) VALUES (?,?)", (name, _dumps(value))
             )
 
     # -- journal --------------------------------------------------------------------------------
     def journal_append(self, entry: JsonDict, capacity: int) -> int:
-        with self._write(state=False) as db:
+        with self._write(moves=()) as db:
             cursor = db.execute("INSERT INTO journal (entry) VALUES (?)", (_dumps(entry),))
             entry_id = int(cursor.lastrowid or 0)
             db.execute("DELETE FROM journal WHERE id <= ?", (entry_id - capacity,))
@@ -612,7 +620,7 @@ class SqliteStore:
             if not batch:
                 return
             try:
-                with self._write(state=False) as db:
+                with self._write(moves=()) as db:
                     # One statement for the batch, its entries already JSON text: the flusher
                     # then holds the GIL for microseconds, not for a batch's encoding or a
                     # step per row, which stalled this worker's requests (p99).
@@ -692,7 +700,7 @@ class SqliteStore:
 
     def journal_clear(self) -> int:
         self._settle_journal()
-        with self._write() as db:
+        with self._write(moves=()) as db:
             return db.execute("DELETE FROM journal").rowcount
 
     def journal_size(self) -> int:
@@ -701,7 +709,7 @@ class SqliteStore:
 
     # -- faults ---------------------------------------------------------------------------------
     def fault_add(self, fault: JsonDict) -> JsonDict:
-        with self._write() as db:
+        with self._write(moves=(SETTINGS,)) as db:
             cursor = db.execute(
                 "INSERT INTO faults (spec, hits, times) VALUES (?,0,?)",
                 (_dumps(fault), fault.get("times")),
@@ -718,7 +726,7 @@ class SqliteStore:
         return copy.deepcopy(faults) if faults else []
 
     def fault_hit(self, fault_id: int) -> bool:
-        with self._write() as db:
+        with self._write(moves=(SETTINGS,)) as db:
             row = db.execute(
                 "UPDATE faults SET hits = hits + 1 WHERE id=? RETURNING hits, times", (fault_id,)
             ).fetchone()
@@ -729,7 +737,7 @@ class SqliteStore:
             return True
 
     def fault_remove(self, fault_id: int | None = None) -> int:
-        with self._write() as db:
+        with self._write(moves=(SETTINGS,)) as db:
             if fault_id is None:
                 return db.execute("DELETE FROM faults").rowcount
             return db.execute("DELETE FROM faults WHERE id=?", (fault_id,)).rowcount

@@ -372,6 +372,39 @@ def test_a_second_handle_sees_every_write_at_once(shared_spec: str) -> None:
         reader.close()
 
 
+def test_sqlite_caches_what_a_write_of_another_kind_leaves_current(tmp_path: Path) -> None:
+    """A consent written through one worker leaves the clock and faults every other worker
+    read where they are, and a clock or fault change leaves their consents: each kind of
+    state has its own write generation. A journal entry, a value or a feed moves neither."""
+    path = tmp_path / "g.sqlite"
+    writer, reader = SqliteStore(path), SqliteStore(path)
+    statements: list[str] = []
+    try:
+        writer.insert("p", "t", "r", {"a": 1})
+        writer.write_doc("clock", {"offset": 1})
+        reader.get("p", "t", "r"), reader.read_doc("clock"), reader.fault_list()
+        reader._db().set_trace_callback(statements.append)
+
+        writer.insert("p", "t", "other", {"b": 2})  # a consent: the clock and faults stay
+        assert reader.read_doc("clock") == {"offset": 1} and reader.fault_list() == []
+        assert statements == []
+        assert reader.get("p", "t", "r") is not None and len(statements) == 1  # re-read
+        statements.clear()
+        writer.write_doc("clock", {"offset": 2})  # the clock: the consent stays
+        assert reader.get("p", "t", "r") is not None and statements == []
+        writer.journal_append({"n": 1}, capacity=10)
+        writer.put_value("ns", "k", 1, None)
+        writer.feed_append("f", "x", capacity=10)
+        assert reader.get("p", "t", "r") is not None and statements == []
+        assert reader.read_doc("clock") == {"offset": 2} and len(statements) == 1  # re-read
+        writer.replace("p", "t", "r", {"a": 3})
+        again = reader.get("p", "t", "r")
+        assert again is not None and again.data == {"a": 3} and len(statements) == 2
+    finally:
+        writer.close()
+        reader.close()
+
+
 def test_sqlite_deferred_journal_entries_keep_their_values_and_order(tmp_path: Path) -> None:
     """Deferred entries are encoded when taken and written as one batch: they come back
     equal, in order, with the ring's capacity applied to the batch."""
