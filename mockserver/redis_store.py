@@ -30,7 +30,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .jsoncodec import dumps
+from .jsoncodec import dumps as _dumps
 from .store import (
     JsonDict,
     KeyFunction,
@@ -270,10 +270,6 @@ repeat
 until cursor == '0'
 return removed
 """
-
-
-def _dumps(value: Any) -> str:
-    return dumps(value)
 
 
 def _part(text: str) -> str:

@@ -93,8 +93,8 @@ SETTINGS = 8
 # Records one process keeps between writes of state (see SqliteStore._cached_record).
 _RECORD_CACHE = 4096
 
-# The `-gen` file beside the database, mapped shared by every process: the write generation
-# (8 bytes), then one journal slot per process that defers journal entries: its pid, the
+# The `-gen` file beside the database, mapped shared by every process: the two write
+# generations (8 bytes each, at RECORDS and SETTINGS), then from SLOTS_AT one journal slot per process that defers journal entries: its pid, the
 # entries it has queued and the entries it has written, as int64 counters (see journal_defer).
 _GEN_SIZE = 4096
 SLOTS_AT = 64
@@ -102,6 +102,11 @@ SLOT = struct.Struct("<qqq")
 _SLOT_COUNT = (_GEN_SIZE - SLOTS_AT) // SLOT.size
 # How long a journal read waits for another process's entries before reading without them.
 _SETTLE_TIMEOUT_S = 2.0
+
+
+def _slot_at(slot: int) -> int:
+    """Where a journal slot starts in the -gen file."""
+    return SLOTS_AT + slot * SLOT.size
 
 
 def _alive(pid: int) -> bool:
@@ -647,14 +652,14 @@ class SqliteStore:
         own = self._slot if self._slot_pid == os.getpid() else None
         waiting: dict[int, tuple[int, int]] = {}  # slot -> (pid, entries to be written)
         for slot in range(_SLOT_COUNT):
-            pid, queued, written = SLOT.unpack_from(self._gen_map, SLOTS_AT + slot * SLOT.size)
+            pid, queued, written = self._read_slot(slot)
             if pid and slot != own and written < queued:
                 waiting[slot] = (pid, queued)
         deadline = time.monotonic() + _SETTLE_TIMEOUT_S
         while waiting and time.monotonic() < deadline:
             time.sleep(0.002)
             for slot, (pid, queued) in list(waiting.items()):
-                now_pid, _, written = SLOT.unpack_from(self._gen_map, SLOTS_AT + slot * SLOT.size)
+                now_pid, _, written = self._read_slot(slot)
                 if now_pid != pid or written >= queued or not _alive(pid):
                     del waiting[slot]
 
@@ -672,10 +677,10 @@ class SqliteStore:
             try:
                 chosen = None
                 for slot in range(_SLOT_COUNT):
-                    owner = SLOT.unpack_from(self._gen_map, SLOTS_AT + slot * SLOT.size)[0]
+                    owner = self._read_slot(slot)[0]
                     if owner == 0 or not _alive(owner):
                         chosen = slot
-                        SLOT.pack_into(self._gen_map, SLOTS_AT + slot * SLOT.size, pid, 0, 0)
+                        SLOT.pack_into(self._gen_map, _slot_at(slot), pid, 0, 0)
                         break
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
@@ -683,14 +688,19 @@ class SqliteStore:
             self._slot_pid = pid  # last: another thread takes the slot only once it is set
             return chosen
 
+    def _read_slot(self, slot: int) -> tuple[int, int, int]:
+        """A slot's pid, entries queued and entries written."""
+        pid, queued, written = SLOT.unpack_from(self._gen_map, _slot_at(slot))
+        return pid, queued, written
+
     def _set_slot(self, slot: int, field: int, value: int) -> None:
         """One counter of a slot (1: queued, 2: written); only its owner writes it."""
-        at = SLOTS_AT + slot * SLOT.size + 8 * field
+        at = _slot_at(slot) + 8 * field
         self._gen_map[at : at + 8] = value.to_bytes(8, "little", signed=True)
 
     def _release_slot(self) -> None:
         if self._slot is not None and self._slot_pid == os.getpid():
-            SLOT.pack_into(self._gen_map, SLOTS_AT + self._slot * SLOT.size, 0, 0, 0)
+            SLOT.pack_into(self._gen_map, _slot_at(self._slot), 0, 0, 0)
         self._slot, self._slot_pid = None, 0
 
     def journal_entries(self) -> builtins.list[JsonDict]:
