@@ -94,8 +94,9 @@ SETTINGS = 8
 _RECORD_CACHE = 4096
 
 # The `-gen` file beside the database, mapped shared by every process: the two write
-# generations (8 bytes each, at RECORDS and SETTINGS), then from SLOTS_AT one journal slot per process that defers journal entries: its pid, the
-# entries it has queued and the entries it has written, as int64 counters (see journal_defer).
+# generations (8 bytes each, at RECORDS and SETTINGS), then from SLOTS_AT one journal slot per
+# process that defers journal entries: its pid, the entries it has queued and the entries it
+# has written, as int64 counters (see journal_defer).
 _GEN_SIZE = 4096
 SLOTS_AT = 64
 SLOT = struct.Struct("<qqq")
