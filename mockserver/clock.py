@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "Clock",
+    "ClockRangeError",
     "SimClock",
     "SystemClock",
     "format_instant",
@@ -38,13 +41,16 @@ def parse_duration(text: str) -> timedelta:
             "(years and months are not accepted: use days)"
         )
     parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
-    delta = timedelta(
-        weeks=parts.get("weeks", 0),
-        days=parts.get("days", 0),
-        hours=parts.get("hours", 0),
-        minutes=parts.get("minutes", 0),
-        seconds=parts.get("seconds", 0),
-    )
+    try:
+        delta = timedelta(
+            weeks=parts.get("weeks", 0),
+            days=parts.get("days", 0),
+            hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0),
+            seconds=parts.get("seconds", 0),
+        )
+    except OverflowError:
+        raise ClockRangeError(f"{text!r} is longer than any clock can move") from None
     return -delta if match.group("sign") else delta
 
 
@@ -61,6 +67,35 @@ def format_instant(value: datetime) -> str:
         return v.strftime("%Y-%m-%dT%H:%M:%SZ")
     # An f-string: a third cheaper than strftime, and the journal stamps every request.
     return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+
+
+# The range a simulated instant may take. Providers add lifetimes of up to a few years to
+# "now" (expiry, purge, retention) and format the result as an RFC 3339 date with four digits,
+# so the clock stays well inside what a `datetime` can hold: a move beyond it is refused
+# before it is saved, instead of breaking every later request.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class ClockRangeError(ValueError):
+    """A clock setting that would put the simulated time outside [EARLIEST, LATEST)."""
+
+
+def _check_range(moment: datetime, who: str) -> None:
+    if not EARLIEST <= moment < LATEST:
+        raise ClockRangeError(
+            f"{who} would read {moment.isoformat()}, outside the range the simulator serves "
+            f"({format_instant(EARLIEST)} .. {format_instant(LATEST)})"
+        )
+
+
+def _reading(who: str, read: Callable[[], datetime]) -> datetime:
+    try:
+        moment = read()
+    except (OverflowError, ValueError) as exc:
+        raise ClockRangeError(f"{who} is beyond what a date can hold ({exc})") from None
+    _check_range(moment, who)
+    return moment
 
 
 class Clock(Protocol):
@@ -93,6 +128,17 @@ class _LocalBacking:
 
     def write_doc(self, name: str, value: Any) -> None:
         self.docs[name] = value
+
+
+@contextmanager
+def _out_of_range() -> Iterator[None]:
+    """Arithmetic that leaves what a `datetime` holds is a refused move, not a crash."""
+    try:
+        yield
+    except OverflowError:
+        raise ClockRangeError(
+            "that would move the clock beyond what a date can hold; nothing was changed"
+        ) from None
 
 
 _DOC = "clock"
@@ -147,11 +193,25 @@ class SimClock:
         return base
 
     def _change(self, **changes: Any) -> None:
-        self.backing.write_doc(_DOC, {**self._state(), **changes})
+        state = {**self._state(), **changes}
+        try:
+            self.check(state)
+        except ClockRangeError as exc:
+            raise ClockRangeError(f"refused: {exc}; nothing was changed") from None
+        self.backing.write_doc(_DOC, state)
         self._pin.state = None
 
+    def check(self, state: dict[str, Any] | None = None) -> None:
+        """Raise ClockRangeError unless every clock of `state` (default: the saved settings),
+        the global one and each tenant's, reads an instant inside [EARLIEST, LATEST)."""
+        state = self._state() if state is None else state
+        base = _reading("the clock", lambda: self._base(state))
+        for tenant, offset in state["tenants"].items():
+            who = f"tenant {tenant!r}'s clock"
+            _reading(who, lambda: base + timedelta(seconds=offset))  # noqa: B023 - called here
+
     def advance(self, delta: timedelta, tenant: str | None = None) -> datetime:
-        with self._lock:
+        with self._lock, _out_of_range():
             state = self._state()
             if tenant is not None:
                 tenants = dict(state["tenants"])
@@ -166,7 +226,7 @@ class SimClock:
     def set(
         self, instant: datetime, *, freeze: bool = False, tenant: str | None = None
     ) -> datetime:
-        with self._lock:
+        with self._lock, _out_of_range():
             state = self._state()
             if tenant is not None:
                 tenants = dict(state["tenants"])

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
+from . import jsoncodec
 from .clock import parse_duration, parse_instant
+from .engine import MAX_HEADER_BYTES, header_bytes
 from .faults import FaultError
 from .journal import fingerprint
 from .lifecycle import TransitionRefused, create_consent, find_consent, move_consent
@@ -27,9 +31,13 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response:
 
 
 def _json_object() -> dict[str, Any]:
-    if not request.get_data():
+    raw = request.get_data()
+    if not raw:
         return {}
-    body = request.get_json(silent=True)
+    try:
+        body = jsoncodec.loads(raw)
+    except ValueError as exc:
+        raise _BadAdminRequest(f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise _BadAdminRequest("the body must be a JSON object")
     return body
@@ -39,11 +47,39 @@ class _BadAdminRequest(ValueError):
     pass
 
 
+def _quietly(read: Callable[[], int]) -> int | None:
+    try:
+        return read()
+    except Exception:  # reported by _problems; health itself must still answer
+        return None
+
+
+def _problems(sim: Simulator) -> list[str]:
+    """What would stop a provider request from being served: the clock's settings and the
+    store, each read the way a request reads them."""
+    problems: list[str] = []
+    try:
+        sim.clock.check()
+    except ValueError as exc:
+        problems.append(f'clock: {exc}; POST /__admin/clock {{"reset": true}} repairs it')
+    except Exception as exc:  # a store that cannot read the clock's settings
+        problems.append(f"clock: cannot read its settings ({type(exc).__name__}: {exc})")
+    try:
+        sim.store.count()
+    except Exception as exc:
+        problems.append(f"store: {type(exc).__name__}: {exc}")
+    return problems
+
+
 def admin_blueprint(sim: Simulator) -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix="/__admin")
 
     @bp.before_request
     def _guard() -> Response | None:
+        if header_bytes(request.environ) > MAX_HEADER_BYTES:
+            return _error(
+                431, "headers_too_large", f"headers exceed {MAX_HEADER_BYTES // 1024} KiB in all"
+            )
         if sim.admin_token is None:
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -56,6 +92,12 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver-admin"'
         return response
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        # Raised inside a view (a body over the limit, a bad form): JSON like every answer here.
+        code = exc.code or 500
+        return _error(code, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
 
     @bp.errorhandler(_BadAdminRequest)
     @bp.errorhandler(ValueError)
@@ -76,9 +118,11 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
 
     @bp.get("/health")
     def health() -> Response:
-        return jsonify(
+        problems = _problems(sim)
+        response = jsonify(
             {
-                "status": "ok",
+                "status": "unavailable" if problems else "ok",
+                "problems": problems,
                 "providers": {
                     name: {
                         "title": rt.definition.title,
@@ -91,13 +135,20 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
                     }
                     for name, rt in sim.runtimes.items()
                 },
-                "consents": sim.store.count(),
-                "journal": {"size": len(sim.journal), "capacity": sim.journal.capacity},
+                "consents": _quietly(sim.store.count),
+                "journal": {
+                    "size": _quietly(sim.journal.__len__),
+                    "capacity": sim.journal.capacity,
+                },
                 "strict": sim.strict,
                 "store": type(sim.store).__name__,
                 "pid": os.getpid(),
             }
         )
+        # 503 while a provider request could not be served: a load balancer or a test's
+        # readiness probe must not take a broken simulator for a healthy one.
+        response.status_code = 503 if problems else 200
+        return response
 
     @bp.post("/reset")
     def reset() -> Response:

@@ -6,9 +6,11 @@ import base64
 import binascii
 import contextlib
 import functools
+import io
 import json
 import random
 import re
+import sys
 import time
 import traceback
 import uuid
@@ -27,13 +29,14 @@ from werkzeug.urls import iri_to_uri
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request as BareRequest
 
+from . import jsoncodec
 from .behaviour import ApiError, Context, ErrorScope, ProviderDef, Reply
 from .clock import format_instant
 from .faults import dropped_body
-from .journal import fingerprint, mask_body, mask_headers
+from .journal import fingerprint, mask_body, mask_headers, mask_query
 from .jsoncodec import dumps_bytes
 from .spec import Operation, Param, Spec
-from .store import etag_matches
+from .store import RecordNotFound, etag_matches
 from .validation import CoercionError, Violation, coerce, violations_of
 
 __all__ = ["Answer", "ContractViolation", "Engine", "ProviderRuntime"]
@@ -58,11 +61,6 @@ _TRANSPORT_KINDS = frozenset(
 
 # The request being served by the fast path (below), which pushes no Flask request context.
 _fast_request: ContextVar[BareRequest | None] = ContextVar("mockserver_request", default=None)
-
-
-def _refuse_constant(name: str) -> Any:
-    """json.loads accepts NaN, Infinity and -Infinity, which JSON (RFC 8259) does not have."""
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _new_request_id() -> str:
@@ -306,7 +304,10 @@ class Engine:
             if outcome is None:
                 outcome = self._run(runtime, op, path_values, request_id)
             response = self._respond(runtime, op, outcome, request_id)
-            self._journal(runtime, outcome, response, started, request_id)
+            try:
+                self._journal(runtime, outcome, response, started, request_id)
+            except Exception as exc:  # the answer stands: its write may be committed already
+                _journal_failed(exc, runtime.name, op.operation_id)
         if self.sim.strict and outcome.error and outcome.reply.status >= 500:
             raise RuntimeError(f"handler {op.operation_id} failed:\n{outcome.error}")
         return response
@@ -319,6 +320,12 @@ class Engine:
         violations: list[Violation] = []
         tenant = ""
         try:
+            if header_bytes(_current_request().environ) > MAX_HEADER_BYTES:
+                raise ApiError(
+                    431,
+                    "headers_too_large",
+                    f"The request's headers exceed {MAX_HEADER_BYTES // 1024} KiB in all.",
+                )
             credentials = self._credentials(runtime, op)
             body = self._body(op)
             now = self.sim.clock.now()
@@ -357,7 +364,13 @@ class Engine:
                     "This operation is conditional: send If-Match with the ETag from a GET.",
                 )
             handler = definition.handlers.by_name[op.handler_name]
-            reply = handler(ctx)
+            try:
+                reply = handler(ctx)
+            except RecordNotFound:
+                # Deleted between the handler's read and its write (a DELETE racing this
+                # request): answer as if this request had come after the delete. The handler
+                # reads again, finds nothing, and refuses in the provider's own words.
+                reply = handler(ctx)
             return Outcome(reply, op, tenant, violations, body)
         except ApiError as err:
             if not err.violations:
@@ -509,7 +522,7 @@ class Engine:
         if mimetype == "application/x-www-form-urlencoded":
             return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         try:
-            return json.loads(raw, parse_constant=_refuse_constant)
+            return jsoncodec.loads(raw)
         except ValueError as exc:
             raise ApiError(
                 400, "malformed_body", f"The request body is not valid JSON: {exc}."
@@ -522,7 +535,11 @@ class Engine:
         found: list[Violation] = []
         targets = {"path": ctx.path, "query": ctx.query, "header": ctx.headers}
         for param in op.params:
-            raw = _raw_param(param, path_values, request)
+            try:
+                raw = _raw_param(param, path_values, request)
+            except CoercionError as exc:
+                found.append(Violation(param.location, param.name, str(exc)))
+                continue
             if raw is None:
                 if param.required and not (param.name.lower() == "if-match" and op.if_match):
                     found.append(Violation(param.location, param.name, "is required"))
@@ -619,7 +636,7 @@ class Engine:
             "operation": outcome.operation.operation_id if outcome.operation else None,
             "method": request.method,
             "path": request.path,
-            "query": request.query_string.decode("latin-1"),
+            "query": mask_query(request.query_string.decode("latin-1"), secret_fields),
             "tenant": (
                 fingerprint(tenant) if tenant and definition.secret_tenant else tenant or None
             ),
@@ -648,6 +665,7 @@ class Engine:
             }
             return Response(json.dumps(body), exc.code or 404, mimetype="application/json")
         local = request.path[len(provider) + 1 :] or "/"
+        secret_fields = frozenset(f for f in runtime.definition.secret_fields if ":" not in f)
         candidates = self.near_misses(runtime, request.method, local)
         same_path = [c for c in candidates if c["pathMatches"]]
         if exc.code == 405 or same_path:
@@ -678,7 +696,7 @@ class Engine:
                 "operation": None,
                 "method": request.method,
                 "path": request.path,
-                "query": request.query_string.decode("latin-1"),
+                "query": mask_query(request.query_string.decode("latin-1"), secret_fields),
                 "tenant": None,
                 "headers": mask_headers(request.headers.items(), runtime.secret_headers),
                 "status": err.status,
@@ -696,16 +714,20 @@ class Engine:
     def near_misses(runtime: ProviderRuntime, method: str, local: str) -> list[dict[str, Any]]:
         """Every operation of the provider, nearest first, with why it did not match."""
         ranked: list[tuple[int, dict[str, Any]]] = []
+        # The edit distance costs len(local) x len(path): a path longer than any operation's
+        # by far ranks last whatever its tail, so only its head is compared (and quoted).
+        head = local[:_NEAR_MISS_CHARS]
+        shown = head if head == local else head + "…"
         for op in runtime.spec.operations.values():
             path_ok = bool(op.path_regex.match(local))
             method_ok = op.method == method
             reasons = []
             if not path_ok:
-                reasons.append(f"path {local} does not match {op.path}")
+                reasons.append(f"path {shown} does not match {op.path}")
             if not method_ok:
                 reasons.append(f"method {method} is not {op.method}")
             score = (0 if path_ok else 2) + (0 if method_ok else 1)
-            score = score * 1000 + _distance(local, op.path)
+            score = score * 1000 + _distance(head, op.path)
             ranked.append(
                 (
                     score,
@@ -758,6 +780,8 @@ class FastPath:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            size_streamed_body(environ, self.app.config["MAX_CONTENT_LENGTH"])
         path = environ.get("PATH_INFO") or ""
         mount, _, local = path[1:].partition("/")
         candidates = self.routes.get((environ.get("REQUEST_METHOD", ""), mount))
@@ -788,6 +812,50 @@ class FastPath:
             except Exception as unhandled:
                 return app.handle_exception(unhandled)
             return app.finalize_request(reply)
+
+
+# What a shared sandbox takes of one request's header lines (names and values) before it
+# refuses them (431): far above any provider's documented headers, far below what a server
+# would buffer for every open connection.
+MAX_HEADER_BYTES = 32 * 1024
+
+
+def header_bytes(environ: Mapping[str, Any]) -> int:
+    """The size of a request's header lines, as the WSGI environ holds them."""
+    return sum(len(k) + len(v) for k, v in environ.items() if k[:5] == "HTTP_")
+
+
+def _journal_failed(exc: Exception, provider: str, operation: str) -> None:
+    """A journal write failed (a full disk, a store gone away): say so on stderr, where an
+    operator looks, and let the request's own answer go out unchanged."""
+    sys.stderr.write(
+        f"mockserver: journal entry for {provider} {operation} lost: {type(exc).__name__}: {exc}\n"
+    )
+
+
+def size_streamed_body(environ: dict[str, Any], limit: int | None) -> None:
+    """Give a body sent without Content-Length (chunked) a length, so the body limit holds.
+
+    Werkzeug reads such a stream up to the limit and stops there without a word: a larger
+    body would be cut at the limit and parsed as if whole. The body (at most the limit and
+    one byte more) is read here instead; one that does not fit is given a length above the
+    limit, which every later reader refuses with 413."""
+    stream = environ["wsgi.input"]
+    cap = None if limit is None else limit + 1
+    chunks: list[bytes] = []
+    size = 0
+    while cap is None or size < cap:
+        chunk = stream.read(65536 if cap is None else min(65536, cap - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ["wsgi.input_terminated"] = False
+    # Werkzeug takes a chunked request's length as unknown, whatever CONTENT_LENGTH says.
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
 
 
 def check_response(
@@ -833,7 +901,14 @@ def _raw_param(param: Param, path_values: dict[str, str], request: Request) -> A
                 return None
             return values if param.explode else [v for part in values for v in part.split(",")]
         # `in` first: MultiDict.get builds a BadRequestKeyError for every absent parameter.
-        return request.args.get(param.name) if param.name in request.args else None
+        if param.name not in request.args:
+            return None
+        values = request.args.getlist(param.name)
+        if len(values) > 1:
+            # One value declared, several sent: which one a server takes differs from one
+            # framework to the next, so a client that relies on it is refused here.
+            raise CoercionError(f"is given {len(values)} times; the operation takes one value")
+        return values[0]
     value = request.headers.get(param.name)
     if value is not None and param.kind == "array":
         return [v.strip() for v in value.split(",")]
@@ -853,6 +928,9 @@ def _describe_scheme(schemes: Mapping[str, Mapping[str, Any]], name: str) -> str
     if scheme.get("type") == "http":
         return f"an Authorization: {str(scheme.get('scheme', '')).capitalize()} header"
     return name
+
+
+_NEAR_MISS_CHARS = 200
 
 
 def _distance(a: str, b: str) -> int:

@@ -7,17 +7,40 @@ import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_plus
 
 from .store import Store
 
-__all__ = ["Journal", "fingerprint", "mask_body", "mask_headers", "mask_value"]
+__all__ = [
+    "Journal",
+    "fingerprint",
+    "is_secret_name",
+    "mask_body",
+    "mask_headers",
+    "mask_query",
+    "mask_value",
+]
 
 ALWAYS_SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
+# Names that hold a secret in any provider's body, query or form, besides the provider's own
+# `secret_fields`: compared lower-cased, exactly or as a suffix (`consentToken`, `api-key`).
+SECRET_NAMES = frozenset(
+    {"password", "passcode", "otp", "pin", "secret", "token", "apikey", "api_key", "api-key"}
+)
+_SECRET_SUFFIXES = ("password", "secret", "token", "apikey", "api_key", "api-key")
+_MASK = "****"
+
+
 def mask_value(value: str) -> str:
-    """Hide a secret, keeping its last four characters when it is long enough to spare them."""
-    return f"****{value[-4:]}" if len(value) >= 12 else "****"
+    """Hide a secret entirely: not one of its characters, nor its length, is kept."""
+    return _MASK
+
+
+def is_secret_name(name: str, secret: frozenset[str] = frozenset()) -> bool:
+    lowered = name.lower()
+    return lowered in secret or lowered in SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES)
 
 
 @functools.lru_cache(maxsize=1024)  # a tenant's fingerprint goes into every journal entry
@@ -30,11 +53,13 @@ def _mask_authorization(value: str) -> str:
     scheme, _, credential = value.partition(" ")
     if scheme.lower() == "basic":
         try:
-            user = base64.b64decode(credential, validate=True).decode().partition(":")[0]
+            user, colon, _ = base64.b64decode(credential, validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
-            return "Basic ****"
-        return f"Basic {user}:****"
-    return f"{scheme} {mask_value(credential)}" if credential else mask_value(value)
+            return f"Basic {_MASK}"
+        # The user name is the application's identity (the tenant), the password its secret;
+        # without a colon the whole value may be the secret.
+        return f"Basic {user}:{_MASK}" if colon else f"Basic {_MASK}"
+    return f"{scheme} {_MASK}" if credential else _MASK
 
 
 def mask_headers(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> dict[str, str]:
@@ -51,13 +76,19 @@ def mask_headers(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> 
 
 
 def mask_body(body: Any, secret: frozenset[str]) -> Any:
-    """Mask secret fields anywhere in a JSON-like body. A boolean or null under a secret name
-    (a flag such as `"token": true` asks for a token, it is none) is no secret: kept as sent."""
+    """Mask secret fields anywhere in a JSON-like body, and the `value` of an item that names a
+    secret (`{"name": "password", "value": ...}`, as in a form of bank credentials). A boolean
+    or null under a secret name (a flag such as `"token": true` asks for a token, it is none)
+    is no secret: kept as sent."""
     if isinstance(body, Mapping):
+        named = body.get("name", body.get("key"))
+        item_secret = isinstance(named, str) and is_secret_name(named, secret)
         return {
             k: (
                 mask_value(str(v))
-                if k.lower() in secret and v is not None and not isinstance(v, bool)
+                if (is_secret_name(k, secret) or (item_secret and k == "value"))
+                and v is not None
+                and not isinstance(v, bool)
                 else mask_body(v, secret)
             )
             for k, v in body.items()
@@ -65,6 +96,18 @@ def mask_body(body: Any, secret: frozenset[str]) -> Any:
     if isinstance(body, list):
         return [mask_body(item, secret) for item in body]
     return body
+
+
+def mask_query(query: str, secret: frozenset[str] = frozenset()) -> str:
+    """A raw query string with the value of every secret parameter masked, the rest as sent."""
+    if not query:
+        return query
+    parts = query.split("&")
+    for i, part in enumerate(parts):
+        name, equals, _ = part.partition("=")
+        if equals and is_secret_name(unquote_plus(name), secret):
+            parts[i] = f"{name}={_MASK}"
+    return "&".join(parts)
 
 
 class Journal:

@@ -14,7 +14,11 @@ the simulator handles (tests/test_jsoncodec.py compares them on generated values
 - floats that need an exponent: `1e+16` is written `1e16` (the same number).
 
 Decoding stays with the standard library: orjson reads an integer beyond 64 bits as a float,
-which would change a stored or posted number.
+which would change a stored or posted number. `loads` is the one parser for what clients send
+(provider APIs, the control plane, the sandbox pages): it refuses, with a ValueError, what JSON
+does not have (NaN, Infinity) and documents nested deeper than `MAX_DEPTH`, which would
+otherwise overflow Python's recursion (the parser's, a validator's, a deep copy's, orjson's
+255-level limit when the journal or a store writes the value) far from the request.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_bytes"]
+__all__ = ["MAX_DEPTH", "dumps", "dumps_bytes", "loads"]
+
+MAX_DEPTH = 64  # nesting levels of a request body; no provider's documents come near it
 
 _std_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 # Datetimes and dataclasses go to `default` (or fail), as with the standard library, rather
@@ -53,3 +59,36 @@ def _standard(value: Any, default: Callable[[Any], Any] | None) -> str:
     if default is None:
         return _std_dumps(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
+
+
+def _refuse_constant(name: str) -> Any:
+    """json.loads accepts NaN, Infinity and -Infinity, which JSON (RFC 8259) does not have."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse JSON a client sent; ValueError (never RecursionError) for anything refused."""
+    # Counting brackets is C-fast and bounds the depth from above: the walk below runs only
+    # for a body with more than max_depth of them (a large list, or a hostile one).
+    if isinstance(raw, bytes):
+        opens = raw.count(b"[") + raw.count(b"{")
+    else:
+        opens = raw.count("[") + raw.count("{")
+    try:
+        value = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError(f"it is nested deeper than {max_depth} levels") from None
+    if opens > max_depth and _deeper_than(value, max_depth):
+        raise ValueError(f"it is nested deeper than {max_depth} levels")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False

@@ -81,7 +81,7 @@ def find_consent(sim: Simulator, provider: str, record_id: str) -> Record | None
 
 
 def move_consent(
-    sim: Simulator, provider: str, record_id: str, wanted: Any, **options: Any
+    sim: Simulator, provider: str, record_id: str, wanted: Any, /, **options: Any
 ) -> Record | None:
     """Apply one of the provider's allowed transitions; None when the consent does not exist."""
     definition = sim.runtimes[provider].definition

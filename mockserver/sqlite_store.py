@@ -388,6 +388,11 @@ class SqliteStore:
                 "SELECT version, data FROM records WHERE provider=? AND id=? AND tenant=?",
                 (provider, record_id, tenant),
             ).fetchone()
+            if row is None or (expected_version is not None and row[0] != expected_version):
+                # The caller read a record another write has changed or deleted since: that
+                # write may have committed without having moved the generation yet, so the
+                # cached copy is dropped here, or a retry would read it again.
+                self._records = (b"", {})
             if row is None:
                 raise RecordNotFound(record_id)
             if expected_version is not None and row[0] != expected_version:

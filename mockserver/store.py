@@ -425,8 +425,9 @@ class MemoryStore:
             return entry_id
 
     def journal_entries(self) -> builtins.list[JsonDict]:
-        with self._lock:
-            return [json.loads(text) for text in self._journal]
+        with self._lock:  # copying 10k references takes microseconds; parsing them, 100 ms:
+            texts = builtins.list(self._journal)  # every request would wait for it
+        return [json.loads(text) for text in texts]
 
     def journal_clear(self) -> int:
         with self._lock:
