@@ -51,13 +51,16 @@ class Simulator:
         return {name: set(rt.spec.operations) for name, rt in self.runtimes.items()}
 
     def reset(self, *, reseed: bool = True) -> None:
-        """Forget every consent, request, fault and clock change; then reload the fixtures."""
-        self.store.clear()  # records, values, journal, faults and the clock's settings
-        self.clock.reset()
-        if reseed and self.fixture_dir is not None:
-            from .seeding import seed_directory
+        """Forget every consent, request, fault and clock change; then reload the fixtures.
+        One reset at a time, across every worker: two that interleaved would leave one's
+        fixtures cleared by the other's start."""
+        with self.store.exclusive():
+            self.store.clear()  # records, values, journal, faults and the clock's settings
+            self.clock.reset()
+            if reseed and self.fixture_dir is not None:
+                from .seeding import seed_directory
 
-            seed_directory(self, self.fixture_dir)
+                seed_directory(self, self.fixture_dir)
 
 
 def create_app(

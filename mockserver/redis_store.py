@@ -27,6 +27,11 @@ from __future__ import annotations
 
 import builtins
 import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -185,6 +190,13 @@ if capacity < 1 then redis.call('DEL', KEYS[1]) else redis.call('LTRIM', KEYS[1]
 return 1
 """
 
+# Delete the lock only if it is still ours (it may have expired and been taken by another).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_EXCLUSIVE_WAIT = 60.0  # seconds: far beyond a reset with the default fixtures
+
 _FEED_CLEAR = """
 local n = redis.call('LLEN', KEYS[1])
 redis.call('DEL', KEYS[1])
@@ -309,6 +321,7 @@ class RedisStore:
 
     def __init__(self, url: str, *, prefix: str | None = None) -> None:
         self._redis = _client(url)
+        self._local = threading.local()
         options = self._redis.connection_pool.connection_kwargs
         db = int(options.get("db", 0) or 0)
         where = f"{options.get('host', 'localhost')}:{options.get('port', 6379)}/{db}"
@@ -641,6 +654,33 @@ class RedisStore:
             keys=[],
             args=[_glob_escape(self.prefix) + ":*", self._key("seq", "")],
         )
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """A lock key beside the prefix (which clear() empties) held for the block, so two
+        resets, from any process or host, run one after the other. Redis has no transaction
+        that reads between its writes, so readers may see a reset half done."""
+        depth = getattr(self._local, "exclusive", 0)
+        if depth:
+            self._local.exclusive = depth + 1
+            try:
+                yield
+            finally:
+                self._local.exclusive = depth
+            return
+        key, token = f"{self.prefix}!exclusive", uuid.uuid4().hex
+        deadline = time.monotonic() + _EXCLUSIVE_WAIT
+        # The expiry frees the lock of a process that died holding it.
+        while not self._redis.set(key, token, nx=True, px=int(_EXCLUSIVE_WAIT * 1000)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{key} was held for over {_EXCLUSIVE_WAIT:.0f} s")
+            time.sleep(0.005)
+        self._local.exclusive = 1
+        try:
+            yield
+        finally:
+            self._local.exclusive = 0
+            self._redis.eval(_RELEASE, 1, key, token)
 
     def detach(self) -> None:
         """Drop this process's pooled connections; each process connects again on first use."""

@@ -159,7 +159,7 @@ class SqliteStore:
         # Journal entries waiting for the flusher thread (see journal_defer).
         self._queue: list[tuple[str, int]] = []
         self._queue_lock = threading.Lock()
-        self._flush_lock = threading.Lock()
+        self._flush_lock = threading.RLock()  # clear() takes it again inside exclusive()
         self._queued = threading.Event()
         self._flusher: threading.Thread | None = None
         self._flusher_pid = 0
@@ -243,6 +243,10 @@ class SqliteStore:
         SETTINGS for the documents (the clock) and faults, none for the journal, values and
         feeds, which no cache holds. A consent written then leaves every worker's cached
         clock and faults in place, and a clock change leaves their cached consents."""
+        outer: sqlite3.Connection | None = getattr(self._local, "transaction", None)
+        if outer is not None:  # inside exclusive(): part of its one transaction
+            yield outer
+            return
         db = self._db()
         if SETTINGS in moves:
             self._local.cache = None  # read again, even inside a pinned request
@@ -260,6 +264,31 @@ class SqliteStore:
             fcntl.flock(lock, fcntl.LOCK_UN)
         for at in moves:
             self._bump(at)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One write transaction for the whole block (a reset: clear, then seed): other
+        processes' readers see the state before it or after it, never half of it, and their
+        writers wait on the flock. The journal flusher, which takes the flock under
+        `_flush_lock`, is held first, so the two locks are always taken in one order."""
+        if getattr(self._local, "transaction", None) is not None:
+            yield
+            return
+        with self._flush_lock:
+            try:
+                with self._write() as db:
+                    self._local.transaction = db
+                    try:
+                        yield
+                    finally:
+                        self._local.transaction = None
+            finally:
+                # Records read inside were uncommitted until now (or rolled back): forget them,
+                # and make every process do the same, whatever the outcome.
+                self._records = (b"", {})
+                self._local.cache = None
+                self._bump(RECORDS)
+                self._bump(SETTINGS)
 
     def _writer_lock(self) -> int:
         """This thread's descriptor of the generation file, whose flock queues the writers

@@ -9,7 +9,8 @@ import json
 import threading
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -177,6 +178,11 @@ class Store(Protocol):
     def fault_remove(self, fault_id: int | None = None) -> int: ...
 
     def clear(self) -> None: ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold every other writer, in every process, until the block ends: what a reset
+        (clear, then seed) runs in, so two at once cannot interleave. Reentrant."""
+        ...
 
     def count(self) -> int: ...
 
@@ -478,6 +484,11 @@ class MemoryStore:
             self._feeds.clear()
             self._journal.clear()
             self._faults.clear()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._lock:  # every write takes it; it is reentrant
+            yield
 
     def count(self) -> int:
         with self._lock:
