@@ -17,6 +17,8 @@ from fixtures import make_consents
 from mockserver import SimClock, create_app
 from mockserver.providers import finqware
 
+from tests_helpers import json_of
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKENS = "/finqware/v1/tokens"
 GET = "/finqware/v1/consents/get"
@@ -54,7 +56,7 @@ def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> No
 def temp_token(client: FlaskClient, tenant: str = "tenant-a", **extra: str) -> str:
     response = client.post("/__admin/finqware/temp-tokens", json={"tenant": tenant, **extra})
     assert response.status_code == 201, response.json
-    return str(response.json["temp_token"])
+    return str(json_of(response)["temp_token"])
 
 
 def exchange(client: FlaskClient, creds: dict[str, str] = TENANT, **extra: str) -> dict[str, Any]:
@@ -62,7 +64,7 @@ def exchange(client: FlaskClient, creds: dict[str, str] = TENANT, **extra: str) 
     token = temp_token(client, creds["client_id"], **extra)
     response = client.post(TOKENS, json={**creds, "temp_token": token})
     assert response.status_code == 200, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     return body
 
 
@@ -192,7 +194,7 @@ FULL = {"client_id": "c", "client_secret": "s", "credentials_id": "i", "access_t
 def test_missing_fields(client: FlaskClient, path: str, body: dict[str, Any], named: str) -> None:
     response = client.post(path, json=body)
     assert_error(response, 400, "missing_fields")
-    assert response.json["message"] == f"Missing fields: {named}"
+    assert json_of(response)["message"] == f"Missing fields: {named}"
 
 
 @pytest.mark.parametrize(
@@ -206,7 +208,9 @@ def test_missing_fields(client: FlaskClient, path: str, body: dict[str, Any], na
 def test_unknown_fields(client: FlaskClient, path: str, body: dict[str, Any], named: Any) -> None:
     response = client.post(path, json=body)
     assert_error(response, 400, "unknown_fields")
-    assert response.json["message"] == f"Unknown fields: {named or 'access_token, credentials_id'}"
+    assert (
+        json_of(response)["message"] == f"Unknown fields: {named or 'access_token, credentials_id'}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -372,7 +376,7 @@ def test_unknown_routes_and_methods_answer_in_finqware_format(client: FlaskClien
     wrong_method = client.get(GET)
     assert_error(wrong_method, 405, "not_found")
     assert wrong_method.headers["Allow"] == "POST"
-    assert wrong_method.json["type"] == "invalid_request"
+    assert json_of(wrong_method)["type"] == "invalid_request"
 
 
 def test_too_large_and_injected_faults(clock: SimClock) -> None:
@@ -384,7 +388,7 @@ def test_too_large_and_injected_faults(clock: SimClock) -> None:
     assert client.post("/__admin/faults", json=fault).status_code == 201
     failed = client.post(GET, json=FULL)
     assert_error(failed, 503, "internal_error")
-    assert failed.json["type"] == "internal_error"
+    assert json_of(failed)["type"] == "internal_error"
     limited = {**fault, "status": 429}
     assert client.post("/__admin/faults", json=limited).status_code == 201
     too_many = client.post(GET, json=FULL)
@@ -393,14 +397,14 @@ def test_too_large_and_injected_faults(clock: SimClock) -> None:
 
 def test_the_error_id_is_the_journal_request_id(client: FlaskClient) -> None:
     response = client.post(GET, json=FULL)
-    entry = client.get("/__admin/requests?provider=finqware").json["requests"][-1]
-    assert entry["requestId"] == response.json["id"]
+    entry = json_of(client.get("/__admin/requests?provider=finqware"))["requests"][-1]
+    assert entry["requestId"] == json_of(response)["id"]
 
 
 def test_the_journal_masks_secrets(client: FlaskClient) -> None:
     made = exchange(client)
     get(client, made)
-    entries = client.get("/__admin/requests?provider=finqware").json["requests"]
+    entries = json_of(client.get("/__admin/requests?provider=finqware"))["requests"]
     text = str(entries)
     assert made["access_token"] not in text and "secret-a" not in text
     bodies = [e["body"] for e in entries if e.get("body")]
@@ -452,7 +456,7 @@ def test_approve_redirects_with_a_temp_token_to_exchange(client: FlaskClient) ->
     token = params["temp_token"][0]
     made = client.post(TOKENS, json={**TENANT, "temp_token": token})
     assert made.status_code == 200
-    originator = get(client, made.json).json["result"]["originator"]
+    originator = json_of(get(client, json_of(made)))["result"]["originator"]
     assert originator["skill"] == "bt_ro_aisp_sbx_#2.0"
     assert_error(
         client.post(TOKENS, json={**TENANT, "temp_token": token}), 401, "invalid_temp_token"
@@ -586,7 +590,7 @@ def test_the_factory_makes_consents_the_admin_api_accepts(client: FlaskClient) -
 def admin_consent(client: FlaskClient, **fields: Any) -> dict[str, Any]:
     response = client.post("/__admin/finqware/consents", json={"tenant": "tenant-a", **fields})
     assert response.status_code == 201, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     return body
 
 
@@ -675,10 +679,10 @@ def test_admin_transitions(client: FlaskClient) -> None:
         refused = status_change(client, made, status=wanted)
         assert refused.status_code == 409
         assert refused.json["allowed"] == [] and refused.json["current"] == "DELETED"
-    shown = client.get(f"/__admin/finqware/consents/{made['credentials_id']}").json
+    shown = json_of(client.get(f"/__admin/finqware/consents/{made['credentials_id']}"))
     assert shown["allowedTransitions"] == [] and shown["tenant"] == "tenant-a"
     fresh = admin_consent(client)
-    listed = client.get(f"/__admin/finqware/consents/{fresh['credentials_id']}").json
+    listed = json_of(client.get(f"/__admin/finqware/consents/{fresh['credentials_id']}"))
     assert listed["allowedTransitions"] == ["DELETED", "EXPIRED"]
 
 
@@ -692,8 +696,8 @@ def test_admin_transition_options_are_checked(client: FlaskClient) -> None:
 
 def test_admin_temp_tokens_route(client: FlaskClient) -> None:
     token = temp_token(client, "tenant-a", skill="bt_ro_aisp_sbx_#2.0")
-    made = client.post(TOKENS, json={**TENANT, "temp_token": token}).json
-    assert get(client, made).json["result"]["originator"]["servicer"] == "Banca Transilvania"
+    made = json_of(client.post(TOKENS, json={**TENANT, "temp_token": token}))
+    assert json_of(get(client, made))["result"]["originator"]["servicer"] == "Banca Transilvania"
     for bad in (
         {},
         {"tenant": ""},
@@ -702,7 +706,7 @@ def test_admin_temp_tokens_route(client: FlaskClient) -> None:
         {"tenant": "a", "b": 1},
     ):
         response = client.post("/__admin/finqware/temp-tokens", json=bad)
-        assert response.status_code == 400 and response.json["error"] == "bad_request", bad
+        assert response.status_code == 400 and json_of(response)["error"] == "bad_request", bad
     assert client.post("/__admin/finqware/temp-tokens", data="[").status_code == 400
 
 
