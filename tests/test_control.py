@@ -14,6 +14,7 @@ from mockserver import create_app
 from mockserver.journal import fingerprint
 
 from conftest import api1_headers as h
+from tests_helpers import json_of
 
 BASE = "/api1/api/v1/consents"
 
@@ -24,7 +25,7 @@ def post(client: FlaskClient, path: str, body: Any = None) -> Any:
 
 # -- health, reset, clock -------------------------------------------------------------------------
 def test_health_lists_providers_and_operations(client: FlaskClient) -> None:
-    health = client.get("/__admin/health").json
+    health = json_of(client.get("/__admin/health"))
     assert health["status"] == "ok"
     api1 = health["providers"]["api1"]
     assert api1["mount"] == "/api1" and "createConsent" in api1["operations"]
@@ -35,28 +36,28 @@ def test_health_lists_providers_and_operations(client: FlaskClient) -> None:
 def test_reset_forgets_everything_and_reloads_fixtures(clock: Any) -> None:
     app = create_app(["api1"], strict=True, clock=clock, fixtures=Path("fixtures"))
     client = app.test_client()
-    seeded = client.get(BASE, headers=h("sandbox-api1-key")).json["meta"]["totalCount"]
+    seeded = json_of(client.get(BASE, headers=h("sandbox-api1-key")))["meta"]["totalCount"]
     assert seeded == 5
     client.post(BASE, json={"name": "extra"}, headers=h("sandbox-api1-key"))
     post(client, "/clock", {"advance": "P1D"})
     post(client, "/faults", {"provider": "api1", "status": 503})
     assert client.post("/__admin/reset").json == {"reset": True, "consents": 5}
-    assert client.get("/__admin/faults").json["faults"] == []
-    assert client.get("/__admin/clock").json["offsetSeconds"] == 0
-    assert client.get(BASE, headers=h("sandbox-api1-key")).json["meta"]["totalCount"] == 5
+    assert json_of(client.get("/__admin/faults"))["faults"] == []
+    assert json_of(client.get("/__admin/clock"))["offsetSeconds"] == 0
+    assert json_of(client.get(BASE, headers=h("sandbox-api1-key")))["meta"]["totalCount"] == 5
     assert post(client, "/reset", {"fixtures": False}).json["consents"] == 0
 
 
 def test_clock_read_advance_set_freeze(client: FlaskClient) -> None:
-    start = client.get("/__admin/clock").json
+    start = json_of(client.get("/__admin/clock"))
     assert start["now"] == "2026-01-05T09:30:00Z" and start["frozen"] is False
     assert post(client, "/clock", {"advance": "PT90M"}).json["now"] == "2026-01-05T11:00:00Z"
     frozen = post(client, "/clock", {"set": "2027-03-01T00:00:00Z", "freeze": True}).json
     assert frozen == {**frozen, "now": "2027-03-01T00:00:00Z", "frozen": True}
     mine = post(client, "/clock", {"tenant": "t1", "advance": "P31D"}).json
     assert mine["now"] == "2027-04-01T00:00:00Z" and mine["tenants"] == ["t1"]
-    assert client.get("/__admin/clock?tenant=t1").json["now"] == "2027-04-01T00:00:00Z"
-    assert client.get("/__admin/clock").json["now"] == "2027-03-01T00:00:00Z"
+    assert json_of(client.get("/__admin/clock?tenant=t1"))["now"] == "2027-04-01T00:00:00Z"
+    assert json_of(client.get("/__admin/clock"))["now"] == "2027-03-01T00:00:00Z"
     assert post(client, "/clock", {"reset": True}).json["now"] == "2026-01-05T09:30:00Z"
 
 
@@ -131,7 +132,7 @@ def test_transitions_follow_the_provider_and_refusals_list_what_is_allowed(
     final = post(client, path, {"status": "ACCEPTED"})
     assert final.status_code == 409 and final.json["allowed"] == []
     assert post(client, f"/api1/consents/{uuid.uuid4()}/status", {"status": 2}).status_code == 404
-    shown = client.get(f"/__admin/api1/consents/{consent['id']}").json
+    shown = json_of(client.get(f"/__admin/api1/consents/{consent['id']}"))
     assert shown["status"] == "REVOKED" and shown["tenant"] == fingerprint("k1")
     assert shown["version"] == 3
 
@@ -148,7 +149,7 @@ def test_approve_and_reject(client: FlaskClient) -> None:
 def test_journal_records_requests_with_their_verdict(client: FlaskClient) -> None:
     client.post(BASE, json={"name": "ok"}, headers=h("secret-api-key-0001"))
     client.get(f"{BASE}?Count=0", headers=h("secret-api-key-0001"))
-    entries = client.get("/__admin/requests").json["requests"]
+    entries = json_of(client.get("/__admin/requests"))["requests"]
     created, listed = entries[-2], entries[-1]
     assert created["operation"] == "createConsent" and created["status"] == 201
     assert created["valid"] is True and created["violations"] == []
@@ -164,7 +165,7 @@ def test_journal_masks_secrets(client: FlaskClient) -> None:
     client.get(BASE, headers=h(key))
     text = client.get("/__admin/requests").get_data(as_text=True)
     assert key not in text
-    entry = client.get("/__admin/requests").json["requests"][-1]
+    entry = json_of(client.get("/__admin/requests"))["requests"][-1]
     assert entry["headers"]["X-Api-Key"] == "****3456"
 
 
@@ -175,7 +176,7 @@ def test_journal_filters(client: FlaskClient) -> None:
     client.get(f"{BASE}/{uuid.uuid4()}", headers=h("k2"))
 
     def count(query: str) -> int:
-        return int(client.get(f"/__admin/requests?{query}").json["total"])
+        return int(json_of(client.get(f"/__admin/requests?{query}"))["total"])
 
     assert count("operation=listConsents") == 2
     assert count("status=404") == 1
@@ -183,7 +184,7 @@ def test_journal_filters(client: FlaskClient) -> None:
     assert count("tenant=k2") == 2
     assert count("valid=true") == 4
     assert count("since=2026-01-05T09:30:00Z") == 4 and count("since=2026-01-06") == 0
-    first = client.get("/__admin/requests").json["requests"][0]["id"]
+    first = json_of(client.get("/__admin/requests"))["requests"][0]["id"]
     assert count(f"after={first}") == 3
     assert client.get("/__admin/requests?status=abc").status_code == 400
     assert client.delete("/__admin/requests").json == {"deleted": 4}
@@ -195,14 +196,14 @@ def test_journal_is_a_bounded_ring(clock: Any) -> None:
     client = app.test_client()
     for _ in range(5):
         client.get(BASE, headers=h())
-    entries = client.get("/__admin/requests").json["requests"]
+    entries = json_of(client.get("/__admin/requests"))["requests"]
     assert [e["id"] for e in entries] == [3, 4, 5]
 
 
 def test_unmatched_requests_list_the_nearest_operations(client: FlaskClient) -> None:
     client.get("/api1/api/v1/consent", headers=h())
     client.put(f"{BASE}/{uuid.uuid4()}", headers=h())
-    unmatched = client.get("/__admin/requests/unmatched").json["requests"]
+    unmatched = json_of(client.get("/__admin/requests/unmatched"))["requests"]
     assert len(unmatched) == 2
     typo, method = unmatched
     assert typo["status"] == 404
@@ -215,7 +216,7 @@ def test_unmatched_requests_list_the_nearest_operations(client: FlaskClient) -> 
 
 # -- faults ---------------------------------------------------------------------------------------
 def test_status_fault_for_n_requests_in_the_provider_format(client: FlaskClient) -> None:
-    consent_id = client.post(BASE, json={"name": "a"}, headers=h()).json["id"]
+    consent_id = json_of(client.post(BASE, json={"name": "a"}, headers=h()))["id"]
     fault = post(
         client,
         "/faults",
@@ -225,9 +226,9 @@ def test_status_fault_for_n_requests_in_the_provider_format(client: FlaskClient)
     for _ in range(2):
         response = client.get(f"{BASE}/{consent_id}", headers=h())
         assert response.status_code == 503
-        assert response.json["title"] == "Service Unavailable"
+        assert json_of(response)["title"] == "Service Unavailable"
     assert client.get(f"{BASE}/{consent_id}", headers=h()).status_code == 200
-    assert client.get("/__admin/faults").json["faults"] == []
+    assert json_of(client.get("/__admin/faults"))["faults"] == []
 
 
 def test_fault_with_own_body_matched_by_path_and_tenant(client: FlaskClient) -> None:
@@ -290,7 +291,7 @@ def test_seed_a_document_or_a_file(client: FlaskClient, tmp_path: Path) -> None:
     path = tmp_path / "more.yaml"
     path.write_text("provider: api1\ntenants:\n  - tenant: s1\n    consents:\n      - {name: x}\n")
     assert post(client, "/seed", {"path": str(path)}).status_code == 201
-    assert client.get(BASE, headers=h("s1")).json["meta"]["totalCount"] == 3
+    assert json_of(client.get(BASE, headers=h("s1")))["meta"]["totalCount"] == 3
 
 
 def test_a_bad_seed_names_the_place_and_creates_nothing(client: FlaskClient) -> None:
@@ -301,7 +302,7 @@ def test_a_bad_seed_names_the_place_and_creates_nothing(client: FlaskClient) -> 
     response = post(client, "/seed", document)
     assert response.status_code == 400
     assert "request body: tenants[0].consents[1]: status 'LOST'" in response.json["message"]
-    assert client.get(BASE, headers=h("s1")).json["meta"]["totalCount"] == 0
+    assert json_of(client.get(BASE, headers=h("s1")))["meta"]["totalCount"] == 0
 
 
 # -- admin token ----------------------------------------------------------------------------------
