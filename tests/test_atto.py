@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from mockserver import SimClock, create_app
 
@@ -79,7 +80,7 @@ def admin_consent(client: FlaskClient, tenant: str = "client-a", **fields: Any) 
     return body
 
 
-def move(client: FlaskClient, consent_id: str, status: str, **options: Any) -> Any:
+def move(client: FlaskClient, consent_id: str, status: str, **options: Any) -> TestResponse:
     return client.post(
         f"/__admin/atto/consents/{consent_id}/status", json={"status": status, **options}
     )
@@ -90,10 +91,10 @@ def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> No
     assert client.post("/__admin/clock", json=body).status_code == 200
 
 
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+def assert_error(response: TestResponse, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.data
     assert response.content_type == "application/json"
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     assert set(body) == ERROR_FIELDS and body["code"] == code, body
     uuid.UUID(body["correlationId"])
     return body
@@ -567,8 +568,8 @@ def test_admin_allowed_transitions(client: FlaskClient, start: str, path: list[s
         advance(client, "PT1H")
         response = move(client, consent_id, status)
         assert response.status_code == 200, response.json
-        assert response.json["consentStatus"] == status
-        assert response.json["statusUpdated"] == f"2026-01-05T{10 + step}:30:00Z"
+        assert json_of(response)["consentStatus"] == status
+        assert json_of(response)["statusUpdated"] == f"2026-01-05T{10 + step}:30:00Z"
 
 
 def test_admin_refused_transitions_answer_409_with_the_allowed_ones(
@@ -587,8 +588,8 @@ def test_admin_refused_transitions_answer_409_with_the_allowed_ones(
         refused = next(s for s in STATUSES if s not in allowed)
         response = move(client, consent_id, refused)
         assert response.status_code == 409, (status, refused)
-        assert response.json["allowed"] == allowed
-        assert response.json["current"] == status
+        assert json_of(response)["allowed"] == allowed
+        assert json_of(response)["current"] == status
         shown = json_of(client.get(f"/__admin/atto/consents/{consent_id}"))
         assert shown["allowedTransitions"] == allowed and shown["status"] == status
 
@@ -604,7 +605,7 @@ def test_transitions_keep_status_updated_and_status_details_right(client: FlaskC
     ]
     for hours, (status, options, details) in enumerate(steps, start=1):
         advance(client, "PT1H")
-        body = move(client, consent_id, status, **options).json
+        body = json_of(move(client, consent_id, status, **options))
         stamp = f"2026-01-05T{9 + hours}:30:00Z"
         assert (body["consentStatus"], body["statusDetails"]) == (status, details)
         assert body["statusUpdated"] == stamp
@@ -617,13 +618,13 @@ def test_transitions_keep_status_updated_and_status_details_right(client: FlaskC
 
 def test_initial_activation_keeps_journey_type_null(client: FlaskClient) -> None:
     consent_id = admin_consent(client)["consentId"]
-    assert move(client, consent_id, "Active").json["journeyType"] is None
+    assert json_of(move(client, consent_id, "Active"))["journeyType"] is None
 
 
 @pytest.mark.parametrize("error", ["access_denied", "provider_permanent_error", "unexpected_error"])
 def test_admin_failed_takes_a_connect_error(client: FlaskClient, error: str) -> None:
     consent_id = admin_consent(client)["consentId"]
-    body = move(client, consent_id, "Failed", error=error).json
+    body = json_of(move(client, consent_id, "Failed", error=error))
     assert body["consentStatus"] == "Failed" and body["statusDetails"] == error
 
 
@@ -642,7 +643,7 @@ def test_admin_transition_options_are_checked(
 ) -> None:
     consent_id = admin_consent(client)["consentId"]
     response = move(client, consent_id, status, **options)
-    assert response.status_code == 400 and message in response.json["message"]
+    assert response.status_code == 400 and message in json_of(response)["message"]
     assert json_of(client.get(f"/__admin/atto/consents/{consent_id}"))["status"] == "Pending"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from mockserver import create_app
 from mockserver.journal import fingerprint
@@ -19,7 +20,7 @@ from tests_helpers import json_of
 BASE = "/api1/api/v1/consents"
 
 
-def post(client: FlaskClient, path: str, body: Any = None) -> Any:
+def post(client: FlaskClient, path: str, body: Any = None) -> TestResponse:
     return client.post(f"/__admin{path}", json=body if body is not None else {})
 
 
@@ -45,20 +46,20 @@ def test_reset_forgets_everything_and_reloads_fixtures(clock: Any) -> None:
     assert json_of(client.get("/__admin/faults"))["faults"] == []
     assert json_of(client.get("/__admin/clock"))["offsetSeconds"] == 0
     assert json_of(client.get(BASE, headers=h("sandbox-api1-key")))["meta"]["totalCount"] == 5
-    assert post(client, "/reset", {"fixtures": False}).json["consents"] == 0
+    assert json_of(post(client, "/reset", {"fixtures": False}))["consents"] == 0
 
 
 def test_clock_read_advance_set_freeze(client: FlaskClient) -> None:
     start = json_of(client.get("/__admin/clock"))
     assert start["now"] == "2026-01-05T09:30:00Z" and start["frozen"] is False
-    assert post(client, "/clock", {"advance": "PT90M"}).json["now"] == "2026-01-05T11:00:00Z"
-    frozen = post(client, "/clock", {"set": "2027-03-01T00:00:00Z", "freeze": True}).json
+    assert json_of(post(client, "/clock", {"advance": "PT90M"}))["now"] == "2026-01-05T11:00:00Z"
+    frozen = json_of(post(client, "/clock", {"set": "2027-03-01T00:00:00Z", "freeze": True}))
     assert frozen == {**frozen, "now": "2027-03-01T00:00:00Z", "frozen": True}
-    mine = post(client, "/clock", {"tenant": "t1", "advance": "P31D"}).json
+    mine = json_of(post(client, "/clock", {"tenant": "t1", "advance": "P31D"}))
     assert mine["now"] == "2027-04-01T00:00:00Z" and mine["tenants"] == ["t1"]
     assert json_of(client.get("/__admin/clock?tenant=t1"))["now"] == "2027-04-01T00:00:00Z"
     assert json_of(client.get("/__admin/clock"))["now"] == "2027-03-01T00:00:00Z"
-    assert post(client, "/clock", {"reset": True}).json["now"] == "2026-01-05T09:30:00Z"
+    assert json_of(post(client, "/clock", {"reset": True}))["now"] == "2026-01-05T09:30:00Z"
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,7 @@ def test_clock_read_advance_set_freeze(client: FlaskClient) -> None:
 )
 def test_clock_refuses_bad_input(client: FlaskClient, body: dict[str, Any]) -> None:
     response = post(client, "/clock", body)
-    assert response.status_code == 400 and response.json["error"] == "bad_request"
+    assert response.status_code == 400 and json_of(response)["error"] == "bad_request"
 
 
 def test_admin_refuses_a_body_that_is_not_an_object(client: FlaskClient) -> None:
@@ -90,7 +91,7 @@ def test_admin_creates_a_consent_in_any_state_as_the_api_shows_it(client: FlaskC
         {"tenant": "k1", "status": "ACCEPTED", "name": "Acme", "source": "fortnox"},
     )
     assert response.status_code == 201
-    shown = response.json
+    shown = json_of(response)
     assert shown["status"] == 1 and shown["source"] == "fortnox"
     assert shown["systemSettings"] == {"fortnox": shown["systemSettingsId"]}
     via_api = client.get(f"{BASE}/{shown['id']}", headers=h("k1"))
@@ -113,24 +114,24 @@ def test_admin_create_refuses_bad_fields(
     client: FlaskClient, body: dict[str, Any], fragment: str
 ) -> None:
     response = post(client, "/api1/consents", body)
-    assert response.status_code == 400 and fragment in response.json["message"]
+    assert response.status_code == 400 and fragment in json_of(response)["message"]
     assert post(client, "/nobody/consents", {"tenant": "k"}).status_code == 400
 
 
 def test_transitions_follow_the_provider_and_refusals_list_what_is_allowed(
     client: FlaskClient,
 ) -> None:
-    consent = post(client, "/api1/consents", {"tenant": "k1"}).json
+    consent = json_of(post(client, "/api1/consents", {"tenant": "k1"}))
     path = f"/api1/consents/{consent['id']}/status"
     refused = post(client, path, {"status": "INACTIVE"})
     assert refused.status_code == 409
-    assert refused.json["allowed"] == ["ACCEPTED", "REVOKED"]
-    assert refused.json["current"] == "CREATED"
+    assert json_of(refused)["allowed"] == ["ACCEPTED", "REVOKED"]
+    assert json_of(refused)["current"] == "CREATED"
     accepted = post(client, path, {"status": "ACCEPTED", "source": "xero"})
-    assert accepted.status_code == 200 and accepted.json["source"] == "xero"
-    assert post(client, path, {"status": 2}).json["status"] == 2
+    assert accepted.status_code == 200 and json_of(accepted)["source"] == "xero"
+    assert json_of(post(client, path, {"status": 2}))["status"] == 2
     final = post(client, path, {"status": "ACCEPTED"})
-    assert final.status_code == 409 and final.json["allowed"] == []
+    assert final.status_code == 409 and json_of(final)["allowed"] == []
     assert post(client, f"/api1/consents/{uuid.uuid4()}/status", {"status": 2}).status_code == 404
     shown = json_of(client.get(f"/__admin/api1/consents/{consent['id']}"))
     assert shown["status"] == "REVOKED" and shown["tenant"] == fingerprint("k1")
@@ -138,10 +139,10 @@ def test_transitions_follow_the_provider_and_refusals_list_what_is_allowed(
 
 
 def test_approve_and_reject(client: FlaskClient) -> None:
-    one = post(client, "/api1/consents", {"tenant": "k1"}).json
-    two = post(client, "/api1/consents", {"tenant": "k1"}).json
-    assert post(client, f"/api1/consents/{one['id']}/approve", {}).json["status"] == 1
-    assert post(client, f"/api1/consents/{two['id']}/reject", {}).json["status"] == 2
+    one = json_of(post(client, "/api1/consents", {"tenant": "k1"}))
+    two = json_of(post(client, "/api1/consents", {"tenant": "k1"}))
+    assert json_of(post(client, f"/api1/consents/{one['id']}/approve", {}))["status"] == 1
+    assert json_of(post(client, f"/api1/consents/{two['id']}/reject", {}))["status"] == 2
     assert post(client, f"/api1/consents/{two['id']}/approve", {}).status_code == 409
 
 
@@ -222,7 +223,7 @@ def test_status_fault_for_n_requests_in_the_provider_format(client: FlaskClient)
         "/faults",
         {"provider": "api1", "operation": "getConsent", "status": 503, "times": 2},
     )
-    assert fault.status_code == 201 and fault.json["remaining"] == 2
+    assert fault.status_code == 201 and json_of(fault)["remaining"] == 2
     for _ in range(2):
         response = client.get(f"{BASE}/{consent_id}", headers=h())
         assert response.status_code == 503
@@ -255,7 +256,7 @@ def test_fault_with_own_body_matched_by_path_and_tenant(client: FlaskClient) -> 
 
 
 def test_delay_fault(client: FlaskClient) -> None:
-    fault_id = post(client, "/faults", {"provider": "api1", "delay_ms": 300}).json["id"]
+    fault_id = json_of(post(client, "/faults", {"provider": "api1", "delay_ms": 300}))["id"]
     started = time.perf_counter()
     assert client.get(BASE, headers=h()).status_code == 200
     assert time.perf_counter() - started >= 0.3
@@ -278,7 +279,7 @@ def test_delay_fault(client: FlaskClient) -> None:
 )
 def test_bad_faults_are_refused(client: FlaskClient, body: dict[str, Any]) -> None:
     response = post(client, "/faults", body)
-    assert response.status_code == 400 and response.json["error"] == "bad_fault"
+    assert response.status_code == 400 and json_of(response)["error"] == "bad_fault"
 
 
 # -- seeding --------------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ def test_a_bad_seed_names_the_place_and_creates_nothing(client: FlaskClient) -> 
     }
     response = post(client, "/seed", document)
     assert response.status_code == 400
-    assert "request body: tenants[0].consents[1]: status 'LOST'" in response.json["message"]
+    assert "request body: tenants[0].consents[1]: status 'LOST'" in json_of(response)["message"]
     assert json_of(client.get(BASE, headers=h("s1")))["meta"]["totalCount"] == 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from mockserver import ContractViolation, SpecError, create_app
 from mockserver.providers import KNOWN
@@ -35,7 +36,7 @@ def toy(toy_app: Flask) -> FlaskClient:
 H = {"X-Key": "tenant-1"}
 
 
-def _create(toy: FlaskClient, **body: Any) -> Any:
+def _create(toy: FlaskClient, **body: Any) -> TestResponse:
     payload = {"name": "thing", **body}
     return toy.post("/toy/things", json=payload, headers={**H, "X-Req": str(uuid.uuid4())})
 
@@ -43,7 +44,7 @@ def _create(toy: FlaskClient, **body: Any) -> Any:
 def test_create_answers_201_with_absolute_location_under_the_mount(toy: FlaskClient) -> None:
     response = _create(toy)
     assert response.status_code == 201
-    thing_id = response.json["id"]
+    thing_id = json_of(response)["id"]
     assert response.headers["Location"] == f"http://localhost/toy/things/{thing_id}"
     assert toy.get(response.headers["Location"], headers=H).status_code == 200
 
@@ -67,9 +68,9 @@ def test_body_is_validated_against_the_schema(
 ) -> None:
     response = _create(toy, **body)
     assert response.status_code == 400
-    assert response.json["oops"] == "invalid_request"
-    assert fragment in response.json["msg"]
-    assert field in response.json["msg"]
+    assert json_of(response)["oops"] == "invalid_request"
+    assert fragment in json_of(response)["msg"]
+    assert field in json_of(response)["msg"]
 
 
 def test_valid_formats_pass(toy: FlaskClient) -> None:
@@ -165,7 +166,7 @@ def test_unknown_route_and_wrong_method(toy: FlaskClient) -> None:
 
 def test_etag_if_match_and_if_none_match(toy: FlaskClient) -> None:
     created = _create(toy)
-    url = f"/toy/things/{created.json['id']}"
+    url = f"/toy/things/{json_of(created)['id']}"
     first = toy.get(url, headers=H)
     etag = first.headers["ETag"]
     assert etag == created.headers["ETag"] and etag.startswith('"') and not etag.startswith("W/")
@@ -185,7 +186,7 @@ def test_etag_if_match_and_if_none_match(toy: FlaskClient) -> None:
 def test_etag_of_another_record_does_not_match(toy: FlaskClient) -> None:
     one, two = _create(toy), _create(toy)
     response = toy.patch(
-        f"/toy/things/{two.json['id']}",
+        f"/toy/things/{json_of(two)['id']}",
         json={"name": "x"},
         headers={**H, "If-Match": one.headers["ETag"]},
     )
@@ -194,7 +195,7 @@ def test_etag_of_another_record_does_not_match(toy: FlaskClient) -> None:
 
 def test_tenants_are_isolated(toy: FlaskClient) -> None:
     created = _create(toy)
-    other = toy.get(f"/toy/things/{created.json['id']}", headers={"X-Key": "tenant-2"})
+    other = toy.get(f"/toy/things/{json_of(created)['id']}", headers={"X-Key": "tenant-2"})
     assert other.status_code == 404
 
 

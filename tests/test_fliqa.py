@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from fixtures import make_consents
 from mockserver import SimClock, create_app
@@ -43,14 +44,14 @@ def get_token(
     secret: str = "secret-a",
     env: str = "sandbox",
     slug: str = "acme",
-) -> Any:
+) -> TestResponse:
     return client.get(f"/fliqa/service/auth/token/{env}/{slug}", headers=key_headers(key, secret))
 
 
 def auth(client: FlaskClient, key: str = "tenant-a") -> dict[str, str]:
     response = get_token(client, key, f"secret-{key}")
     assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['accessToken']}"}
+    return {"Authorization": f"Bearer {json_of(response)['accessToken']}"}
 
 
 def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> None:
@@ -92,14 +93,14 @@ def create(
     return made
 
 
-def add(client: FlaskClient, h: dict[str, str], consent_id: str, **items: str) -> Any:
+def add(client: FlaskClient, h: dict[str, str], consent_id: str, **items: str) -> TestResponse:
     payload = [{"name": name, "value": value} for name, value in items.items()]
     return client.post(f"{CREATE}/{consent_id}", json=payload, headers=h)
 
 
-def error(response: Any, status: int, code: str, sub: str | None = None) -> dict[str, Any]:
+def error(response: TestResponse, status: int, code: str, sub: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     assert response.content_type == "application/json"
     assert body["errorCode"] == code
     assert body.get("errorSubCode") == sub
@@ -110,17 +111,17 @@ def error(response: Any, status: int, code: str, sub: str | None = None) -> dict
     return body
 
 
-def admin_consent(client: FlaskClient, tenant: str = "tenant-a", **fields: Any) -> Any:
+def admin_consent(client: FlaskClient, tenant: str = "tenant-a", **fields: Any) -> dict[str, Any]:
     response = client.post("/__admin/fliqa/consents", json={"tenant": tenant, **fields})
     assert response.status_code == 201, response.json
-    return response.json
+    return json_of(response)
 
 
 # -- the access token -----------------------------------------------------------------------------
 def test_token_from_api_key_and_secret(client: FlaskClient) -> None:
     response = get_token(client)
     assert response.status_code == 200
-    body = response.json
+    body = json_of(response)
     assert set(body) == {"accessToken", "expires", "expiresIn", "scope"}
     assert body["expiresIn"] == 360 and body["expires"] == "2026-01-05T09:36:00Z"
     assert body["scope"] == ["account_owner", "account_info"]
@@ -449,7 +450,7 @@ def test_supplying_the_data_makes_the_consent_received_with_a_bank_page(
     h = auth(client)
     response = add(client, h, consent["consentId"], iban="RO66BACX0000001234567890")
     assert response.status_code == 200
-    body = response.json
+    body = json_of(response)
     assert body["status"] == "received" and body["modified"] == "2026-01-05T09:31:00Z"
     iban, redirect = body["consentData"]
     assert iban["name"] == "iban" and iban["value"] == "RO66BACX0000001234567890"
@@ -462,20 +463,20 @@ def test_a_bank_asking_for_two_items_is_started_then_received(client: FlaskClien
     h = auth(client)
     consent_id = create(client, h, "sandbox-bank-de")["consentId"]
     first = add(client, h, consent_id, select="savings")
-    assert first.status_code == 200 and first.json["status"] == "started"
-    assert [i.get("value") for i in first.json["consentData"]] == [None, "savings"]
+    assert first.status_code == 200 and json_of(first)["status"] == "started"
+    assert [i.get("value") for i in json_of(first)["consentData"]] == [None, "savings"]
     assert json_of(client.get(f"{CONSENTS}/{consent_id}", headers=h))["status"] == "started"
     second = add(client, h, consent_id, iban="DE89 3704 0044 0532 0130 00")
-    assert second.json["status"] == "received"
-    assert [i["name"] for i in second.json["consentData"]] == ["iban", "select", "redirect"]
+    assert json_of(second)["status"] == "received"
+    assert [i["name"] for i in json_of(second)["consentData"]] == ["iban", "select", "redirect"]
 
 
 def test_secret_items_are_stored_but_not_echoed(client: FlaskClient) -> None:
     h = auth(client)
     consent_id = create(client, h, "sandbox-bank-si")["consentId"]
     response = add(client, h, consent_id, username="anna", password="hunter2", otp="4711")
-    assert response.json["status"] == "received"
-    values = {i["name"]: i["value"] for i in response.json["consentData"]}
+    assert json_of(response)["status"] == "received"
+    values = {i["name"]: i["value"] for i in json_of(response)["consentData"]}
     assert values["username"] == "anna"
     assert values["password"] == values["otp"] == "********"
     assert "hunter2" not in response.get_data(as_text=True)
@@ -580,7 +581,9 @@ def test_the_bank_page_decides_and_redirects(
 ) -> None:
     h = auth(client)
     consent_id = create(client, h)["consentId"]
-    bank = add(client, h, consent_id, iban="AT611904300234573201").json["consentData"][-1]["value"]
+    bank = json_of(add(client, h, consent_id, iban="AT611904300234573201"))["consentData"][-1][
+        "value"
+    ]
     journey = _open_bank(client, f"{bank}?redirectUrl=https://client.example/done?x=1")
     response = client.post(f"{bank}/decision", data={"journey": journey, "decision": decision})
     assert response.status_code == 303
@@ -851,7 +854,7 @@ def test_the_default_fixture_tenant_has_every_status(clock: SimClock) -> None:
     token = get_token(client, "sandbox-fliqa-key", "sandbox-fliqa-secret", "sandbox", "sandbox")
     assert token.status_code == 200
     error(get_token(client, "sandbox-fliqa-key", "wrong"), 401, "unauthorized", "not_authorized")
-    h = {"Authorization": f"Bearer {token.json['accessToken']}"}
+    h = {"Authorization": f"Bearer {json_of(token)['accessToken']}"}
     listed = json_of(client.get(f"{CONSENTS}?limit=100", headers=h))["data"]
     assert {c["status"] for c in listed} == set(STATUSES)
     received = next(c for c in listed if c["status"] == "received")
