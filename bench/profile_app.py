@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,7 +46,7 @@ WsgiApp = Callable[[dict[str, Any], Any], Any]
 
 
 def environ(method: str, path: str, body: bytes | None = None, **extra: str) -> dict[str, Any]:
-    headers = {**HEADERS, **extra}
+    headers = Headers({**HEADERS, **extra})
     if body is not None:
         headers["Content-Type"] = "application/json"
     env = EnvironBuilder(path=path, method=method, headers=headers, data=body).get_environ()

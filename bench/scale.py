@@ -144,8 +144,8 @@ def run_one(store: str, size: int, shape: str, args: argparse.Namespace, tmp: Pa
                 f"RSS {row.rss_mb:.0f} MB",
                 flush=True,
             )
-            for op, path in ((GET, get_path), (LIST, "/api1" + LIST.path)):
-                p50, worst, count = one_at_a_time(port, path)
+            for op, url_path in ((GET, get_path), (LIST, "/api1" + LIST.path)):
+                p50, worst, count = one_at_a_time(port, url_path)
                 row.alone[op.name] = (p50, worst, count)
                 print(
                     f"  {op.name:<14} one at a time: p50 {p50:8.2f} ms, max {worst:8.2f} ms "
@@ -155,8 +155,8 @@ def run_one(store: str, size: int, shape: str, args: argparse.Namespace, tmp: Pa
                 if p50 > 200:  # 16 connections would only time out: say so instead
                     continue
                 script = lua_script(op, tmp)
-                run_wrk(port, path, script, 1)
-                r = run_wrk(port, path, script, args.duration)
+                run_wrk(port, url_path, script, 1)
+                r = run_wrk(port, url_path, script, args.duration)
                 row.results[op.name] = (r.rps, r.p50_ms, r.p99_ms, r.errors)
                 print(
                     f"  {op.name:<14} 16 connections: {r.rps:>8,.0f} req/s  p50 {r.p50_ms:7.2f} "

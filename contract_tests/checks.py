@@ -9,13 +9,17 @@ a provider's documented behaviour makes wrong is switched off for that operation
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import schemathesis
-from schemathesis import Case, CheckContext, Response
+from schemathesis import CheckContext, Response
 
 from .wire import Answer, Wire
+
+if TYPE_CHECKING:
+    # Schemathesis's alias of its generic Case for an OpenAPI operation (for type checkers only)
+    from schemathesis.specs.openapi.schemas import OpenApiCase as Case
 
 __all__ = [
     "CANARIES",
@@ -59,15 +63,22 @@ def _copied_headers(response: Response, *, keep_body_headers: bool = False) -> d
     return headers
 
 
+def _body(response: Response) -> bytes | None:
+    """The request's body as bytes: Schemathesis sends bytes or text, never a stream."""
+    body = response.request.body
+    data = body.encode() if isinstance(body, str) else body
+    if data is not None and not isinstance(data, bytes):  # not an AssertionError: no check failed
+        raise TypeError(f"unexpected request body {data!r}")
+    return data
+
+
 def _resend(case: Case, response: Response, **header_changes: str) -> Answer:
     """The same request again (method, URL, body), with some headers replaced."""
     request = response.request
     headers = {k: str(v) for k, v in request.headers.items() if k.lower() != "content-length"}
     headers.update(header_changes)
-    body = request.body
-    data = body.encode() if isinstance(body, str) else body
     return _wire(case, response).send(
-        str(request.method), request.url or "", headers=headers, data=data
+        str(request.method), request.url or "", headers=headers, data=_body(response)
     )
 
 
@@ -191,10 +202,8 @@ def credentials_required(ctx: CheckContext, response: Response, case: Case) -> b
         for k, v in _copied_headers(response, keep_body_headers=True).items()
         if k.lower() not in names
     }
-    body = request.body
-    data = body.encode() if isinstance(body, str) else body
     answer = _wire(case, response).send(
-        str(request.method), request.url or "", headers=headers, data=data
+        str(request.method), request.url or "", headers=headers, data=_body(response)
     )
     if answer.status not in (401, 403):
         raise AssertionError(

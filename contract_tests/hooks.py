@@ -15,15 +15,19 @@ import os
 import time
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import schemathesis
 import yaml
-from schemathesis import AuthContext, Case, HookContext
+from schemathesis import AuthContext, HookContext
 
 from . import checks  # noqa: F401 - registers our checks with Schemathesis
 from .profiles import PROFILES, Profile, Session, SignInError
 from .wire import Wire
+
+if TYPE_CHECKING:
+    # Schemathesis's alias of its generic Case for an OpenAPI operation (for type checkers only)
+    from schemathesis.specs.openapi.schemas import OpenApiCase as Case
 
 Credentials = Literal["auto", "sandbox", "live"]
 _MODE: list[Credentials] = ["auto"]

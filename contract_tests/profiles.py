@@ -11,11 +11,13 @@ import os
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
-
-from schemathesis import Case
+from typing import TYPE_CHECKING, Any
 
 from .wire import Wire
+
+if TYPE_CHECKING:
+    # Schemathesis's alias of its generic Case for an OpenAPI operation (for type checkers only)
+    from schemathesis.specs.openapi.schemas import OpenApiCase as Case
 
 LIVE_WRITES_ENV = "MOCKSERVER_LIVE_WRITES"
 

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 import pytest
 import schemathesis
-from schemathesis import Case, Response
+from schemathesis import Response
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.filters import FilterSet
@@ -24,6 +24,10 @@ from mockserver import ContractViolation
 
 from .known import xfail_if_known
 from .profiles import LIVE_WRITES_ENV, PROFILES, Profile
+
+if TYPE_CHECKING:
+    # Schemathesis's alias of its generic Case for an OpenAPI operation (for type checkers only)
+    from schemathesis.specs.openapi.schemas import OpenApiCase as Case
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / "schemathesis.toml"

@@ -7,11 +7,16 @@ ours (`checks.py`), with per-operation exceptions in schemathesis.toml.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import schemathesis
-from schemathesis import Case
 
 from .profiles import PROFILES
 from .suite import call_and_validate, current, load_schema
+
+if TYPE_CHECKING:
+    # Schemathesis's alias of its generic Case for an OpenAPI operation (for type checkers only)
+    from schemathesis.specs.openapi.schemas import OpenApiCase as Case
 
 SCHEMAS = {name: load_schema(name, current()) for name in PROFILES}
 

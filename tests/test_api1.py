@@ -13,7 +13,7 @@ from mockserver.lifecycle import admin_context
 from mockserver.providers.api1 import consume_one_time_code
 
 from conftest import api1_headers as h
-from tests_helpers import api1_create
+from tests_helpers import api1_create, json_of
 
 BASE = "/api1/api/v1/consents"
 
@@ -21,7 +21,7 @@ BASE = "/api1/api/v1/consents"
 def admin_consent(client: FlaskClient, **fields: Any) -> dict[str, Any]:
     response = client.post("/__admin/api1/consents", json={"tenant": "tenant-a", **fields})
     assert response.status_code == 201, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     return body
 
 
@@ -34,7 +34,7 @@ def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> No
 def test_create_answers_201_with_location_etag_and_the_consent(client: FlaskClient) -> None:
     response = client.post(BASE, json={"name": "Acme AB"}, headers=h())
     assert response.status_code == 201
-    body = response.json
+    body = json_of(response)
     assert body["name"] == "Acme AB" and body["status"] == 0
     assert set(body) == {
         "id",
@@ -57,7 +57,7 @@ def test_create_validates_the_body(client: FlaskClient, payload: dict[str, Any])
     response = client.post(BASE, json=payload, headers=h())
     assert response.status_code == 400
     assert response.content_type == "application/problem+json"
-    problem = response.json
+    problem = json_of(response)
     assert problem["status"] == 400 and problem["instance"] == BASE
     assert problem["title"] == "One or more validation errors occurred."
     assert "name" in str(problem["errors"]) or "required" in str(problem["errors"])
@@ -66,16 +66,16 @@ def test_create_validates_the_body(client: FlaskClient, payload: dict[str, Any])
 def test_create_refuses_malformed_json_and_other_media_types(client: FlaskClient) -> None:
     broken = client.post(BASE, data="{", headers=h(), content_type="application/json")
     assert broken.status_code == 400 and broken.content_type == "application/problem+json"
-    assert "not valid JSON" in broken.json["detail"]
+    assert "not valid JSON" in json_of(broken)["detail"]
     xml = client.post(BASE, data="<name/>", headers=h(), content_type="application/xml")
-    assert xml.status_code == 415 and xml.json["status"] == 415
+    assert xml.status_code == 415 and json_of(xml)["status"] == 415
 
 
 def test_an_api_key_is_required(client: FlaskClient) -> None:
     response = client.get(BASE, headers={"x-correlation-id": str(uuid.uuid4())})
     assert response.status_code == 401
-    assert response.json["title"] == "Unauthorized"
-    assert "x-api-key" in response.json["detail"]
+    assert json_of(response)["title"] == "Unauthorized"
+    assert "x-api-key" in json_of(response)["detail"]
 
 
 @pytest.mark.parametrize("value", [None, "", "not-a-uuid", "1234"])
@@ -85,7 +85,7 @@ def test_correlation_id_is_required_and_a_uuid(client: FlaskClient, value: str |
         headers["x-correlation-id"] = value
     response = client.get(BASE, headers=headers)
     assert response.status_code == 400
-    assert "x-correlation-id" in response.json["errors"]
+    assert "x-correlation-id" in json_of(response)["errors"]
 
 
 # -- read, tenants, ETags -------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def test_another_api_key_sees_nothing(client: FlaskClient) -> None:
     assert patch.status_code == 404
     assert client.delete(f"{BASE}/{consent_id}", headers=other).status_code == 404
     assert client.post(f"{BASE}/{consent_id}/otc", headers=other).status_code == 404
-    assert client.get(BASE, headers=other).json["meta"]["totalCount"] == 0
+    assert json_of(client.get(BASE, headers=other))["meta"]["totalCount"] == 0
     assert client.get(f"{BASE}/{consent_id}", headers=h()).status_code == 200
 
 
@@ -123,23 +123,23 @@ def test_patch_needs_if_match_and_refuses_a_stale_one(client: FlaskClient) -> No
     consent_id, etag = api1_create(client)
     url = f"{BASE}/{consent_id}"
     missing = client.patch(url, json={"name": "x"}, headers=h())
-    assert missing.status_code == 428 and missing.json["title"] == "Precondition Required"
+    assert missing.status_code == 428 and json_of(missing)["title"] == "Precondition Required"
     first = client.patch(url, json={"name": "x"}, headers=h(**{"If-Match": etag}))
     assert first.status_code == 204 and first.headers["ETag"] != etag
     stale = client.patch(url, json={"name": "y"}, headers=h(**{"If-Match": etag}))
     assert stale.status_code == 412
-    assert client.get(url, headers=h()).json["name"] == "x"
+    assert json_of(client.get(url, headers=h()))["name"] == "x"
 
 
 def test_patch_changes_only_the_fields_sent(client: FlaskClient) -> None:
     consent_id, etag = api1_create(client, name="Before")
     url = f"{BASE}/{consent_id}"
     response = client.patch(url, json={"name": "After"}, headers=h(**{"If-Match": etag}))
-    after = client.get(url, headers=h()).json
+    after = json_of(client.get(url, headers=h()))
     assert after["name"] == "After" and after["status"] == 0
     assert after["updatedOn"] is not None
     client.patch(url, json={"status": 2}, headers=h(**{"If-Match": response.headers["ETag"]}))
-    revoked = client.get(url, headers=h()).json
+    revoked = json_of(client.get(url, headers=h()))
     assert revoked["status"] == 2 and revoked["name"] == "After"
 
 
@@ -149,7 +149,7 @@ def test_patch_name_to_null(client: FlaskClient) -> None:
     assert (
         client.patch(url, json={"name": None}, headers=h(**{"If-Match": etag})).status_code == 204
     )
-    assert client.get(url, headers=h()).json["name"] is None
+    assert json_of(client.get(url, headers=h()))["name"] is None
 
 
 @pytest.mark.parametrize("status", [0, 1, 3])
@@ -159,7 +159,7 @@ def test_patch_can_only_revoke(client: FlaskClient, status: int) -> None:
         f"{BASE}/{consent_id}", json={"status": status}, headers=h(**{"If-Match": etag})
     )
     assert response.status_code == 400
-    assert response.json["errors"]["status"] == ["2 was expected"]  # only REVOKED (2)
+    assert json_of(response)["errors"]["status"] == ["2 was expected"]  # only REVOKED (2)
     assert client.get(f"{BASE}/{consent_id}", headers=h()).headers["ETag"] == etag
 
 
@@ -177,7 +177,7 @@ def test_delete_is_idempotent_and_hard(client: FlaskClient) -> None:
     assert client.delete(url, headers=h()).status_code == 204
     assert client.delete(url, headers=h()).status_code == 204
     assert client.get(url, headers=h()).status_code == 404
-    assert client.get(BASE, headers=h()).json["meta"]["totalCount"] == 0
+    assert json_of(client.get(BASE, headers=h()))["meta"]["totalCount"] == 0
     assert client.delete(f"{BASE}/{uuid.uuid4()}", headers=h()).status_code == 404
 
 
@@ -218,7 +218,7 @@ def listed(client: FlaskClient) -> dict[str, dict[str, Any]]:
 def names(client: FlaskClient, query: str) -> list[str]:
     response = client.get(f"{BASE}?{query}", headers=h())
     assert response.status_code == 200, response.json
-    return [c["name"] for c in response.json["data"]]
+    return [c["name"] for c in json_of(response)["data"]]
 
 
 def test_list_filters(client: FlaskClient, listed: dict[str, dict[str, Any]]) -> None:
@@ -251,12 +251,12 @@ def test_list_orders_by_status_with_created_ones_first(
 
 
 def test_list_pages(client: FlaskClient, listed: dict[str, dict[str, Any]]) -> None:
-    page = client.get(f"{BASE}?Count=3&CurrentPage=2&OrderBy=name", headers=h()).json
+    page = json_of(client.get(f"{BASE}?Count=3&CurrentPage=2&OrderBy=name", headers=h()))
     assert [c["name"] for c in page["data"]] == ["Gamma Revoked"]
     assert page["meta"] == {"currentPage": 2, "pageSize": 3, "totalCount": 4, "totalPages": 2}
-    past = client.get(f"{BASE}?Count=3&CurrentPage=9", headers=h()).json
+    past = json_of(client.get(f"{BASE}?Count=3&CurrentPage=9", headers=h()))
     assert past["data"] == [] and past["meta"]["totalCount"] == 4
-    default = client.get(BASE, headers=h()).json["meta"]
+    default = json_of(client.get(BASE, headers=h()))["meta"]
     assert default["pageSize"] == 10 and default["currentPage"] == 1
 
 
@@ -281,7 +281,7 @@ def test_list_pages(client: FlaskClient, listed: dict[str, dict[str, Any]]) -> N
 def test_list_refuses_out_of_range_queries(client: FlaskClient, query: str) -> None:
     response = client.get(f"{BASE}?{query}", headers=h())
     assert response.status_code == 400
-    assert response.json["errors"]
+    assert json_of(response)["errors"]
 
 
 # -- one-time codes -------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def test_one_time_code_is_single_use(client: FlaskClient, sim: Simulator) -> Non
     consent_id, _ = api1_create(client)
     response = client.post(f"{BASE}/{consent_id}/otc", headers=h())
     assert response.status_code == 201
-    code = response.json["code"]
+    code = json_of(response)["code"]
     assert code and "Location" not in response.headers
     ctx = admin_context(sim, "api1", "tenant-a")
     assert consume_one_time_code(ctx, str(uuid.uuid4()), code) is None
@@ -299,7 +299,7 @@ def test_one_time_code_is_single_use(client: FlaskClient, sim: Simulator) -> Non
 
 def test_one_time_code_lasts_one_hour(client: FlaskClient, sim: Simulator) -> None:
     consent_id, _ = api1_create(client)
-    code = client.post(f"{BASE}/{consent_id}/otc", headers=h()).json["code"]
+    code = json_of(client.post(f"{BASE}/{consent_id}/otc", headers=h()))["code"]
     advance(client, "PT59M")
     still = admin_context(sim, "api1", "tenant-a")
     assert still.store.get_value("api1:otc", code, still.now) is not None
@@ -310,7 +310,7 @@ def test_one_time_code_lasts_one_hour(client: FlaskClient, sim: Simulator) -> No
 def test_one_time_code_only_for_created_consents(client: FlaskClient) -> None:
     accepted = admin_consent(client, status="ACCEPTED")
     response = client.post(f"{BASE}/{accepted['id']}/otc", headers=h())
-    assert response.status_code == 409 and "CREATED" in response.json["detail"]
+    assert response.status_code == 409 and "CREATED" in json_of(response)["detail"]
     assert client.post(f"{BASE}/{uuid.uuid4()}/otc", headers=h()).status_code == 404
 
 
@@ -319,9 +319,9 @@ def test_accepted_becomes_inactive_after_30_unused_days_then_purged(client: Flas
     consent = admin_consent(client, status="ACCEPTED")
     url = f"{BASE}/{consent['id']}"
     advance(client, "P29DT23H")
-    assert client.get(url, headers=h()).json["status"] == 1
+    assert json_of(client.get(url, headers=h()))["status"] == 1
     advance(client, "PT1H")
-    inactive = client.get(url, headers=h()).json
+    inactive = json_of(client.get(url, headers=h()))
     assert inactive["status"] == 3
     advance(client, "P179D")
     assert client.get(url, headers=h()).status_code == 200
@@ -333,13 +333,13 @@ def test_created_is_purged_after_30_days(client: FlaskClient) -> None:
     consent_id, _ = api1_create(client)
     advance(client, "P30D")
     assert client.get(f"{BASE}/{consent_id}", headers=h()).status_code == 404
-    assert client.get(BASE, headers=h()).json["meta"]["totalCount"] == 0
+    assert json_of(client.get(BASE, headers=h()))["meta"]["totalCount"] == 0
 
 
 def test_revoked_is_purged_after_180_days(client: FlaskClient) -> None:
     consent = admin_consent(client, status="REVOKED")
     advance(client, "P179D")
-    assert client.get(f"{BASE}/{consent['id']}", headers=h()).json["status"] == 2
+    assert json_of(client.get(f"{BASE}/{consent['id']}", headers=h()))["status"] == 2
     advance(client, "P1D")
     assert client.get(f"{BASE}/{consent['id']}", headers=h()).status_code == 404
 
@@ -348,5 +348,5 @@ def test_the_clock_can_move_for_one_tenant(client: FlaskClient) -> None:
     mine = admin_consent(client, status="ACCEPTED")
     theirs = admin_consent(client, tenant="tenant-b", status="ACCEPTED")
     advance(client, "P31D", tenant="tenant-a")
-    assert client.get(f"{BASE}/{mine['id']}", headers=h()).json["status"] == 3
-    assert client.get(f"{BASE}/{theirs['id']}", headers=h("tenant-b")).json["status"] == 1
+    assert json_of(client.get(f"{BASE}/{mine['id']}", headers=h()))["status"] == 3
+    assert json_of(client.get(f"{BASE}/{theirs['id']}", headers=h("tenant-b")))["status"] == 1

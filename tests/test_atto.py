@@ -11,8 +11,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from mockserver import SimClock, create_app
+
+from tests_helpers import json_list_of, json_of
 
 BASE = "/atto/consents/v1"
 TOKEN = "/atto/v1/oauth2/token"
@@ -67,17 +70,17 @@ def token_form(client_id: str = "client-a", **changes: str) -> dict[str, str]:
 def bearer(client: FlaskClient, client_id: str = "client-a") -> dict[str, str]:
     response = client.post(TOKEN, data=token_form(client_id))
     assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['accessToken']}"}
+    return {"Authorization": f"Bearer {json_of(response)['accessToken']}"}
 
 
 def admin_consent(client: FlaskClient, tenant: str = "client-a", **fields: Any) -> dict[str, Any]:
     response = client.post("/__admin/atto/consents", json={"tenant": tenant, **fields})
     assert response.status_code == 201, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     return body
 
 
-def move(client: FlaskClient, consent_id: str, status: str, **options: Any) -> Any:
+def move(client: FlaskClient, consent_id: str, status: str, **options: Any) -> TestResponse:
     return client.post(
         f"/__admin/atto/consents/{consent_id}/status", json={"status": status, **options}
     )
@@ -88,10 +91,10 @@ def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> No
     assert client.post("/__admin/clock", json=body).status_code == 200
 
 
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+def assert_error(response: TestResponse, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.data
     assert response.content_type == "application/json"
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     assert set(body) == ERROR_FIELDS and body["code"] == code, body
     uuid.UUID(body["correlationId"])
     return body
@@ -101,7 +104,7 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
 def test_token_for_form_encoded_client_credentials(client: FlaskClient) -> None:
     response = client.post(TOKEN, data=token_form())
     assert response.status_code == 200
-    body = response.json
+    body = json_of(response)
     assert set(body) == {"tokenType", "expiresIn", "accessToken"}
     assert body["tokenType"] == "Bearer" and body["expiresIn"] == 3600
     headers = {"Authorization": f"Bearer {body['accessToken']}"}
@@ -158,7 +161,7 @@ def test_the_first_secret_registers_the_client_and_a_wrong_one_is_refused(
 
 def test_the_client_secret_is_masked_in_the_journal(client: FlaskClient) -> None:
     client.post(TOKEN, data=token_form(client_secret="a-very-long-client-secret"))
-    entry = client.get("/__admin/requests?provider=atto").json["requests"][-1]
+    entry = json_of(client.get("/__admin/requests?provider=atto"))["requests"][-1]
     assert entry["body"]["client_secret"] == "****"
     assert entry["tenant"] == "client-a"
 
@@ -207,7 +210,7 @@ def test_a_client_sees_only_its_own_consents(client: FlaskClient) -> None:
     assert_error(client.get(url, headers=other), 404, "consent_not_found")
     assert_error(client.post(f"{url}/revoke", headers=other), 404, "consent_not_found")
     assert client.get(BASE, headers=other).json == []
-    assert client.get(url, headers=bearer(client)).json["consentStatus"] == "Active"
+    assert json_of(client.get(url, headers=bearer(client)))["consentStatus"] == "Active"
 
 
 def test_application_id_is_the_client_id_or_derived_from_it(client: FlaskClient) -> None:
@@ -224,7 +227,7 @@ def test_get_a_consent(client: FlaskClient) -> None:
     consent = admin_consent(client, status="Active", customerReference="cust-1")
     response = client.get(f"{BASE}/{consent['consentId']}", headers=bearer(client))
     assert response.status_code == 200
-    body = response.json
+    body = json_of(response)
     assert set(body) == CONSENT_FIELDS and list(body) == list(consent)
     assert body == consent
     assert body["customerReference"] == "cust-1" and body["journeyType"] is None
@@ -301,7 +304,7 @@ def test_list_is_a_bare_array_in_creation_order(
 ) -> None:
     assert refs(client, "") == ALL
     assert refs(client, "", "/atto/consents/v2") == ALL
-    everything = client.get(BASE, headers=bearer(client)).json
+    everything = json_list_of(client.get(BASE, headers=bearer(client)))
     assert everything[1] == listed["active"]
 
 
@@ -346,7 +349,7 @@ def test_v2_data_source_type(client: FlaskClient, listed: dict[str, dict[str, An
     v2 = "/atto/consents/v2"
     assert refs(client, "dataSourceType=OpenBanking", v2) == ALL
     assert refs(client, "dataSourceType=CreditInformation", v2) == []
-    body = client.get(v2, headers=bearer(client)).json
+    body = json_list_of(client.get(v2, headers=bearer(client)))
     assert all(set(c) == CONSENT_FIELDS for c in body)
 
 
@@ -388,7 +391,7 @@ def test_revoke_an_active_consent(client: FlaskClient) -> None:
     headers = bearer(client)
     response = client.post(f"{url}/revoke", headers=headers)
     assert response.status_code == 204 and response.data == b""
-    revoked = client.get(url, headers=headers).json
+    revoked = json_of(client.get(url, headers=headers))
     assert revoked["consentStatus"] == "Revoked"
     assert revoked["statusUpdated"] == "2026-01-05T11:30:00Z"
     assert revoked["statusDetails"] == "Consent revoked via the Consent API"
@@ -421,7 +424,7 @@ def test_revoke_after_consent_end_is_consent_expired(client: FlaskClient) -> Non
     url = f"{BASE}/{consent['consentId']}"
     headers = bearer(client)
     assert_error(client.post(f"{url}/revoke", headers=headers), 403, "consent_expired")
-    assert client.get(url, headers=headers).json["consentStatus"] == "Expired"
+    assert json_of(client.get(url, headers=headers))["consentStatus"] == "Expired"
 
 
 # -- the lifecycle by the clock ------------------------------------------------------------------
@@ -432,10 +435,10 @@ def test_active_becomes_expired_at_consent_end(client: FlaskClient) -> None:
     assert consent["duration"] == "P90D" and consent["statusDetails"] is None
     url = f"{BASE}/{consent['consentId']}"
     advance(client, "P89DT23H59M59S")
-    assert client.get(url, headers=bearer(client)).json["consentStatus"] == "Active"
+    assert json_of(client.get(url, headers=bearer(client)))["consentStatus"] == "Active"
     advance(client, "PT1S")
     headers = bearer(client)
-    expired = client.get(url, headers=headers).json
+    expired = json_of(client.get(url, headers=headers))
     assert expired["consentStatus"] == "Expired"
     assert expired["statusUpdated"] == consent["consentEnd"]
     assert expired["statusDetails"] == "Consent end date reached"
@@ -448,9 +451,9 @@ def test_expiry_is_found_by_the_list_and_by_the_tenant_clock(client: FlaskClient
         client, tenant="client-b", status="Active", consentEnd="2026-01-06T09:30:00Z"
     )
     advance(client, "P1D", tenant="client-a")
-    assert client.get(BASE, headers=bearer(client)).json[0]["consentStatus"] == "Expired"
+    assert json_list_of(client.get(BASE, headers=bearer(client)))[0]["consentStatus"] == "Expired"
     other = client.get(f"{BASE}/{theirs['consentId']}", headers=bearer(client, "client-b"))
-    assert other.json["consentStatus"] == "Active"
+    assert json_of(other)["consentStatus"] == "Active"
     assert mine["consentId"] != theirs["consentId"]
 
 
@@ -461,7 +464,7 @@ def test_infinite_and_null_end_consents_never_expire(client: FlaskClient) -> Non
     advance(client, "P3650D")
     headers = bearer(client)
     for consent in (infinite, open_ended):
-        body = client.get(f"{BASE}/{consent['consentId']}", headers=headers).json
+        body = json_of(client.get(f"{BASE}/{consent['consentId']}", headers=headers))
         assert body["consentStatus"] == "Active"
 
 
@@ -498,7 +501,7 @@ def test_admin_creates_a_consent_in_every_status(
 
 def test_admin_create_defaults_to_pending_and_takes_every_field(client: FlaskClient) -> None:
     assert admin_consent(client)["consentStatus"] == "Pending"
-    fields = {
+    fields: dict[str, Any] = {
         "consentId": "e521cf62-a45f-49c5-8372-94853fffeb55",
         "applicationId": "97ab27fa-30e2-43e3-92a3-160e80f4c0d5",
         "userId": "2c4a230c-5085-4924-a3e1-25fb4fc5965b",
@@ -544,7 +547,7 @@ def test_admin_create_refuses_bad_fields(
 ) -> None:
     response = client.post("/__admin/atto/consents", json={"tenant": "client-a", **fields})
     assert response.status_code == 400
-    assert message in response.json["message"]
+    assert message in json_of(response)["message"]
 
 
 def test_admin_status_names_are_case_insensitive(client: FlaskClient) -> None:
@@ -565,8 +568,8 @@ def test_admin_allowed_transitions(client: FlaskClient, start: str, path: list[s
         advance(client, "PT1H")
         response = move(client, consent_id, status)
         assert response.status_code == 200, response.json
-        assert response.json["consentStatus"] == status
-        assert response.json["statusUpdated"] == f"2026-01-05T{10 + step}:30:00Z"
+        assert json_of(response)["consentStatus"] == status
+        assert json_of(response)["statusUpdated"] == f"2026-01-05T{10 + step}:30:00Z"
 
 
 def test_admin_refused_transitions_answer_409_with_the_allowed_ones(
@@ -585,9 +588,9 @@ def test_admin_refused_transitions_answer_409_with_the_allowed_ones(
         refused = next(s for s in STATUSES if s not in allowed)
         response = move(client, consent_id, refused)
         assert response.status_code == 409, (status, refused)
-        assert response.json["allowed"] == allowed
-        assert response.json["current"] == status
-        shown = client.get(f"/__admin/atto/consents/{consent_id}").json
+        assert json_of(response)["allowed"] == allowed
+        assert json_of(response)["current"] == status
+        shown = json_of(client.get(f"/__admin/atto/consents/{consent_id}"))
         assert shown["allowedTransitions"] == allowed and shown["status"] == status
 
 
@@ -602,7 +605,7 @@ def test_transitions_keep_status_updated_and_status_details_right(client: FlaskC
     ]
     for hours, (status, options, details) in enumerate(steps, start=1):
         advance(client, "PT1H")
-        body = move(client, consent_id, status, **options).json
+        body = json_of(move(client, consent_id, status, **options))
         stamp = f"2026-01-05T{9 + hours}:30:00Z"
         assert (body["consentStatus"], body["statusDetails"]) == (status, details)
         assert body["statusUpdated"] == stamp
@@ -615,13 +618,13 @@ def test_transitions_keep_status_updated_and_status_details_right(client: FlaskC
 
 def test_initial_activation_keeps_journey_type_null(client: FlaskClient) -> None:
     consent_id = admin_consent(client)["consentId"]
-    assert move(client, consent_id, "Active").json["journeyType"] is None
+    assert json_of(move(client, consent_id, "Active"))["journeyType"] is None
 
 
 @pytest.mark.parametrize("error", ["access_denied", "provider_permanent_error", "unexpected_error"])
 def test_admin_failed_takes_a_connect_error(client: FlaskClient, error: str) -> None:
     consent_id = admin_consent(client)["consentId"]
-    body = move(client, consent_id, "Failed", error=error).json
+    body = json_of(move(client, consent_id, "Failed", error=error))
     assert body["consentStatus"] == "Failed" and body["statusDetails"] == error
 
 
@@ -640,16 +643,16 @@ def test_admin_transition_options_are_checked(
 ) -> None:
     consent_id = admin_consent(client)["consentId"]
     response = move(client, consent_id, status, **options)
-    assert response.status_code == 400 and message in response.json["message"]
-    assert client.get(f"/__admin/atto/consents/{consent_id}").json["status"] == "Pending"
+    assert response.status_code == 400 and message in json_of(response)["message"]
+    assert json_of(client.get(f"/__admin/atto/consents/{consent_id}"))["status"] == "Pending"
 
 
 def test_admin_approve_and_reject(client: FlaskClient) -> None:
     approved = admin_consent(client)["consentId"]
     response = client.post(f"/__admin/atto/consents/{approved}/approve")
-    assert response.status_code == 200 and response.json["consentStatus"] == "Active"
+    assert response.status_code == 200 and json_of(response)["consentStatus"] == "Active"
     rejected = admin_consent(client)["consentId"]
-    body = client.post(f"/__admin/atto/consents/{rejected}/reject").json
+    body = json_of(client.post(f"/__admin/atto/consents/{rejected}/reject"))
     assert body["consentStatus"] == "Abandoned" and body["statusDetails"] == "customer_cancelled"
     assert client.post(f"/__admin/atto/consents/{rejected}/approve").status_code == 409
 
@@ -681,8 +684,8 @@ def test_the_fixture_client_and_its_consents_in_every_status(clock: SimClock) ->
     form = token_form("sandbox-atto-client", client_secret="sandbox-atto-secret")
     response = client.post(TOKEN, data=form)
     assert response.status_code == 200
-    headers = {"Authorization": f"Bearer {response.json['accessToken']}"}
-    consents = client.get(BASE, headers=headers).json
+    headers = {"Authorization": f"Bearer {json_of(response)['accessToken']}"}
+    consents = json_list_of(client.get(BASE, headers=headers))
     assert {c["consentStatus"] for c in consents} == set(STATUSES)
     wrong = client.post(TOKEN, data={**form, "client_secret": "sandbox-atto-client"})
     assert_error(wrong, 401, "unauthorised_client")
@@ -694,12 +697,12 @@ def test_the_fixture_client_and_its_consents_in_every_status(clock: SimClock) ->
 def test_fixture_credentials_must_be_a_client_secret(clock: SimClock) -> None:
     app = create_app(["atto"], strict=True, clock=clock)
     client = app.test_client()
-    document = {
+    document: dict[str, Any] = {
         "provider": "atto",
         "tenants": [{"tenant": "x", "credentials": {"password": "p"}, "consents": []}],
     }
     response = client.post("/__admin/seed", json=document)
-    assert response.status_code == 400 and "client_secret" in response.json["message"]
+    assert response.status_code == 400 and "client_secret" in json_of(response)["message"]
     document["tenants"][0]["credentials"] = {"client_secret": "s3cret"}
     assert client.post("/__admin/seed", json=document).status_code == 201
     refused = client.post(TOKEN, data=token_form("x", client_secret="other"))
@@ -747,7 +750,7 @@ def start_journey(client: FlaskClient, **extra: str) -> tuple[str, str]:
 
 def test_the_journey_without_a_browser(client: FlaskClient) -> None:
     consent_id, screen = start_journey(client, config_id="lending")
-    pending = client.get(f"{BASE}/{consent_id}", headers=bearer(client)).json
+    pending = json_of(client.get(f"{BASE}/{consent_id}", headers=bearer(client)))
     assert pending["consentStatus"] == "Pending" and pending["providerName"] == "Monzo"
     assert pending["configurationName"] == "lending" and pending["customerReference"] == "cust-9"
     page = client.get(screen)
@@ -758,7 +761,7 @@ def test_the_journey_without_a_browser(client: FlaskClient) -> None:
     assert done.status_code == 200 and "state" in done.text and consent_id in done.text
     replay = client.post(decision, data={"journey": journey, "decision": "cancel"})
     assert replay.status_code == 403
-    assert client.get(f"{BASE}/{consent_id}", headers=bearer(client)).json["consentStatus"] == (
+    assert json_of(client.get(f"{BASE}/{consent_id}", headers=bearer(client)))["consentStatus"] == (
         "Active"
     )
     assert client.get(screen).status_code == 403
@@ -775,7 +778,8 @@ def test_the_start_form_works_once_and_checks_the_bank(client: FlaskClient) -> N
     assert client.post(start, data={"journey": journey, "provider": "3"}).status_code == 303
     assert client.post(start, data={"journey": journey, "provider": "3"}).status_code == 403
     assert client.post(start, data={"journey": "forged", "provider": "3"}).status_code == 403
-    assert [c["providerName"] for c in client.get(BASE, headers=bearer(client)).json] == ["HSBC UK"]
+    listed = json_list_of(client.get(BASE, headers=bearer(client)))
+    assert [c["providerName"] for c in listed] == ["HSBC UK"]
 
 
 def test_an_unknown_decision_is_refused_and_keeps_the_session(client: FlaskClient) -> None:

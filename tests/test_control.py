@@ -9,22 +9,24 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from mockserver import create_app
 from mockserver.journal import fingerprint
 
 from conftest import api1_headers as h
+from tests_helpers import json_of
 
 BASE = "/api1/api/v1/consents"
 
 
-def post(client: FlaskClient, path: str, body: Any = None) -> Any:
+def post(client: FlaskClient, path: str, body: Any = None) -> TestResponse:
     return client.post(f"/__admin{path}", json=body if body is not None else {})
 
 
 # -- health, reset, clock -------------------------------------------------------------------------
 def test_health_lists_providers_and_operations(client: FlaskClient) -> None:
-    health = client.get("/__admin/health").json
+    health = json_of(client.get("/__admin/health"))
     assert health["status"] == "ok"
     api1 = health["providers"]["api1"]
     assert api1["mount"] == "/api1" and "createConsent" in api1["operations"]
@@ -35,29 +37,29 @@ def test_health_lists_providers_and_operations(client: FlaskClient) -> None:
 def test_reset_forgets_everything_and_reloads_fixtures(clock: Any) -> None:
     app = create_app(["api1"], strict=True, clock=clock, fixtures=Path("fixtures"))
     client = app.test_client()
-    seeded = client.get(BASE, headers=h("sandbox-api1-key")).json["meta"]["totalCount"]
+    seeded = json_of(client.get(BASE, headers=h("sandbox-api1-key")))["meta"]["totalCount"]
     assert seeded == 5
     client.post(BASE, json={"name": "extra"}, headers=h("sandbox-api1-key"))
     post(client, "/clock", {"advance": "P1D"})
     post(client, "/faults", {"provider": "api1", "status": 503})
     assert client.post("/__admin/reset").json == {"reset": True, "consents": 5}
-    assert client.get("/__admin/faults").json["faults"] == []
-    assert client.get("/__admin/clock").json["offsetSeconds"] == 0
-    assert client.get(BASE, headers=h("sandbox-api1-key")).json["meta"]["totalCount"] == 5
-    assert post(client, "/reset", {"fixtures": False}).json["consents"] == 0
+    assert json_of(client.get("/__admin/faults"))["faults"] == []
+    assert json_of(client.get("/__admin/clock"))["offsetSeconds"] == 0
+    assert json_of(client.get(BASE, headers=h("sandbox-api1-key")))["meta"]["totalCount"] == 5
+    assert json_of(post(client, "/reset", {"fixtures": False}))["consents"] == 0
 
 
 def test_clock_read_advance_set_freeze(client: FlaskClient) -> None:
-    start = client.get("/__admin/clock").json
+    start = json_of(client.get("/__admin/clock"))
     assert start["now"] == "2026-01-05T09:30:00Z" and start["frozen"] is False
-    assert post(client, "/clock", {"advance": "PT90M"}).json["now"] == "2026-01-05T11:00:00Z"
-    frozen = post(client, "/clock", {"set": "2027-03-01T00:00:00Z", "freeze": True}).json
+    assert json_of(post(client, "/clock", {"advance": "PT90M"}))["now"] == "2026-01-05T11:00:00Z"
+    frozen = json_of(post(client, "/clock", {"set": "2027-03-01T00:00:00Z", "freeze": True}))
     assert frozen == {**frozen, "now": "2027-03-01T00:00:00Z", "frozen": True}
-    mine = post(client, "/clock", {"tenant": "t1", "advance": "P31D"}).json
+    mine = json_of(post(client, "/clock", {"tenant": "t1", "advance": "P31D"}))
     assert mine["now"] == "2027-04-01T00:00:00Z" and mine["tenants"] == ["t1"]
-    assert client.get("/__admin/clock?tenant=t1").json["now"] == "2027-04-01T00:00:00Z"
-    assert client.get("/__admin/clock").json["now"] == "2027-03-01T00:00:00Z"
-    assert post(client, "/clock", {"reset": True}).json["now"] == "2026-01-05T09:30:00Z"
+    assert json_of(client.get("/__admin/clock?tenant=t1"))["now"] == "2027-04-01T00:00:00Z"
+    assert json_of(client.get("/__admin/clock"))["now"] == "2027-03-01T00:00:00Z"
+    assert json_of(post(client, "/clock", {"reset": True}))["now"] == "2026-01-05T09:30:00Z"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +75,7 @@ def test_clock_read_advance_set_freeze(client: FlaskClient) -> None:
 )
 def test_clock_refuses_bad_input(client: FlaskClient, body: dict[str, Any]) -> None:
     response = post(client, "/clock", body)
-    assert response.status_code == 400 and response.json["error"] == "bad_request"
+    assert response.status_code == 400 and json_of(response)["error"] == "bad_request"
 
 
 def test_admin_refuses_a_body_that_is_not_an_object(client: FlaskClient) -> None:
@@ -89,7 +91,7 @@ def test_admin_creates_a_consent_in_any_state_as_the_api_shows_it(client: FlaskC
         {"tenant": "k1", "status": "ACCEPTED", "name": "Acme", "source": "fortnox"},
     )
     assert response.status_code == 201
-    shown = response.json
+    shown = json_of(response)
     assert shown["status"] == 1 and shown["source"] == "fortnox"
     assert shown["systemSettings"] == {"fortnox": shown["systemSettingsId"]}
     via_api = client.get(f"{BASE}/{shown['id']}", headers=h("k1"))
@@ -112,35 +114,35 @@ def test_admin_create_refuses_bad_fields(
     client: FlaskClient, body: dict[str, Any], fragment: str
 ) -> None:
     response = post(client, "/api1/consents", body)
-    assert response.status_code == 400 and fragment in response.json["message"]
+    assert response.status_code == 400 and fragment in json_of(response)["message"]
     assert post(client, "/nobody/consents", {"tenant": "k"}).status_code == 400
 
 
 def test_transitions_follow_the_provider_and_refusals_list_what_is_allowed(
     client: FlaskClient,
 ) -> None:
-    consent = post(client, "/api1/consents", {"tenant": "k1"}).json
+    consent = json_of(post(client, "/api1/consents", {"tenant": "k1"}))
     path = f"/api1/consents/{consent['id']}/status"
     refused = post(client, path, {"status": "INACTIVE"})
     assert refused.status_code == 409
-    assert refused.json["allowed"] == ["ACCEPTED", "REVOKED"]
-    assert refused.json["current"] == "CREATED"
+    assert json_of(refused)["allowed"] == ["ACCEPTED", "REVOKED"]
+    assert json_of(refused)["current"] == "CREATED"
     accepted = post(client, path, {"status": "ACCEPTED", "source": "xero"})
-    assert accepted.status_code == 200 and accepted.json["source"] == "xero"
-    assert post(client, path, {"status": 2}).json["status"] == 2
+    assert accepted.status_code == 200 and json_of(accepted)["source"] == "xero"
+    assert json_of(post(client, path, {"status": 2}))["status"] == 2
     final = post(client, path, {"status": "ACCEPTED"})
-    assert final.status_code == 409 and final.json["allowed"] == []
+    assert final.status_code == 409 and json_of(final)["allowed"] == []
     assert post(client, f"/api1/consents/{uuid.uuid4()}/status", {"status": 2}).status_code == 404
-    shown = client.get(f"/__admin/api1/consents/{consent['id']}").json
+    shown = json_of(client.get(f"/__admin/api1/consents/{consent['id']}"))
     assert shown["status"] == "REVOKED" and shown["tenant"] == fingerprint("k1")
     assert shown["version"] == 3
 
 
 def test_approve_and_reject(client: FlaskClient) -> None:
-    one = post(client, "/api1/consents", {"tenant": "k1"}).json
-    two = post(client, "/api1/consents", {"tenant": "k1"}).json
-    assert post(client, f"/api1/consents/{one['id']}/approve", {}).json["status"] == 1
-    assert post(client, f"/api1/consents/{two['id']}/reject", {}).json["status"] == 2
+    one = json_of(post(client, "/api1/consents", {"tenant": "k1"}))
+    two = json_of(post(client, "/api1/consents", {"tenant": "k1"}))
+    assert json_of(post(client, f"/api1/consents/{one['id']}/approve", {}))["status"] == 1
+    assert json_of(post(client, f"/api1/consents/{two['id']}/reject", {}))["status"] == 2
     assert post(client, f"/api1/consents/{two['id']}/approve", {}).status_code == 409
 
 
@@ -148,7 +150,7 @@ def test_approve_and_reject(client: FlaskClient) -> None:
 def test_journal_records_requests_with_their_verdict(client: FlaskClient) -> None:
     client.post(BASE, json={"name": "ok"}, headers=h("secret-api-key-0001"))
     client.get(f"{BASE}?Count=0", headers=h("secret-api-key-0001"))
-    entries = client.get("/__admin/requests").json["requests"]
+    entries = json_of(client.get("/__admin/requests"))["requests"]
     created, listed = entries[-2], entries[-1]
     assert created["operation"] == "createConsent" and created["status"] == 201
     assert created["valid"] is True and created["violations"] == []
@@ -164,7 +166,7 @@ def test_journal_masks_secrets(client: FlaskClient) -> None:
     client.get(BASE, headers=h(key))
     text = client.get("/__admin/requests").get_data(as_text=True)
     assert key not in text
-    entry = client.get("/__admin/requests").json["requests"][-1]
+    entry = json_of(client.get("/__admin/requests"))["requests"][-1]
     assert entry["headers"]["X-Api-Key"] == "****"
 
 
@@ -175,7 +177,7 @@ def test_journal_filters(client: FlaskClient) -> None:
     client.get(f"{BASE}/{uuid.uuid4()}", headers=h("k2"))
 
     def count(query: str) -> int:
-        return int(client.get(f"/__admin/requests?{query}").json["total"])
+        return int(json_of(client.get(f"/__admin/requests?{query}"))["total"])
 
     assert count("operation=listConsents") == 2
     assert count("status=404") == 1
@@ -183,7 +185,7 @@ def test_journal_filters(client: FlaskClient) -> None:
     assert count("tenant=k2") == 2
     assert count("valid=true") == 4
     assert count("since=2026-01-05T09:30:00Z") == 4 and count("since=2026-01-06") == 0
-    first = client.get("/__admin/requests").json["requests"][0]["id"]
+    first = json_of(client.get("/__admin/requests"))["requests"][0]["id"]
     assert count(f"after={first}") == 3
     assert client.get("/__admin/requests?status=abc").status_code == 400
     assert client.delete("/__admin/requests").json == {"deleted": 4}
@@ -195,14 +197,14 @@ def test_journal_is_a_bounded_ring(clock: Any) -> None:
     client = app.test_client()
     for _ in range(5):
         client.get(BASE, headers=h())
-    entries = client.get("/__admin/requests").json["requests"]
+    entries = json_of(client.get("/__admin/requests"))["requests"]
     assert [e["id"] for e in entries] == [3, 4, 5]
 
 
 def test_unmatched_requests_list_the_nearest_operations(client: FlaskClient) -> None:
     client.get("/api1/api/v1/consent", headers=h())
     client.put(f"{BASE}/{uuid.uuid4()}", headers=h())
-    unmatched = client.get("/__admin/requests/unmatched").json["requests"]
+    unmatched = json_of(client.get("/__admin/requests/unmatched"))["requests"]
     assert len(unmatched) == 2
     typo, method = unmatched
     assert typo["status"] == 404
@@ -215,19 +217,19 @@ def test_unmatched_requests_list_the_nearest_operations(client: FlaskClient) -> 
 
 # -- faults ---------------------------------------------------------------------------------------
 def test_status_fault_for_n_requests_in_the_provider_format(client: FlaskClient) -> None:
-    consent_id = client.post(BASE, json={"name": "a"}, headers=h()).json["id"]
+    consent_id = json_of(client.post(BASE, json={"name": "a"}, headers=h()))["id"]
     fault = post(
         client,
         "/faults",
         {"provider": "api1", "operation": "getConsent", "status": 503, "times": 2},
     )
-    assert fault.status_code == 201 and fault.json["remaining"] == 2
+    assert fault.status_code == 201 and json_of(fault)["remaining"] == 2
     for _ in range(2):
         response = client.get(f"{BASE}/{consent_id}", headers=h())
         assert response.status_code == 503
-        assert response.json["title"] == "Service Unavailable"
+        assert json_of(response)["title"] == "Service Unavailable"
     assert client.get(f"{BASE}/{consent_id}", headers=h()).status_code == 200
-    assert client.get("/__admin/faults").json["faults"] == []
+    assert json_of(client.get("/__admin/faults"))["faults"] == []
 
 
 def test_fault_with_own_body_matched_by_path_and_tenant(client: FlaskClient) -> None:
@@ -254,7 +256,7 @@ def test_fault_with_own_body_matched_by_path_and_tenant(client: FlaskClient) -> 
 
 
 def test_delay_fault(client: FlaskClient) -> None:
-    fault_id = post(client, "/faults", {"provider": "api1", "delay_ms": 300}).json["id"]
+    fault_id = json_of(post(client, "/faults", {"provider": "api1", "delay_ms": 300}))["id"]
     started = time.perf_counter()
     assert client.get(BASE, headers=h()).status_code == 200
     assert time.perf_counter() - started >= 0.3
@@ -277,7 +279,7 @@ def test_delay_fault(client: FlaskClient) -> None:
 )
 def test_bad_faults_are_refused(client: FlaskClient, body: dict[str, Any]) -> None:
     response = post(client, "/faults", body)
-    assert response.status_code == 400 and response.json["error"] == "bad_fault"
+    assert response.status_code == 400 and json_of(response)["error"] == "bad_fault"
 
 
 # -- seeding --------------------------------------------------------------------------------------
@@ -290,7 +292,7 @@ def test_seed_a_document_or_a_file(client: FlaskClient, tmp_path: Path) -> None:
     path = tmp_path / "more.yaml"
     path.write_text("provider: api1\ntenants:\n  - tenant: s1\n    consents:\n      - {name: x}\n")
     assert post(client, "/seed", {"path": str(path)}).status_code == 201
-    assert client.get(BASE, headers=h("s1")).json["meta"]["totalCount"] == 3
+    assert json_of(client.get(BASE, headers=h("s1")))["meta"]["totalCount"] == 3
 
 
 def test_a_bad_seed_names_the_place_and_creates_nothing(client: FlaskClient) -> None:
@@ -300,8 +302,8 @@ def test_a_bad_seed_names_the_place_and_creates_nothing(client: FlaskClient) -> 
     }
     response = post(client, "/seed", document)
     assert response.status_code == 400
-    assert "request body: tenants[0].consents[1]: status 'LOST'" in response.json["message"]
-    assert client.get(BASE, headers=h("s1")).json["meta"]["totalCount"] == 0
+    assert "request body: tenants[0].consents[1]: status 'LOST'" in json_of(response)["message"]
+    assert json_of(client.get(BASE, headers=h("s1")))["meta"]["totalCount"] == 0
 
 
 # -- admin token ----------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from mockserver import ContractViolation, SpecError, create_app
 from mockserver.providers import KNOWN
+
+from tests_helpers import json_of
 
 DATA = Path(__file__).parent / "data"
 
@@ -33,7 +36,7 @@ def toy(toy_app: Flask) -> FlaskClient:
 H = {"X-Key": "tenant-1"}
 
 
-def _create(toy: FlaskClient, **body: Any) -> Any:
+def _create(toy: FlaskClient, **body: Any) -> TestResponse:
     payload = {"name": "thing", **body}
     return toy.post("/toy/things", json=payload, headers={**H, "X-Req": str(uuid.uuid4())})
 
@@ -41,7 +44,7 @@ def _create(toy: FlaskClient, **body: Any) -> Any:
 def test_create_answers_201_with_absolute_location_under_the_mount(toy: FlaskClient) -> None:
     response = _create(toy)
     assert response.status_code == 201
-    thing_id = response.json["id"]
+    thing_id = json_of(response)["id"]
     assert response.headers["Location"] == f"http://localhost/toy/things/{thing_id}"
     assert toy.get(response.headers["Location"], headers=H).status_code == 200
 
@@ -65,9 +68,9 @@ def test_body_is_validated_against_the_schema(
 ) -> None:
     response = _create(toy, **body)
     assert response.status_code == 400
-    assert response.json["oops"] == "invalid_request"
-    assert fragment in response.json["msg"]
-    assert field in response.json["msg"]
+    assert json_of(response)["oops"] == "invalid_request"
+    assert fragment in json_of(response)["msg"]
+    assert field in json_of(response)["msg"]
 
 
 def test_valid_formats_pass(toy: FlaskClient) -> None:
@@ -77,46 +80,46 @@ def test_valid_formats_pass(toy: FlaskClient) -> None:
 
 def test_required_body_and_header(toy: FlaskClient) -> None:
     no_body = toy.post("/toy/things", headers={**H, "X-Req": str(uuid.uuid4())})
-    assert no_body.status_code == 400 and "body" in no_body.json["msg"]
+    assert no_body.status_code == 400 and "body" in json_of(no_body)["msg"]
     missing_name = toy.post("/toy/things", json={}, headers={**H, "X-Req": str(uuid.uuid4())})
     assert (
         missing_name.status_code == 400
-        and "'name' is a required property" in missing_name.json["msg"]
+        and "'name' is a required property" in json_of(missing_name)["msg"]
     )
     no_header = toy.post("/toy/things", json={"name": "x"}, headers=H)
-    assert no_header.status_code == 400 and "X-Req" in no_header.json["msg"]
+    assert no_header.status_code == 400 and "X-Req" in json_of(no_header)["msg"]
     bad_header = toy.post("/toy/things", json={"name": "x"}, headers={**H, "X-Req": "nope"})
-    assert bad_header.status_code == 400 and "uuid" in bad_header.json["msg"]
+    assert bad_header.status_code == 400 and "uuid" in json_of(bad_header)["msg"]
 
 
 def test_path_parameter_format_is_checked(toy: FlaskClient) -> None:
     response = toy.get("/toy/things/not-a-uuid", headers=H)
     assert response.status_code == 400
-    assert "id" in response.json["msg"] and "uuid" in response.json["msg"]
+    assert "id" in json_of(response)["msg"] and "uuid" in json_of(response)["msg"]
 
 
 def test_query_parameters_are_coerced_and_checked(toy: FlaskClient) -> None:
     ok = toy.get("/toy/things?limit=5&tags=a,b&flags=x&flags=y&ok=true&when=2026-01-01", headers=H)
     assert ok.status_code == 200
-    assert ok.json["query"] == {
+    assert json_of(ok)["query"] == {
         "limit": 5,
         "tags": ["a", "b"],
         "flags": ["x", "y"],
         "ok": True,
         "when": "2026-01-01",
     }
-    assert toy.get("/toy/things", headers=H).json["query"] == {"limit": 3}  # the default
+    assert json_of(toy.get("/toy/things", headers=H))["query"] == {"limit": 3}  # the default
     for bad in ("limit=6", "limit=0", "limit=two", "flags=z", "ok=yes", "when=2026-13-01"):
         response = toy.get(f"/toy/things?{bad}", headers=H)
         assert response.status_code == 400, bad
-        assert response.json["oops"] == "invalid_request"
+        assert json_of(response)["oops"] == "invalid_request"
 
 
 def test_missing_credentials_are_401_in_the_provider_format(toy: FlaskClient) -> None:
     response = toy.get("/toy/things")
     assert response.status_code == 401
-    assert response.json["oops"] == "unauthenticated"
-    assert "X-Key" in response.json["msg"]
+    assert json_of(response)["oops"] == "unauthenticated"
+    assert "X-Key" in json_of(response)["msg"]
 
 
 def test_malformed_json_and_wrong_content_type(toy: FlaskClient) -> None:
@@ -124,9 +127,9 @@ def test_malformed_json_and_wrong_content_type(toy: FlaskClient) -> None:
     broken = toy.post(
         "/toy/things", data="{not json", headers=headers, content_type="application/json"
     )
-    assert broken.status_code == 400 and broken.json["oops"] == "malformed_body"
+    assert broken.status_code == 400 and json_of(broken)["oops"] == "malformed_body"
     wrong = toy.post("/toy/things", data="name=x", headers=headers, content_type="text/plain")
-    assert wrong.status_code == 415 and wrong.json["oops"] == "unsupported_media_type"
+    assert wrong.status_code == 415 and json_of(wrong)["oops"] == "unsupported_media_type"
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
@@ -139,8 +142,8 @@ def test_non_json_number_constants_are_a_malformed_body(toy: FlaskClient, consta
         headers=headers,
         content_type="application/json",
     )
-    assert response.status_code == 400 and response.json["oops"] == "malformed_body"
-    assert f"{constant} is not a JSON value" in response.json["msg"]
+    assert response.status_code == 400 and json_of(response)["oops"] == "malformed_body"
+    assert f"{constant} is not a JSON value" in json_of(response)["msg"]
 
 
 def test_over_large_body_is_413(toy: FlaskClient) -> None:
@@ -148,14 +151,14 @@ def test_over_large_body_is_413(toy: FlaskClient) -> None:
         "/toy/things", json={"name": "x" * 5000}, headers={**H, "X-Req": str(uuid.uuid4())}
     )
     assert response.status_code == 413
-    assert response.json["oops"] == "payload_too_large"
+    assert json_of(response)["oops"] == "payload_too_large"
 
 
 def test_unknown_route_and_wrong_method(toy: FlaskClient) -> None:
     missing = toy.get("/toy/nothing-here", headers=H)
-    assert missing.status_code == 404 and missing.json["oops"] == "route_not_found"
+    assert missing.status_code == 404 and json_of(missing)["oops"] == "route_not_found"
     wrong = toy.delete("/toy/things", headers=H)
-    assert wrong.status_code == 405 and wrong.json["oops"] == "method_not_allowed"
+    assert wrong.status_code == 405 and json_of(wrong)["oops"] == "method_not_allowed"
     assert wrong.headers["Allow"] == "GET, POST"
     options = toy.options("/toy/things", headers=H)
     assert options.status_code == 405
@@ -163,7 +166,7 @@ def test_unknown_route_and_wrong_method(toy: FlaskClient) -> None:
 
 def test_etag_if_match_and_if_none_match(toy: FlaskClient) -> None:
     created = _create(toy)
-    url = f"/toy/things/{created.json['id']}"
+    url = f"/toy/things/{json_of(created)['id']}"
     first = toy.get(url, headers=H)
     etag = first.headers["ETag"]
     assert etag == created.headers["ETag"] and etag.startswith('"') and not etag.startswith("W/")
@@ -173,9 +176,9 @@ def test_etag_if_match_and_if_none_match(toy: FlaskClient) -> None:
     assert updated.status_code == 204
     assert updated.headers["ETag"] != etag
     stale = toy.patch(url, json={"name": "m"}, headers={**H, "If-Match": etag})
-    assert stale.status_code == 412 and stale.json["oops"] == "precondition_failed"
+    assert stale.status_code == 412 and json_of(stale)["oops"] == "precondition_failed"
     assert toy.get(url, headers={**H, "If-None-Match": etag}).status_code == 200
-    assert toy.get(url, headers=H).json["name"] == "n"
+    assert json_of(toy.get(url, headers=H))["name"] == "n"
     star = toy.patch(url, json={"name": "s"}, headers={**H, "If-Match": "*"})
     assert star.status_code == 204
 
@@ -183,7 +186,7 @@ def test_etag_if_match_and_if_none_match(toy: FlaskClient) -> None:
 def test_etag_of_another_record_does_not_match(toy: FlaskClient) -> None:
     one, two = _create(toy), _create(toy)
     response = toy.patch(
-        f"/toy/things/{two.json['id']}",
+        f"/toy/things/{json_of(two)['id']}",
         json={"name": "x"},
         headers={**H, "If-Match": one.headers["ETag"]},
     )
@@ -192,7 +195,7 @@ def test_etag_of_another_record_does_not_match(toy: FlaskClient) -> None:
 
 def test_tenants_are_isolated(toy: FlaskClient) -> None:
     created = _create(toy)
-    other = toy.get(f"/toy/things/{created.json['id']}", headers={"X-Key": "tenant-2"})
+    other = toy.get(f"/toy/things/{json_of(created)['id']}", headers={"X-Key": "tenant-2"})
     assert other.status_code == 404
 
 
@@ -212,7 +215,7 @@ def test_handler_bug_is_a_500_in_the_journal(monkeypatch: pytest.MonkeyPatch) ->
     app = create_app(["toy"], spec_dir=DATA)
     response = app.test_client().get("/toy/boom", headers=H)
     assert response.status_code == 500
-    assert response.json["oops"] == "server_error"
+    assert json_of(response)["oops"] == "server_error"
     assert "Traceback" not in response.get_data(as_text=True)
     entry = app.extensions["mockserver"].journal.entries(operation="boom")[-1]
     assert "ZeroDivisionError: a bug in a handler" in entry["error"]
@@ -256,7 +259,7 @@ def test_the_engine_names_no_provider() -> None:
 def test_a_uuid_with_a_trailing_newline_is_a_400_not_a_500(toy: FlaskClient) -> None:
     response = toy.get("/toy/things/3fa85f64-5717-4562-b3fc-2c963f66afa6%0A", headers=H)
     assert response.status_code == 400
-    assert "uuid" in response.json["msg"]
+    assert "uuid" in json_of(response)["msg"]
 
 
 def test_url_builders_are_compiled_on_first_use_and_still_build() -> None:
@@ -269,7 +272,7 @@ def test_url_builders_are_compiled_on_first_use_and_still_build() -> None:
     assert rules and all(isinstance(rule, LazyBuilderRule) for rule in rules)
     with app.test_request_context():
         for rule in rules:
-            values = dict.fromkeys(rule.arguments, "7777")
+            values: dict[str, Any] = dict.fromkeys(rule.arguments, "7777")
             built = url_for(rule.endpoint, **values, page="2")
             assert built.split("?")[0].count("7777") == len(rule.arguments)
             assert built.endswith("page=2")

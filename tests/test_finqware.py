@@ -12,10 +12,13 @@ import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from fixtures import make_consents
 from mockserver import SimClock, create_app
 from mockserver.providers import finqware
+
+from tests_helpers import json_of
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKENS = "/finqware/v1/tokens"
@@ -54,7 +57,7 @@ def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> No
 def temp_token(client: FlaskClient, tenant: str = "tenant-a", **extra: str) -> str:
     response = client.post("/__admin/finqware/temp-tokens", json={"tenant": tenant, **extra})
     assert response.status_code == 201, response.json
-    return str(response.json["temp_token"])
+    return str(json_of(response)["temp_token"])
 
 
 def exchange(client: FlaskClient, creds: dict[str, str] = TENANT, **extra: str) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def exchange(client: FlaskClient, creds: dict[str, str] = TENANT, **extra: str) 
     token = temp_token(client, creds["client_id"], **extra)
     response = client.post(TOKENS, json={**creds, "temp_token": token})
     assert response.status_code == 200, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     return body
 
 
@@ -70,18 +73,20 @@ def keys(consent: dict[str, Any]) -> dict[str, str]:
     return {"credentials_id": consent["credentials_id"], "access_token": consent["access_token"]}
 
 
-def get(client: FlaskClient, consent: dict[str, Any], creds: dict[str, str] = TENANT) -> Any:
+def get(
+    client: FlaskClient, consent: dict[str, Any], creds: dict[str, str] = TENANT
+) -> TestResponse:
     return client.post(GET, json={**creds, **keys(consent)})
 
 
-def delete(client: FlaskClient, consent: dict[str, Any], **extra: Any) -> Any:
+def delete(client: FlaskClient, consent: dict[str, Any], **extra: Any) -> TestResponse:
     return client.post(DELETE, json={**TENANT, **keys(consent), **extra})
 
 
-def assert_error(response: Any, status: int, code: str) -> None:
+def assert_error(response: TestResponse, status: int, code: str) -> None:
     assert response.status_code == status, response.json
     assert response.content_type == "application/json"
-    body = response.json
+    body = json_of(response)
     assert set(body) == {"id", "type", "http", "code", "message"}
     assert body["http"] == status and body["code"] == code and UUID.match(body["id"])
     assert body["type"] == {400: "invalid_request", 401: "unauthorized"}.get(status, body["type"])
@@ -146,7 +151,7 @@ def test_the_first_secret_registers_the_client_id(client: FlaskClient) -> None:
         client.post(TOKENS, json={**wrong, "temp_token": token}), 401, "invalid_client_secret"
     )
     assert_error(client.post(DELETE, json={**wrong, **keys(made)}), 401, "invalid_client_secret")
-    assert get(client, made).json["result"]["status"] == "ACTIVE"
+    assert json_of(get(client, made))["result"]["status"] == "ACTIVE"
 
 
 def test_a_consent_is_visible_only_to_its_tenant(client: FlaskClient) -> None:
@@ -155,7 +160,7 @@ def test_a_consent_is_visible_only_to_its_tenant(client: FlaskClient) -> None:
     assert_error(get(client, made, OTHER), 401, "invalid_credentials_id")
     refused = client.post(DELETE, json={**OTHER, **keys(made)})
     assert_error(refused, 401, "invalid_credentials_id")
-    assert get(client, made).json["result"]["status"] == "ACTIVE"
+    assert json_of(get(client, made))["result"]["status"] == "ACTIVE"
 
 
 def test_unknown_consent_and_wrong_access_token(client: FlaskClient) -> None:
@@ -167,7 +172,7 @@ def test_unknown_consent_and_wrong_access_token(client: FlaskClient) -> None:
     swapped = {**keys(made), "access_token": other["access_token"]}
     assert_error(client.post(GET, json={**TENANT, **swapped}), 401, "invalid_access_token")
     assert_error(client.post(DELETE, json={**TENANT, **swapped}), 401, "invalid_access_token")
-    assert get(client, made).json["result"]["status"] == "ACTIVE"
+    assert json_of(get(client, made))["result"]["status"] == "ACTIVE"
 
 
 # -- malformed requests ---------------------------------------------------------------------------
@@ -192,7 +197,7 @@ FULL = {"client_id": "c", "client_secret": "s", "credentials_id": "i", "access_t
 def test_missing_fields(client: FlaskClient, path: str, body: dict[str, Any], named: str) -> None:
     response = client.post(path, json=body)
     assert_error(response, 400, "missing_fields")
-    assert response.json["message"] == f"Missing fields: {named}"
+    assert json_of(response)["message"] == f"Missing fields: {named}"
 
 
 @pytest.mark.parametrize(
@@ -206,7 +211,9 @@ def test_missing_fields(client: FlaskClient, path: str, body: dict[str, Any], na
 def test_unknown_fields(client: FlaskClient, path: str, body: dict[str, Any], named: Any) -> None:
     response = client.post(path, json=body)
     assert_error(response, 400, "unknown_fields")
-    assert response.json["message"] == f"Unknown fields: {named or 'access_token, credentials_id'}"
+    assert (
+        json_of(response)["message"] == f"Unknown fields: {named or 'access_token, credentials_id'}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -292,78 +299,78 @@ def test_delete_is_idempotent(client: FlaskClient) -> None:
             "max_data_retention": made["max_data_retention"],
         },
     }
-    after = get(client, made).json["result"]
+    after = json_of(get(client, made))["result"]
     assert after["status"] == "DELETED" and after["utc_last_update"] == "2026-01-05T10:30:00Z"
     advance(client, "PT1H")
     second = delete(client, made)
     assert second.status_code == 200 and second.json == first.json
-    assert get(client, made).json["result"] == after
+    assert json_of(get(client, made))["result"] == after
 
 
 def test_pcd_data_retention_sets_max_data_retention(client: FlaskClient) -> None:
     made = exchange(client)
     advance(client, "P1D")
     response = delete(client, made, pcd_data_retention=1440)
-    assert response.json["result"]["max_data_retention"] == "2026-01-07T09:30:00Z"
+    assert json_of(response)["result"]["max_data_retention"] == "2026-01-07T09:30:00Z"
     advance(client, "PT5H")
     # it counts from the deletion, so repeating it changes nothing; another value moves it
     assert delete(client, made, pcd_data_retention=1440).json == response.json
     zero = delete(client, made, pcd_data_retention=0.0)
-    assert zero.json["result"]["max_data_retention"] == "2026-01-06T09:30:00Z"
-    assert get(client, made).json["result"]["max_data_retention"] == "2026-01-06T09:30:00Z"
+    assert json_of(zero)["result"]["max_data_retention"] == "2026-01-06T09:30:00Z"
+    assert json_of(get(client, made))["result"]["max_data_retention"] == "2026-01-06T09:30:00Z"
     # without it the retention stays as it is
-    assert delete(client, made).json["result"]["max_data_retention"] == "2026-01-06T09:30:00Z"
+    assert json_of(delete(client, made))["result"]["max_data_retention"] == "2026-01-06T09:30:00Z"
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "60", None, True, False, 2147483648, [1], {"m": 1}])
 def test_pcd_data_retention_must_be_minutes(client: FlaskClient, bad: Any) -> None:
     made = exchange(client)
     assert_error(delete(client, made, pcd_data_retention=bad), 400, "invalid_pcd_data_retention")
-    assert get(client, made).json["result"]["status"] == "ACTIVE"
+    assert json_of(get(client, made))["result"]["status"] == "ACTIVE"
 
 
 def test_the_largest_retention_is_accepted(client: FlaskClient) -> None:
     made = exchange(client)
     response = delete(client, made, pcd_data_retention=2147483647)
     assert response.status_code == 200
-    assert response.json["result"]["max_data_retention"].startswith("6109-")
+    assert json_of(response)["result"]["max_data_retention"].startswith("6109-")
 
 
 # -- expiry by the simulated clock ----------------------------------------------------------------
 def test_active_expires_after_90_days(client: FlaskClient) -> None:
     made = exchange(client)
     advance(client, "P89DT23H59M59S")
-    assert get(client, made).json["result"]["status"] == "ACTIVE"
+    assert json_of(get(client, made))["result"]["status"] == "ACTIVE"
     advance(client, "PT1S")
-    expired = get(client, made).json["result"]
+    expired = json_of(get(client, made))["result"]
     assert expired["status"] == "EXPIRED"
     assert expired["utc_last_update"] == expired["consent_exp"] == "2026-04-05T09:30:00Z"
     advance(client, "P400D")  # no purge: still readable long after max_data_retention
-    assert get(client, made).json["result"] == expired
+    assert json_of(get(client, made))["result"] == expired
 
 
 def test_deleting_an_expired_consent_keeps_it_expired(client: FlaskClient) -> None:
     made = exchange(client)
     advance(client, "P100D")
     response = delete(client, made, pcd_data_retention=60)
-    assert response.status_code == 200 and response.json["code"] == "credentials_deleted"
+    assert response.status_code == 200 and json_of(response)["code"] == "credentials_deleted"
     # the retention counts from when it stopped being ACTIVE: its consent_exp
-    assert response.json["result"]["max_data_retention"] == "2026-04-05T10:30:00Z"
-    assert get(client, made).json["result"]["status"] == "EXPIRED"
+    assert json_of(response)["result"]["max_data_retention"] == "2026-04-05T10:30:00Z"
+    assert json_of(get(client, made))["result"]["status"] == "EXPIRED"
 
 
 def test_a_deleted_consent_never_expires(client: FlaskClient) -> None:
     made = exchange(client)
     delete(client, made)
     advance(client, "P91D")
-    assert get(client, made).json["result"]["status"] == "DELETED"
+    assert json_of(get(client, made))["result"]["status"] == "DELETED"
 
 
 def test_the_clock_can_move_for_one_tenant(client: FlaskClient) -> None:
     mine, theirs = exchange(client), exchange(client, OTHER)
     advance(client, "P90D", tenant="tenant-a")
-    assert get(client, mine).json["result"]["status"] == "EXPIRED"
-    assert get(client, theirs, OTHER).json["result"]["status"] == "ACTIVE"
+    assert json_of(get(client, mine))["result"]["status"] == "EXPIRED"
+    assert json_of(get(client, theirs, OTHER))["result"]["status"] == "ACTIVE"
 
 
 # -- errors outside the operations ----------------------------------------------------------------
@@ -372,7 +379,7 @@ def test_unknown_routes_and_methods_answer_in_finqware_format(client: FlaskClien
     wrong_method = client.get(GET)
     assert_error(wrong_method, 405, "not_found")
     assert wrong_method.headers["Allow"] == "POST"
-    assert wrong_method.json["type"] == "invalid_request"
+    assert json_of(wrong_method)["type"] == "invalid_request"
 
 
 def test_too_large_and_injected_faults(clock: SimClock) -> None:
@@ -384,7 +391,7 @@ def test_too_large_and_injected_faults(clock: SimClock) -> None:
     assert client.post("/__admin/faults", json=fault).status_code == 201
     failed = client.post(GET, json=FULL)
     assert_error(failed, 503, "internal_error")
-    assert failed.json["type"] == "internal_error"
+    assert json_of(failed)["type"] == "internal_error"
     limited = {**fault, "status": 429}
     assert client.post("/__admin/faults", json=limited).status_code == 201
     too_many = client.post(GET, json=FULL)
@@ -393,14 +400,14 @@ def test_too_large_and_injected_faults(clock: SimClock) -> None:
 
 def test_the_error_id_is_the_journal_request_id(client: FlaskClient) -> None:
     response = client.post(GET, json=FULL)
-    entry = client.get("/__admin/requests?provider=finqware").json["requests"][-1]
-    assert entry["requestId"] == response.json["id"]
+    entry = json_of(client.get("/__admin/requests?provider=finqware"))["requests"][-1]
+    assert entry["requestId"] == json_of(response)["id"]
 
 
 def test_the_journal_masks_secrets(client: FlaskClient) -> None:
     made = exchange(client)
     get(client, made)
-    entries = client.get("/__admin/requests?provider=finqware").json["requests"]
+    entries = json_of(client.get("/__admin/requests?provider=finqware"))["requests"]
     text = str(entries)
     assert made["access_token"] not in text and "secret-a" not in text
     bodies = [e["body"] for e in entries if e.get("body")]
@@ -424,7 +431,7 @@ def start(client: FlaskClient, **params: str) -> tuple[str, str]:
     return journey.group(1), client_id.group(1)
 
 
-def decide(client: FlaskClient, journey: str, decision: str, **form: str) -> Any:
+def decide(client: FlaskClient, journey: str, decision: str, **form: str) -> TestResponse:
     data = {"journey": journey, "client_id": "tenant-a", "decision": decision, **form}
     return client.post("/__sandbox/finqware/onboarding/decision", data=data)
 
@@ -452,7 +459,7 @@ def test_approve_redirects_with_a_temp_token_to_exchange(client: FlaskClient) ->
     token = params["temp_token"][0]
     made = client.post(TOKENS, json={**TENANT, "temp_token": token})
     assert made.status_code == 200
-    originator = get(client, made.json).json["result"]["originator"]
+    originator = json_of(get(client, json_of(made)))["result"]["originator"]
     assert originator["skill"] == "bt_ro_aisp_sbx_#2.0"
     assert_error(
         client.post(TOKENS, json={**TENANT, "temp_token": token}), 401, "invalid_temp_token"
@@ -537,7 +544,7 @@ def test_the_default_tenant_sees_every_status(seeded: FlaskClient) -> None:
     for consent in fixture_consents():
         response = get(seeded, consent, SANDBOX)
         assert response.status_code == 200, response.json
-        result = response.json["result"]
+        result = json_of(response)["result"]
         found[consent["credentials_id"]] = result["status"]
         assert result["tenant_app_info"] == {
             "client_id": SANDBOX["client_id"],
@@ -579,14 +586,14 @@ def test_the_factory_makes_consents_the_admin_api_accepts(client: FlaskClient) -
     for fields in made:
         response = client.post("/__admin/finqware/consents", json={"tenant": "tenant-a", **fields})
         assert response.status_code == 201, response.json
-        assert get(client, fields).json["result"]["status"] == fields["status"]
+        assert json_of(get(client, fields))["result"]["status"] == fields["status"]
 
 
 # -- the admin API --------------------------------------------------------------------------------
 def admin_consent(client: FlaskClient, **fields: Any) -> dict[str, Any]:
     response = client.post("/__admin/finqware/consents", json={"tenant": "tenant-a", **fields})
     assert response.status_code == 201, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     return body
 
 
@@ -604,8 +611,8 @@ def test_admin_creates_in_every_status_with_journey_defaults(client: FlaskClient
     assert expired["utc_created"] == "2025-10-07T09:30:00Z"  # 90 days ago: it expired just now
     assert expired["consent_exp"] == expired["utc_last_update"] == "2026-01-05T09:30:00Z"
     for made in (active, deleted, expired):
-        assert get(client, made).json["result"]["status"] == made["status"]
-        assert "access_token" not in get(client, made).json["result"]
+        assert json_of(get(client, made))["result"]["status"] == made["status"]
+        assert "access_token" not in json_of(get(client, made))["result"]
 
 
 def test_admin_create_takes_explicit_fields(client: FlaskClient) -> None:
@@ -620,12 +627,12 @@ def test_admin_create_takes_explicit_fields(client: FlaskClient) -> None:
         utc_last_update="2025-12-02T00:00:00Z",
     )
     assert made["credentials_id"] == "my-consent" and made["access_token"] == "my-token"
-    result = get(client, made).json["result"]
+    result = json_of(get(client, made))["result"]
     assert result["tenant_app_info"]["name"] == "psd2-tests"
     assert result["utc_last_update"] == "2025-12-02T00:00:00Z"
     assert result["consent_exp"] == "2026-03-01T00:00:00Z"
     old = admin_consent(client, utc_created="2025-09-01T00:00:00Z")
-    assert get(client, old).json["result"]["status"] == "EXPIRED"  # settled by the clock
+    assert json_of(get(client, old))["result"]["status"] == "EXPIRED"  # settled by the clock
 
 
 @pytest.mark.parametrize(
@@ -657,7 +664,7 @@ def test_admin_create_refuses_a_duplicate_id(client: FlaskClient) -> None:
     )
 
 
-def status_change(client: FlaskClient, consent: dict[str, Any], **body: Any) -> Any:
+def status_change(client: FlaskClient, consent: dict[str, Any], **body: Any) -> TestResponse:
     return client.post(f"/__admin/finqware/consents/{consent['credentials_id']}/status", json=body)
 
 
@@ -666,19 +673,23 @@ def test_admin_transitions(client: FlaskClient) -> None:
     advance(client, "P1D")
     deleted = status_change(client, made, status="DELETED", pcd_data_retention=60)
     assert deleted.status_code == 200
-    assert deleted.json["status"] == "DELETED"
-    assert deleted.json["max_data_retention"] == "2026-01-06T10:30:00Z"
+    assert json_of(deleted)["status"] == "DELETED"
+    assert json_of(deleted)["max_data_retention"] == "2026-01-06T10:30:00Z"
     expired = status_change(client, admin_consent(client), status="EXPIRED")
     assert expired.status_code == 200
-    assert expired.json["consent_exp"] == expired.json["utc_last_update"] == "2026-01-06T09:30:00Z"
+    assert (
+        json_of(expired)["consent_exp"]
+        == json_of(expired)["utc_last_update"]
+        == "2026-01-06T09:30:00Z"
+    )
     for wanted in ("ACTIVE", "EXPIRED", "DELETED"):
         refused = status_change(client, made, status=wanted)
         assert refused.status_code == 409
-        assert refused.json["allowed"] == [] and refused.json["current"] == "DELETED"
-    shown = client.get(f"/__admin/finqware/consents/{made['credentials_id']}").json
+        assert json_of(refused)["allowed"] == [] and json_of(refused)["current"] == "DELETED"
+    shown = json_of(client.get(f"/__admin/finqware/consents/{made['credentials_id']}"))
     assert shown["allowedTransitions"] == [] and shown["tenant"] == "tenant-a"
     fresh = admin_consent(client)
-    listed = client.get(f"/__admin/finqware/consents/{fresh['credentials_id']}").json
+    listed = json_of(client.get(f"/__admin/finqware/consents/{fresh['credentials_id']}"))
     assert listed["allowedTransitions"] == ["DELETED", "EXPIRED"]
 
 
@@ -687,13 +698,13 @@ def test_admin_transition_options_are_checked(client: FlaskClient) -> None:
     assert status_change(client, made, status="DELETED", source="x").status_code == 400
     assert status_change(client, made, status="DELETED", pcd_data_retention="1").status_code == 400
     assert status_change(client, made, status="GONE").status_code == 400
-    assert get(client, made).json["result"]["status"] == "ACTIVE"
+    assert json_of(get(client, made))["result"]["status"] == "ACTIVE"
 
 
 def test_admin_temp_tokens_route(client: FlaskClient) -> None:
     token = temp_token(client, "tenant-a", skill="bt_ro_aisp_sbx_#2.0")
-    made = client.post(TOKENS, json={**TENANT, "temp_token": token}).json
-    assert get(client, made).json["result"]["originator"]["servicer"] == "Banca Transilvania"
+    made = json_of(client.post(TOKENS, json={**TENANT, "temp_token": token}))
+    assert json_of(get(client, made))["result"]["originator"]["servicer"] == "Banca Transilvania"
     for bad in (
         {},
         {"tenant": ""},
@@ -702,7 +713,7 @@ def test_admin_temp_tokens_route(client: FlaskClient) -> None:
         {"tenant": "a", "b": 1},
     ):
         response = client.post("/__admin/finqware/temp-tokens", json=bad)
-        assert response.status_code == 400 and response.json["error"] == "bad_request", bad
+        assert response.status_code == 400 and json_of(response)["error"] == "bad_request", bad
     assert client.post("/__admin/finqware/temp-tokens", data="[").status_code == 400
 
 

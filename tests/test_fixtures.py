@@ -57,8 +57,6 @@ def test_a_fixture_read_before_comes_from_the_spec_cache(
     """Fixtures are read like specs (libyaml, then a JSON copy): a second start parses none."""
     import yaml
 
-    from mockserver import spec as spec_module
-
     monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
     first = create_app(["api1"], fixtures=FIXTURES).extensions["mockserver"]
     expected = sorted(r.id for r in first.store.list("api1", "sandbox-api1-key"))
@@ -66,7 +64,7 @@ def test_a_fixture_read_before_comes_from_the_spec_cache(
     def parsed_again(*args: object, **kwargs: object) -> object:
         raise AssertionError("parsed the YAML again")
 
-    monkeypatch.setattr(spec_module.yaml, "load", parsed_again)
+    monkeypatch.setattr(yaml, "load", parsed_again)
     monkeypatch.setattr(yaml, "safe_load", parsed_again)
     again = create_app(["api1"], fixtures=FIXTURES).extensions["mockserver"]
     assert sorted(r.id for r in again.store.list("api1", "sandbox-api1-key")) == expected

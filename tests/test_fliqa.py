@@ -10,12 +10,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from fixtures import make_consents
 from mockserver import SimClock, create_app
 from mockserver.providers.fliqa import STATUSES, TRANSITIONS, iban_ok, phone_problem
 
 from conftest import T0
+from tests_helpers import json_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSENTS = "/fliqa/service/consent"
@@ -42,14 +44,14 @@ def get_token(
     secret: str = "secret-a",
     env: str = "sandbox",
     slug: str = "acme",
-) -> Any:
+) -> TestResponse:
     return client.get(f"/fliqa/service/auth/token/{env}/{slug}", headers=key_headers(key, secret))
 
 
 def auth(client: FlaskClient, key: str = "tenant-a") -> dict[str, str]:
     response = get_token(client, key, f"secret-{key}")
     assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['accessToken']}"}
+    return {"Authorization": f"Bearer {json_of(response)['accessToken']}"}
 
 
 def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> None:
@@ -60,8 +62,8 @@ def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> No
 def outbox(client: FlaskClient, query: str = "") -> list[dict[str, Any]]:
     response = client.get(f"/__admin/fliqa/outbox{query}")
     assert response.status_code == 200
-    messages: list[dict[str, Any]] = response.json["messages"]
-    assert response.json["total"] == len(messages)
+    messages: list[dict[str, Any]] = json_of(response)["messages"]
+    assert json_of(response)["total"] == len(messages)
     return messages
 
 
@@ -87,18 +89,18 @@ def create(
     body = {"provider": provider, "otp": otp, "msisdn": msisdn, **extra}
     response = client.post(CREATE, json=body, headers=h)
     assert response.status_code == 201, response.json
-    made: dict[str, Any] = response.json
+    made = json_of(response)
     return made
 
 
-def add(client: FlaskClient, h: dict[str, str], consent_id: str, **items: str) -> Any:
+def add(client: FlaskClient, h: dict[str, str], consent_id: str, **items: str) -> TestResponse:
     payload = [{"name": name, "value": value} for name, value in items.items()]
     return client.post(f"{CREATE}/{consent_id}", json=payload, headers=h)
 
 
-def error(response: Any, status: int, code: str, sub: str | None = None) -> dict[str, Any]:
+def error(response: TestResponse, status: int, code: str, sub: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     assert response.content_type == "application/json"
     assert body["errorCode"] == code
     assert body.get("errorSubCode") == sub
@@ -109,22 +111,22 @@ def error(response: Any, status: int, code: str, sub: str | None = None) -> dict
     return body
 
 
-def admin_consent(client: FlaskClient, tenant: str = "tenant-a", **fields: Any) -> Any:
+def admin_consent(client: FlaskClient, tenant: str = "tenant-a", **fields: Any) -> dict[str, Any]:
     response = client.post("/__admin/fliqa/consents", json={"tenant": tenant, **fields})
     assert response.status_code == 201, response.json
-    return response.json
+    return json_of(response)
 
 
 # -- the access token -----------------------------------------------------------------------------
 def test_token_from_api_key_and_secret(client: FlaskClient) -> None:
     response = get_token(client)
     assert response.status_code == 200
-    body = response.json
+    body = json_of(response)
     assert set(body) == {"accessToken", "expires", "expiresIn", "scope"}
     assert body["expiresIn"] == 360 and body["expires"] == "2026-01-05T09:36:00Z"
     assert body["scope"] == ["account_owner", "account_info"]
     listed = client.get(CONSENTS, headers={"Authorization": f"Bearer {body['accessToken']}"})
-    assert listed.status_code == 200 and listed.json["data"] == []
+    assert listed.status_code == 200 and json_of(listed)["data"] == []
 
 
 @pytest.mark.parametrize(
@@ -281,7 +283,7 @@ def test_create_answers_201_with_location_and_an_initiated_consent(client: Flask
     body = {"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE, "data": data}
     response = client.post(f"{CREATE}?language=sl", json=body, headers=h)
     assert response.status_code == 201
-    consent = response.json
+    consent = json_of(response)
     assert response.headers["Location"] == f"http://localhost{CONSENTS}/{consent['consentId']}"
     assert len(consent["consentId"]) == 32
     assert consent["status"] == "initiated"
@@ -323,7 +325,7 @@ def test_language_falls_back_to_english(client: FlaskClient) -> None:
     otp = login(client, h, msisdn=PHONE)
     body = {"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
     response = client.post(f"{CREATE}?language=fr", json=body, headers=h)
-    assert response.status_code == 201 and response.json["locale"] == "en"
+    assert response.status_code == 201 and json_of(response)["locale"] == "en"
 
 
 @pytest.mark.parametrize(
@@ -426,7 +428,9 @@ def test_a_new_login_replaces_the_otp_and_email_logins_work(client: FlaskClient)
         error(client.post(CREATE, json=body, headers=h), 401, "unauthorized", "invalid_pin")
     body["otp"] = second
     response = client.post(CREATE, json=body, headers=h)
-    assert response.status_code == 201 and response.json["owner"] == {"email": "ANNA@example.com"}
+    assert response.status_code == 201 and json_of(response)["owner"] == {
+        "email": "ANNA@example.com"
+    }
 
 
 def test_otps_belong_to_the_tenant_that_logged_in(client: FlaskClient) -> None:
@@ -446,7 +450,7 @@ def test_supplying_the_data_makes_the_consent_received_with_a_bank_page(
     h = auth(client)
     response = add(client, h, consent["consentId"], iban="RO66BACX0000001234567890")
     assert response.status_code == 200
-    body = response.json
+    body = json_of(response)
     assert body["status"] == "received" and body["modified"] == "2026-01-05T09:31:00Z"
     iban, redirect = body["consentData"]
     assert iban["name"] == "iban" and iban["value"] == "RO66BACX0000001234567890"
@@ -459,20 +463,20 @@ def test_a_bank_asking_for_two_items_is_started_then_received(client: FlaskClien
     h = auth(client)
     consent_id = create(client, h, "sandbox-bank-de")["consentId"]
     first = add(client, h, consent_id, select="savings")
-    assert first.status_code == 200 and first.json["status"] == "started"
-    assert [i.get("value") for i in first.json["consentData"]] == [None, "savings"]
-    assert client.get(f"{CONSENTS}/{consent_id}", headers=h).json["status"] == "started"
+    assert first.status_code == 200 and json_of(first)["status"] == "started"
+    assert [i.get("value") for i in json_of(first)["consentData"]] == [None, "savings"]
+    assert json_of(client.get(f"{CONSENTS}/{consent_id}", headers=h))["status"] == "started"
     second = add(client, h, consent_id, iban="DE89 3704 0044 0532 0130 00")
-    assert second.json["status"] == "received"
-    assert [i["name"] for i in second.json["consentData"]] == ["iban", "select", "redirect"]
+    assert json_of(second)["status"] == "received"
+    assert [i["name"] for i in json_of(second)["consentData"]] == ["iban", "select", "redirect"]
 
 
 def test_secret_items_are_stored_but_not_echoed(client: FlaskClient) -> None:
     h = auth(client)
     consent_id = create(client, h, "sandbox-bank-si")["consentId"]
     response = add(client, h, consent_id, username="anna", password="hunter2", otp="4711")
-    assert response.json["status"] == "received"
-    values = {i["name"]: i["value"] for i in response.json["consentData"]}
+    assert json_of(response)["status"] == "received"
+    values = {i["name"]: i["value"] for i in json_of(response)["consentData"]}
     assert values["username"] == "anna"
     assert values["password"] == values["otp"] == "********"
     assert "hunter2" not in response.get_data(as_text=True)
@@ -498,7 +502,7 @@ def test_add_data_refuses_what_the_consent_does_not_ask_for(
     consent = create(client, h, "sandbox-bank-de")
     response = client.post(f"{CREATE}/{consent['consentId']}", json=items, headers=h)
     assert error(response, 400, "invalid_parameter")["resourceId"] == consent["consentId"]
-    after = client.get(f"{CONSENTS}/{consent['consentId']}", headers=h).json
+    after = json_of(client.get(f"{CONSENTS}/{consent['consentId']}", headers=h))
     assert after["status"] == "initiated" and after["modified"] == consent["modified"]
 
 
@@ -542,12 +546,12 @@ def test_a_valid_consent_expires_at_valid_until(client: FlaskClient) -> None:
     assert consent["validUntil"] == "2026-04-05T09:30:00Z"
     advance(client, "P89DT23H59M")
     h = auth(client)
-    assert client.get(f"{CONSENTS}/{consent['consentId']}", headers=h).json["status"] == "valid"
+    assert json_of(client.get(f"{CONSENTS}/{consent['consentId']}", headers=h))["status"] == "valid"
     advance(client, "PT1M")
     h = auth(client)
-    after = client.get(f"{CONSENTS}/{consent['consentId']}", headers=h).json
+    after = json_of(client.get(f"{CONSENTS}/{consent['consentId']}", headers=h))
     assert after["status"] == "expired" and after["modified"] == "2026-04-05T09:30:00Z"
-    listed = client.get(f"{CONSENTS}?status=expired", headers=h).json["data"]
+    listed = json_of(client.get(f"{CONSENTS}?status=expired", headers=h))["data"]
     assert [c["consentId"] for c in listed] == [consent["consentId"]]
 
 
@@ -555,7 +559,10 @@ def test_only_valid_consents_expire(client: FlaskClient) -> None:
     received = admin_consent(client, status="received")
     advance(client, "P100D")
     h = auth(client)
-    assert client.get(f"{CONSENTS}/{received['consentId']}", headers=h).json["status"] == "received"
+    assert (
+        json_of(client.get(f"{CONSENTS}/{received['consentId']}", headers=h))["status"]
+        == "received"
+    )
 
 
 # -- the sandbox bank page (test client; the browser test is test_sandbox_fliqa.py) ---------------
@@ -574,14 +581,16 @@ def test_the_bank_page_decides_and_redirects(
 ) -> None:
     h = auth(client)
     consent_id = create(client, h)["consentId"]
-    bank = add(client, h, consent_id, iban="AT611904300234573201").json["consentData"][-1]["value"]
+    bank = json_of(add(client, h, consent_id, iban="AT611904300234573201"))["consentData"][-1][
+        "value"
+    ]
     journey = _open_bank(client, f"{bank}?redirectUrl=https://client.example/done?x=1")
     response = client.post(f"{bank}/decision", data={"journey": journey, "decision": decision})
     assert response.status_code == 303
     target = urlsplit(response.headers["Location"])
     assert target.netloc == "client.example" and target.path == "/done"
     assert parse_qs(target.query) == {"x": ["1"], "consentId": [consent_id], "status": [status]}
-    assert client.get(f"{CONSENTS}/{consent_id}", headers=h).json["status"] == status
+    assert json_of(client.get(f"{CONSENTS}/{consent_id}", headers=h))["status"] == status
     again = client.post(f"{bank}/decision", data={"journey": journey, "decision": decision})
     assert again.status_code == 403
 
@@ -600,7 +609,7 @@ def test_a_bank_that_asks_for_nothing_opens_the_page_at_once(client: FlaskClient
     (redirect,) = consent["consentData"]
     journey = _open_bank(client, redirect["value"])
     client.post(f"{redirect['value']}/decision", data={"journey": journey, "decision": "approve"})
-    assert client.get(f"{CONSENTS}/{consent['consentId']}", headers=h).json["status"] == "valid"
+    assert json_of(client.get(f"{CONSENTS}/{consent['consentId']}", headers=h))["status"] == "valid"
 
 
 def test_the_bank_page_refuses_what_it_cannot_do(client: FlaskClient) -> None:
@@ -678,15 +687,19 @@ def test_list_filters(
 ) -> None:
     response = client.get(f"{CONSENTS}{query}", headers=auth(client))
     assert response.status_code == 200
-    assert [c["consentId"] for c in response.json["data"]] == [listed[n] for n in expected]
-    assert response.json["metadata"] == {"total": len(expected), "limit": 20, "nextCursor": None}
-    assert all("consentData" not in c for c in response.json["data"])
+    assert [c["consentId"] for c in json_of(response)["data"]] == [listed[n] for n in expected]
+    assert json_of(response)["metadata"] == {
+        "total": len(expected),
+        "limit": 20,
+        "nextCursor": None,
+    }
+    assert all("consentData" not in c for c in json_of(response)["data"])
 
 
 def test_list_by_inquiry(client: FlaskClient, listed: dict[str, str]) -> None:
     h = auth(client)
-    inquiry = client.get(f"{CONSENTS}/{listed['at']}", headers=h).json["inquiryId"]
-    assert len(client.get(f"{CONSENTS}?inquiryId={inquiry}", headers=h).json["data"]) == 3
+    inquiry = json_of(client.get(f"{CONSENTS}/{listed['at']}", headers=h))["inquiryId"]
+    assert len(json_of(client.get(f"{CONSENTS}?inquiryId={inquiry}", headers=h))["data"]) == 3
     error(client.get(f"{CONSENTS}?inquiryId=unknown", headers=h), 404, "not_found")
     other = client.get(f"{CONSENTS}?inquiryId={inquiry}", headers=auth(client, "tenant-b"))
     error(other, 404, "not_found")
@@ -701,16 +714,16 @@ def test_list_pages_with_a_cursor(client: FlaskClient) -> None:
     seen: list[str] = []
     cursor = ""
     for expected in (2, 2, 1):
-        page = client.get(f"{CONSENTS}?limit=2{cursor}", headers=h).json
+        page = json_of(client.get(f"{CONSENTS}?limit=2{cursor}", headers=h))
         assert len(page["data"]) == expected and page["metadata"]["total"] == 5
         seen += [c["consentId"] for c in page["data"]]
         cursor = f"&cursor={page['metadata']['nextCursor']}"
     assert page["metadata"]["nextCursor"] is None
     assert seen == ids[::-1]
     error(client.get(f"{CONSENTS}?cursor=forged", headers=h), 400, "invalid_parameter")
-    blank = client.get(f"{CONSENTS}?limit=2&cursor=", headers=h).json["data"]
+    blank = json_of(client.get(f"{CONSENTS}?limit=2&cursor=", headers=h))["data"]
     assert [c["consentId"] for c in blank] == seen[:2]
-    first = client.get(f"{CONSENTS}?limit=1", headers=h).json["metadata"]["nextCursor"]
+    first = json_of(client.get(f"{CONSENTS}?limit=1", headers=h))["metadata"]["nextCursor"]
     foreign = client.get(f"{CONSENTS}?cursor={first}", headers=auth(client, "tenant-b"))
     error(foreign, 400, "invalid_parameter")
 
@@ -752,7 +765,7 @@ def test_the_journal_masks_secrets(client: FlaskClient) -> None:
     client.post(
         CREATE, json={"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}, headers=h
     )
-    entries = client.get("/__admin/requests?provider=fliqa").json["requests"]
+    entries = json_of(client.get("/__admin/requests?provider=fliqa"))["requests"]
     text = str(entries)
     assert otp not in text and "secret-tenant-a" not in text and "tenant-a" not in text
     assert h["Authorization"][7:] not in text
@@ -765,7 +778,7 @@ def test_the_journal_masks_secrets(client: FlaskClient) -> None:
 def test_admin_creates_consents_in_every_status(client: FlaskClient, status: str) -> None:
     made = admin_consent(client, status=status, providerId="sandbox-bank-de")
     assert made["status"] == status
-    shown = client.get(f"{CONSENTS}/{made['consentId']}", headers=auth(client)).json
+    shown = json_of(client.get(f"{CONSENTS}/{made['consentId']}", headers=auth(client)))
     assert shown["status"] == status
     assert shown["validUntil"] == (
         "2026-01-05T09:30:00Z" if status == "expired" else "2026-04-05T09:30:00Z"
@@ -783,12 +796,12 @@ def test_admin_transitions_follow_the_lifecycle(client: FlaskClient) -> None:
     url = f"/__admin/fliqa/consents/{consent_id}/status"
     refused = client.post(url, json={"status": "valid"})
     assert refused.status_code == 409
-    assert refused.json["allowed"] == ["started", "rejected", "failed"]
+    assert json_of(refused)["allowed"] == ["started", "rejected", "failed"]
     for status in ("started", "received", "partially_authorised", "valid", "revoked_by_psu"):
         moved = client.post(url, json={"status": status})
-        assert moved.status_code == 200 and moved.json["status"] == status
+        assert moved.status_code == 200 and json_of(moved)["status"] == status
     final = client.post(url, json={"status": "valid"})
-    assert final.status_code == 409 and final.json["allowed"] == []
+    assert final.status_code == 409 and json_of(final)["allowed"] == []
     assert client.post(url, json={"status": "bogus"}).status_code == 400
     other = admin_consent(client)["consentId"]
     options = client.post(
@@ -827,7 +840,7 @@ def test_factory_consents_are_accepted_by_the_admin_api(client: FlaskClient) -> 
     for fields in make_consents("fliqa", 12, seed=3):
         made = admin_consent(client, **fields)
         assert (
-            client.get(f"{CONSENTS}/{made['consentId']}", headers=h).json["status"]
+            json_of(client.get(f"{CONSENTS}/{made['consentId']}", headers=h))["status"]
             == fields["status"]
         )
     assert make_consents("fliqa", 3, seed=3) == make_consents("fliqa", 3, seed=3)
@@ -841,8 +854,8 @@ def test_the_default_fixture_tenant_has_every_status(clock: SimClock) -> None:
     token = get_token(client, "sandbox-fliqa-key", "sandbox-fliqa-secret", "sandbox", "sandbox")
     assert token.status_code == 200
     error(get_token(client, "sandbox-fliqa-key", "wrong"), 401, "unauthorized", "not_authorized")
-    h = {"Authorization": f"Bearer {token.json['accessToken']}"}
-    listed = client.get(f"{CONSENTS}?limit=100", headers=h).json["data"]
+    h = {"Authorization": f"Bearer {json_of(token)['accessToken']}"}
+    listed = json_of(client.get(f"{CONSENTS}?limit=100", headers=h))["data"]
     assert {c["status"] for c in listed} == set(STATUSES)
     received = next(c for c in listed if c["status"] == "received")
     journey = _open_bank(client, f"/__sandbox/fliqa/bank/{received['consentId']}")

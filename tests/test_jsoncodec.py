@@ -18,7 +18,7 @@ def standard(value: Any, default: Any = None) -> str:
 
 
 # Strings without lone surrogates (orjson cannot hold them; see the next tests).
-text = st.text(st.characters(exclude_categories=("Cs",)))
+text = st.text(st.characters(exclude_categories=["Cs"]))
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | text
 documents = st.recursive(
     scalars, lambda inner: st.lists(inner) | st.dictionaries(text, inner), max_leaves=30

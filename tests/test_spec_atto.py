@@ -141,7 +141,7 @@ def spec() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def registry(spec: dict[str, Any]) -> Registry:
     resource = Resource.from_contents(spec, default_specification=DRAFT202012)
-    return Registry().with_resource(SPEC_URI, resource)
+    return Registry().with_resources([(SPEC_URI, resource)])
 
 
 def validator_for(schema: dict[str, Any], registry: Registry) -> Draft202012Validator:

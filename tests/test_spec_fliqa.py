@@ -183,7 +183,7 @@ def spec() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def registry(spec: dict[str, Any]) -> Registry:
-    return Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(spec))
+    return Registry().with_resources([(SPEC_URI, DRAFT202012.create_resource(spec))])
 
 
 def validator_for(registry: Registry, pointer: str) -> Draft202012Validator:

@@ -49,7 +49,7 @@ def test_a_spec_read_before_comes_from_the_cache(
     monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
     first = load_spec("api1", SPECS[0])
     assert len(list((tmp_path / "cache").glob("spec-*.json"))) == 1
-    monkeypatch.setattr(spec_module.yaml, "load", _no_yaml)
+    monkeypatch.setattr(yaml, "load", _no_yaml)
     again = load_spec("api1", SPECS[0])
     assert again.document == first.document and again.operations.keys() == first.operations.keys()
 

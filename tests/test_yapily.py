@@ -18,6 +18,8 @@ from fixtures import make_consents
 from mockserver import SimClock, create_app
 from mockserver.providers.yapily import STATUSES, verify_token
 
+from tests_helpers import json_of
+
 ROOT = Path(__file__).parents[1]
 T0 = "2026-01-05T09:30:00.000Z"
 CALLBACK = "https://client.example/callback"
@@ -63,7 +65,7 @@ def advance(client: FlaskClient, duration: str, tenant: str | None = None) -> No
 def admin_consent(client: FlaskClient, **fields: Any) -> dict[str, Any]:
     response = client.post("/__admin/yapily/consents", json={"tenant": "app-a", **fields})
     assert response.status_code == 201, response.json
-    body: dict[str, Any] = response.json
+    body = json_of(response)
     return body
 
 
@@ -71,7 +73,7 @@ def start(client: FlaskClient, app_id: str = "app-a", **body: Any) -> dict[str, 
     payload = {"institutionId": "modelo-sandbox", "applicationUserId": "user-1", **body}
     response = client.post("/yapily/account-auth-requests", json=payload, headers=h(app_id))
     assert response.status_code == 201, response.json
-    data: dict[str, Any] = response.json["data"]
+    data: dict[str, Any] = json_of(response)["data"]
     return data
 
 
@@ -92,7 +94,7 @@ def decide(client: FlaskClient, started: dict[str, Any], decision: str) -> str:
 def consent(client: FlaskClient, consent_id: str, app_id: str = "app-a") -> dict[str, Any]:
     response = client.get(f"/yapily/consents/{consent_id}", headers=h(app_id))
     assert response.status_code == 200, response.json
-    data: dict[str, Any] = response.json["data"]
+    data: dict[str, Any] = json_of(response)["data"]
     return data
 
 
@@ -151,7 +153,7 @@ def test_applications_see_only_their_own_consents(client: FlaskClient) -> None:
         f"/yapily/consents/{mine['id']}/extend", json={"lastConfirmedAt": T0}, headers=other
     )
     assert extend.status_code == 404
-    listed = client.get("/yapily/consents?limit=10", headers=other).json
+    listed = json_of(client.get("/yapily/consents?limit=10", headers=other))
     assert listed["data"] == [] and listed["meta"]["pagination"]["totalCount"] == 0
     assert consent(client, mine["id"])["status"] == "AWAITING_AUTHORIZATION"
 
@@ -245,7 +247,7 @@ def ids(client: FlaskClient, params: str) -> list[str]:
     response = client.get(f"/yapily/consents?{params}", headers=h())
     assert response.status_code == 200, response.json
     assert response.content_type == "application/json;charset=UTF-8"
-    body = response.json
+    body = json_of(response)
     assert body["meta"]["count"] == len(body["data"])
     return [c["id"] for c in body["data"]]
 
@@ -300,7 +302,7 @@ def test_pagination_across_pages(client: FlaskClient, listed: dict[str, dict[str
             f"/yapily/consents?limit=2&offset={offset}&from=2025-12-01T00:00:00.000%2B0000",
             headers=h(),
         )
-        meta = response.json["meta"]
+        meta = json_of(response)["meta"]
         pagination = meta["pagination"]
         assert pagination["totalCount"] == 5
         assert pagination["self"] == {
@@ -309,7 +311,7 @@ def test_pagination_across_pages(client: FlaskClient, listed: dict[str, dict[str
             "sort": "-date",
             "offset": offset,
         }
-        seen += [c["id"] for c in response.json["data"]]
+        seen += [c["id"] for c in json_of(response)["data"]]
         if "next" not in pagination:
             break
         assert pagination["next"] == {
@@ -319,7 +321,7 @@ def test_pagination_across_pages(client: FlaskClient, listed: dict[str, dict[str
         }
         offset = int(pagination["next"]["cursor"])
     assert seen == everything and offset == 4 and meta["count"] == 1
-    beyond = client.get("/yapily/consents?limit=2&offset=9", headers=h()).json
+    beyond = json_of(client.get("/yapily/consents?limit=2&offset=9", headers=h()))
     assert beyond["data"] == [] and beyond["meta"]["count"] == 0
     assert beyond["meta"]["pagination"]["totalCount"] == 5
     assert "next" not in beyond["meta"]["pagination"]
@@ -328,7 +330,7 @@ def test_pagination_across_pages(client: FlaskClient, listed: dict[str, dict[str
 def test_pagination_self_without_limit(
     client: FlaskClient, listed: dict[str, dict[str, Any]]
 ) -> None:
-    body = client.get("/yapily/consents?filter[applicationUserId]=bob", headers=h()).json
+    body = json_of(client.get("/yapily/consents?filter[applicationUserId]=bob", headers=h()))
     assert body["meta"]["pagination"] == {
         "totalCount": 2,
         "self": {"sort": "-date", "offset": 0},
@@ -353,8 +355,8 @@ def test_account_auth_request_creates_an_awaiting_consent(client: FlaskClient) -
     )
     assert response.status_code == 201
     assert response.content_type == "application/json;charset=UTF-8"
-    data = response.json["data"]
-    assert re.fullmatch(r"[0-9a-f]{32}", response.json["meta"]["tracingId"])
+    data = json_of(response)["data"]
+    assert re.fullmatch(r"[0-9a-f]{32}", json_of(response)["meta"]["tracingId"])
     assert data["status"] == "AWAITING_AUTHORIZATION"
     assert data["createdAt"] == T0 and data["institutionId"] == "modelo-sandbox"
     assert data["applicationUserId"] == "string" and uuid.UUID(data["userUuid"])
@@ -397,21 +399,25 @@ def test_users_are_implicit_per_application(client: FlaskClient) -> None:
     first = start(client, applicationUserId="mofe-2")
     again = start(client, applicationUserId="mofe-2")
     assert again["userUuid"] == first["userUuid"]
-    by_uuid = client.post(
-        "/yapily/account-auth-requests",
-        json={"institutionId": "modelo-sandbox", "userUuid": first["userUuid"].upper()},
-        headers=h(),
-    ).json["data"]
+    by_uuid = json_of(
+        client.post(
+            "/yapily/account-auth-requests",
+            json={"institutionId": "modelo-sandbox", "userUuid": first["userUuid"].upper()},
+            headers=h(),
+        )
+    )["data"]
     assert by_uuid["userUuid"] == first["userUuid"]
     assert by_uuid["applicationUserId"] == "mofe-2"
     other_app = start(client, "app-b", applicationUserId="mofe-2")
     assert other_app["userUuid"] != first["userUuid"]
     stranger = str(uuid.uuid4())
-    new_user = client.post(
-        "/yapily/account-auth-requests",
-        json={"institutionId": "yapily-mock", "userUuid": stranger},
-        headers=h(),
-    ).json["data"]
+    new_user = json_of(
+        client.post(
+            "/yapily/account-auth-requests",
+            json={"institutionId": "yapily-mock", "userUuid": stranger},
+            headers=h(),
+        )
+    )["data"]
     assert new_user["userUuid"] == stranger and "applicationUserId" not in new_user
     mismatch = client.post(
         "/yapily/account-auth-requests",
@@ -553,9 +559,9 @@ def test_auth_code_exchange_is_single_use(client: FlaskClient) -> None:
     )
     assert foreign.status_code == 404
     done = client.post(exchange, json={"authCode": code, "authState": state}, headers=h())
-    assert done.status_code == 200 and "meta" not in done.json
-    assert done.json["id"] == started["id"] and done.json["status"] == "AUTHORIZED"
-    assert verify_token(done.json["consentToken"]) is not None
+    assert done.status_code == 200 and "meta" not in json_of(done)
+    assert json_of(done)["id"] == started["id"] and json_of(done)["status"] == "AUTHORIZED"
+    assert verify_token(json_of(done)["consentToken"]) is not None
     again = client.post(exchange, json={"authCode": code, "authState": state}, headers=h())
     assert "already used" in legacy_error(again, 404)["message"]
 
@@ -590,7 +596,7 @@ def test_one_time_token_exchange_is_single_use(client: FlaskClient) -> None:
     done = client.post(exchange, json={"oneTimeToken": ott}, headers=h())
     assert done.status_code == 201
     assert done.headers["Location"] == f"http://localhost/yapily/consents/{started['id']}"
-    assert done.json["status"] == "AUTHORIZED" and done.json["consentToken"]
+    assert json_of(done)["status"] == "AUTHORIZED" and json_of(done)["consentToken"]
     assert client.post(exchange, json={"oneTimeToken": ott}, headers=h()).status_code == 404
 
 
@@ -676,7 +682,7 @@ def test_extend_reconfirms_and_moves_the_default_expiry(client: FlaskClient) -> 
         headers=h(),
     )
     assert response.status_code == 200
-    data = response.json["data"]
+    data = json_of(response)["data"]
     assert data["lastConfirmedAt"] == "2026-02-01T10:59:53.288Z"
     assert data["reconfirmBy"] == "2026-05-02T10:59:53.288Z"
     assert data["expiresAt"] == "2026-05-02T10:59:53.288Z"
@@ -693,8 +699,8 @@ def test_extend_keeps_a_requested_expiry(client: FlaskClient) -> None:
         f"/yapily/consents/{started['id']}/extend", json={"lastConfirmedAt": T0}, headers=h()
     )
     assert response.status_code == 200
-    assert response.json["data"]["expiresAt"] == "2026-03-01T00:00:00.000Z"
-    assert response.json["data"]["reconfirmBy"] == "2026-04-05T09:30:00.000Z"
+    assert json_of(response)["data"]["expiresAt"] == "2026-03-01T00:00:00.000Z"
+    assert json_of(response)["data"]["reconfirmBy"] == "2026-04-05T09:30:00.000Z"
 
 
 def test_extend_refuses_what_it_must(client: FlaskClient) -> None:
@@ -760,7 +766,7 @@ def test_delete_revokes_keeps_the_consent_and_is_repeatable(client: FlaskClient)
         response = client.delete(url, headers=h())
         assert response.status_code == 200
         assert response.content_type == "application/json;charset=UTF-8"
-        assert response.json["data"] == {
+        assert json_of(response)["data"] == {
             "id": made["id"],
             "deleteStatus": "SUCCESS",
             "institutionId": "modelo-sandbox",
@@ -801,7 +807,7 @@ def test_unmatched_routes_answer_in_yapily_format(client: FlaskClient) -> None:
 def test_secrets_are_masked_in_the_journal(client: FlaskClient) -> None:
     secret = "a-one-time-token-that-is-long"
     client.post("/yapily/consent-one-time-token", json={"oneTimeToken": secret}, headers=h())
-    entries = client.get("/__admin/requests?provider=yapily").json["requests"]
+    entries = json_of(client.get("/__admin/requests?provider=yapily"))["requests"]
     assert entries[0]["body"]["oneTimeToken"] == "****"
     assert entries[0]["headers"]["Authorization"] == "Basic app-a:****"
     assert entries[0]["tenant"] == "app-a"
@@ -838,13 +844,14 @@ def test_admin_transitions(client: FlaskClient) -> None:
     )
     assert moved.status_code == 200
     assert (
-        moved.json["authorizedAt"] == T0 and moved.json["expiresAt"] == "2026-02-01T00:00:00.000Z"
+        json_of(moved)["authorizedAt"] == T0
+        and json_of(moved)["expiresAt"] == "2026-02-01T00:00:00.000Z"
     )
-    assert verify_token(moved.json["consentToken"]) is not None
+    assert verify_token(json_of(moved)["consentToken"]) is not None
     expired = client.post(
         f"/__admin/yapily/consents/{made['id']}/status", json={"status": "EXPIRED"}
     )
-    assert expired.status_code == 200 and expired.json["expiresAt"] == T0
+    assert expired.status_code == 200 and json_of(expired)["expiresAt"] == T0
     assert consent(client, made["id"])["status"] == "EXPIRED"
     revoked = client.post(
         f"/__admin/yapily/consents/{made['id']}/status", json={"status": "revoked"}
@@ -853,13 +860,13 @@ def test_admin_transitions(client: FlaskClient) -> None:
     refused = client.post(
         f"/__admin/yapily/consents/{made['id']}/status", json={"status": "AUTHORIZED"}
     )
-    assert refused.status_code == 409 and refused.json["allowed"] == []
+    assert refused.status_code == 409 and json_of(refused)["allowed"] == []
     rejected = admin_consent(client, status="REJECTED")
     again = client.post(
         f"/__admin/yapily/consents/{rejected['id']}/status", json={"status": "AUTHORIZED"}
     )
-    assert again.status_code == 409 and again.json["allowed"] == ["REVOKED"]
-    shown = client.get(f"/__admin/yapily/consents/{made['id']}").json
+    assert again.status_code == 409 and json_of(again)["allowed"] == ["REVOKED"]
+    shown = json_of(client.get(f"/__admin/yapily/consents/{made['id']}"))
     assert shown["tenant"] == "app-a" and shown["allowedTransitions"] == []
 
 
@@ -868,13 +875,13 @@ def test_admin_approve_and_reject(client: FlaskClient) -> None:
         f"/__admin/yapily/consents/{admin_consent(client)['id']}/approve",
         json={"expiresAt": "2026-01-05T10:30:00Z"},
     )
-    assert approved.status_code == 200 and approved.json["status"] == "AUTHORIZED"
-    assert approved.json["expiresAt"] == "2026-01-05T10:30:00.000Z"
-    assert verify_token(approved.json["consentToken"]) is not None
+    assert approved.status_code == 200 and json_of(approved)["status"] == "AUTHORIZED"
+    assert json_of(approved)["expiresAt"] == "2026-01-05T10:30:00.000Z"
+    assert verify_token(json_of(approved)["consentToken"]) is not None
     rejected = client.post(f"/__admin/yapily/consents/{admin_consent(client)['id']}/reject")
-    assert rejected.status_code == 200 and rejected.json["status"] == "REJECTED"
-    assert "consentToken" not in rejected.json
-    twice = client.post(f"/__admin/yapily/consents/{approved.json['id']}/reject")
+    assert rejected.status_code == 200 and json_of(rejected)["status"] == "REJECTED"
+    assert "consentToken" not in json_of(rejected)
+    twice = client.post(f"/__admin/yapily/consents/{json_of(approved)['id']}/reject")
     assert twice.status_code == 409
 
 
@@ -896,7 +903,7 @@ def test_admin_approve_and_reject(client: FlaskClient) -> None:
 )
 def test_admin_refuses_bad_fields(client: FlaskClient, fields: dict[str, Any]) -> None:
     response = client.post("/__admin/yapily/consents", json={"tenant": "app-a", **fields})
-    assert response.status_code == 400 and response.json["error"] == "bad_request"
+    assert response.status_code == 400 and json_of(response)["error"] == "bad_request"
 
 
 def test_admin_refuses_bad_transition_options(client: FlaskClient) -> None:
@@ -922,7 +929,7 @@ def test_fixture_has_every_status_institutions_and_users(clock: SimClock) -> Non
     app = create_app(["yapily"], strict=True, clock=clock, fixtures=ROOT / "fixtures")
     client = app.test_client()
     headers = h("sandbox-yapily-app", "sandbox-yapily-secret")
-    data = client.get("/yapily/consents?limit=1000", headers=headers).json["data"]
+    data = json_of(client.get("/yapily/consents?limit=1000", headers=headers))["data"]
     assert {c["status"] for c in data} == set(STATUSES)
     assert len({c["institutionId"] for c in data}) >= 4
     users: dict[str, str] = {}
@@ -940,7 +947,7 @@ def test_factory_consents_are_reproducible_and_accepted(client: FlaskClient) -> 
     assert made == make_consents("yapily", 25, seed=7)
     for fields in made:
         admin_consent(client, **fields)
-    assert client.get("/yapily/consents?limit=100", headers=h()).json["meta"]["count"] == 25
+    assert json_of(client.get("/yapily/consents?limit=100", headers=h()))["meta"]["count"] == 25
 
 
 @pytest.mark.parametrize(
@@ -957,7 +964,7 @@ def test_list_dates_at_the_ends_of_time(
 ) -> None:
     response = client.get(f"/yapily/consents?limit=1&{params}", headers=h())
     assert response.status_code == 200
-    assert response.json["meta"]["pagination"]["self"] == {
+    assert json_of(response)["meta"]["pagination"]["self"] == {
         **echo,
         "limit": 1,
         "sort": "-date",
@@ -971,7 +978,7 @@ def test_the_journal_masks_the_one_time_token_but_not_the_request_for_one(
     started = start(client, callback=CALLBACK, oneTimeToken=True)
     ott = query(decide(client, started, "approve"))["one-time-token"][0]
     client.post("/yapily/consent-one-time-token", json={"oneTimeToken": ott}, headers=h())
-    entries = client.get("/__admin/requests?provider=yapily").json["requests"]
+    entries = json_of(client.get("/__admin/requests?provider=yapily"))["requests"]
     bodies = [e["body"] for e in entries if isinstance(e.get("body"), dict)]
     asked = [b for b in bodies if "callback" in b and "oneTimeToken" in b]
     exchanged = [b for b in bodies if set(b) == {"oneTimeToken"}]
