@@ -13,6 +13,7 @@ from mockserver.app import Simulator
 from mockserver.clock import EARLIEST, LATEST, ClockRangeError
 
 from conftest import T0, FixedSource, api1_headers
+from tests_helpers import json_of
 
 
 def _consents(client: FlaskClient) -> int:
@@ -71,7 +72,7 @@ def test_health_reports_a_clock_that_cannot_serve(client: FlaskClient, sim: Simu
     assert any(p.startswith("clock:") for p in health.json["problems"])
     assert client.post("/__admin/clock", json={"reset": True}).status_code == 200
     repaired = client.get("/__admin/health")
-    assert repaired.status_code == 200 and repaired.json == {**repaired.json, "problems": []}
+    assert repaired.status_code == 200 and json_of(repaired)["problems"] == []
 
 
 def test_a_tenant_clock_out_of_range_is_reported_too(client: FlaskClient, sim: Simulator) -> None:
