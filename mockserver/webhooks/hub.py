@@ -331,7 +331,7 @@ class Hub:
             "signature": headers or {},
             "fault": entry.get("fault"),
             "duplicate": bool(entry.get("duplicate")),
-            "at": format_instant(_WALL.now()),
+            "sentAt": round(_WALL.now().timestamp(), 3),
             "pid": os.getpid(),
         }
         self.store.feed_append(DELIVERIES, record, DELIVERY_LOG_SIZE)
