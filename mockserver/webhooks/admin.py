@@ -4,6 +4,7 @@ delivery faults and the sender's retry settings."""
 from __future__ import annotations
 
 import hmac
+import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -156,7 +157,9 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
         if hook is None:
             return _error(404, "not_found", f"no webhook {hook_id}")
         now = sim.clock.now(hook.tenant)
+        event_id = str(uuid.uuid4())
         payload = {
+            "id": event_id,
             "type": "mockserver.test",
             "webhook": hook.id,
             "provider": hook.provider,
@@ -164,7 +167,7 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
             "created": format_instant(now),
             "data": _body().get("data"),
         }
-        event_id = hub.emit(Event("mockserver.test", payload), [hook], now)
+        hub.emit(Event("mockserver.test", payload), [hook], now, event_id)
         return _created({"event": event_id, "webhook": hook.id})
 
     @bp.get("/deliveries")

@@ -142,9 +142,11 @@ class Hub:
         except Exception as exc:  # a provider bug must not fail the consent's own request
             sys.stderr.write(f"mockserver: webhook events of a {provider} change failed: {exc!r}\n")
 
-    def emit(self, event: Event, hooks: list[Hook], now: datetime) -> str:
+    def emit(
+        self, event: Event, hooks: list[Hook], now: datetime, event_id: str | None = None
+    ) -> str:
         """Queue one event for each hook that wants it; answers the event's id."""
-        event_id = str(uuid.uuid4())
+        event_id = event_id or str(uuid.uuid4())
         for hook in hooks:
             if not hook.wants(event.type):
                 continue
