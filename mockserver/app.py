@@ -19,6 +19,7 @@ from .journal import Journal
 from .providers import KNOWN, load_provider
 from .spec import SpecError, load_spec
 from .store import MemoryStore, Store, open_store
+from .webhooks import install_webhooks
 
 __all__ = ["Simulator", "create_app", "default_spec_dir", "default_fixture_dir"]
 
@@ -128,6 +129,7 @@ def create_app(
 
     app.register_blueprint(admin_blueprint(sim))
     app.register_blueprint(sandbox_blueprint(sim))
+    install_webhooks(app, sim)  # the outbox, its sender and /__admin/webhooks
     app.extensions["mockserver"] = sim
     if sim.fixture_dir is not None and state.count() == 0:
         # A persistent store that already holds consents keeps them: no duplicate seeding on a

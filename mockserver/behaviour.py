@@ -6,10 +6,13 @@ import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .store import IndexKeys, Record, RecordNotFound, Store, VersionConflict, etag_matches
 from .validation import Violation
+
+if TYPE_CHECKING:
+    from .webhooks.model import WebhookDef
 
 __all__ = [
     "AdminCreated",
@@ -298,6 +301,9 @@ class ProviderDef:
     # The first instant at which `lifecycle` would change the record (None: it never will).
     # It must be exact or early: for every `now` before it, lifecycle(data, now) is data.
     deadline: Callable[[JsonDict], datetime | None] = _no_deadline
+    # Which consent changes produce webhook events, their bodies and signature (None: the
+    # provider documents no webhooks). See mockserver/webhooks.
+    webhooks: WebhookDef | None = None
 
     @property
     def statuses(self) -> tuple[str, ...]:

@@ -4,6 +4,8 @@ Fixtures:
 - `mockserver_server` (session): a running `mockserver serve` on a free loopback port.
 - `mockserver` (function): a `Sandbox` with its own tenant, base URLs per provider and an admin
   client bound to that tenant (clock moves and faults touch this test alone).
+- `webhook_receiver` (function): an HTTP receiver on loopback (`WebhookReceiver`): register
+  its `url`, then `wait_for(count)`; `fail(times)` makes it answer 500, `slow(seconds)` late.
 
 Contract checking: with `--mockserver-contract`, or on tests marked
 `@pytest.mark.mockserver_contract`, a test fails when any request it sent through the simulator
@@ -20,8 +22,9 @@ from typing import Any
 import pytest
 
 from .testing import AdminClient, RunningServer, start_server
+from .webhooks.receiver import WebhookReceiver
 
-__all__ = ["ContractBroken", "Sandbox"]
+__all__ = ["ContractBroken", "Sandbox", "WebhookReceiver"]
 
 _SANDBOX_KEY = pytest.StashKey["Sandbox"]()
 
@@ -100,6 +103,15 @@ def mockserver(mockserver_server: RunningServer, request: pytest.FixtureRequest)
     sandbox = Sandbox(mockserver_server, tenant, admin, admin.last_request_id(), contract)
     request.node.stash[_SANDBOX_KEY] = sandbox
     return sandbox
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
 
 
 def describe(entry: dict[str, Any]) -> str:

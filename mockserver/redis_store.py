@@ -18,7 +18,10 @@ this store's keys and nothing else in the database. Keys, below the prefix:
     doc:<name>                 JSON document
     journal                    list of "<id>:<JSON entry>", trimmed to the capacity
     faults                     hash: s:<id> the JSON spec, h:<id> hits, t:<id> times (if any)
-    seq:records|journal|faults counters; kept by clear(), so ids never repeat
+    q:<name>                   sorted set of a work queue's entry ids (zero-padded), scored by
+                               due time; a claim moves the score to the end of the lease
+    qe:<name>                  hash: entry id -> JSON entry
+    seq:records|journal|faults|queue   counters; kept by clear(), so ids never repeat
 
 Every conditional write is one Lua script, which Redis runs atomically.
 """
@@ -30,7 +33,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -266,6 +269,35 @@ redis.call('DEL', KEYS[1])
 return n
 """
 
+# KEYS: the queue's set, its entries, the id counter. ARGV: the JSON entry, the due time.
+_QUEUE_PUSH = """
+local id = redis.call('INCR', KEYS[3])
+local member = string.format('%020d', id)
+redis.call('HSET', KEYS[2], member, ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], member)
+return id
+"""
+
+# KEYS: the queue's set, its entries. ARGV: now, the end of the lease, the limit.
+_QUEUE_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, member in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], ARGV[2], member)
+  out[#out + 1] = member
+  out[#out + 1] = redis.call('HGET', KEYS[2], member)
+end
+return out
+"""
+
+# KEYS: the queue's set, its entries. ARGV: member, the JSON entry, the due time.
+_QUEUE_RETRY = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
 # One script, so a concurrent insert cannot leave a record behind with the count gone.
 _CLEAR = """
 local cursor = '0'
@@ -352,6 +384,9 @@ class RedisStore:
         self._fault_hit = script(_FAULT_HIT)
         self._fault_remove_all = script(_FAULT_REMOVE_ALL)
         self._clear = script(_CLEAR)
+        self._queue_push = script(_QUEUE_PUSH)
+        self._queue_claim = script(_QUEUE_CLAIM)
+        self._queue_retry = script(_QUEUE_RETRY)
 
     # -- keys -----------------------------------------------------------------------------------
     def _key(self, *parts: str) -> str:
@@ -592,6 +627,62 @@ class RedisStore:
 
     def write_doc(self, name: str, value: Any) -> None:
         self._redis.set(self._key("doc", name), _dumps(value))
+
+    def update_doc(self, name: str, change: Callable[[Any], Any]) -> Any:
+        key = self._key("doc", name)
+
+        def attempt(pipe: Any) -> Any:  # WATCH key; a write by anyone else makes it run again
+            text = _text(pipe.get(key))
+            value = change(None if text is None else json.loads(text))
+            pipe.multi()
+            pipe.set(key, _dumps(value))
+            return value
+
+        return json.loads(_dumps(self._redis.transaction(attempt, key, value_from_callable=True)))
+
+    # -- work queues ----------------------------------------------------------------------------
+    def _queue_keys(self, name: str) -> builtins.list[str]:
+        return [self._key("q", name), self._key("qe", name)]
+
+    def queue_push(self, name: str, entry: Any, due: float) -> int:
+        keys = [*self._queue_keys(name), self._key("seq", "queue")]
+        return _int(self._queue_push(keys=keys, args=[_dumps(entry), repr(due)]))
+
+    def queue_claim(
+        self, name: str, now: float, lease: float, limit: int = 1
+    ) -> builtins.list[tuple[int, Any]]:
+        flat = self._queue_claim(
+            keys=self._queue_keys(name), args=[repr(now), repr(now + lease), str(max(limit, 0))]
+        )
+        return [
+            (int(flat[i]), json.loads(str(flat[i + 1])))
+            for i in range(0, len(flat), 2)
+            if flat[i + 1] is not None
+        ]
+
+    def queue_ack(self, name: str, item_id: int) -> bool:
+        queue, entries = self._queue_keys(name)
+        member = f"{item_id:020d}"
+        with self._redis.pipeline() as pipe:  # MULTI/EXEC: both or neither
+            pipe.zrem(queue, member)
+            pipe.hdel(entries, member)
+            removed, _ = pipe.execute()
+        return bool(removed)
+
+    def queue_retry(self, name: str, item_id: int, entry: Any, due: float) -> bool:
+        args = [f"{item_id:020d}", _dumps(entry), repr(due)]
+        return bool(self._queue_retry(keys=self._queue_keys(name), args=args))
+
+    def queue_items(self, name: str) -> builtins.list[tuple[int, float, Any]]:
+        queue, entries = self._queue_keys(name)
+        reply: Any = self._redis.zrange(queue, 0, -1, withscores=True)
+        scored: builtins.list[tuple[Any, Any]] = list(reply)
+        texts = self._redis.hmget(entries, [str(m) for m, _ in scored]) if scored else []
+        return [
+            (int(member), float(due), json.loads(str(text)))
+            for (member, due), text in zip(scored, texts, strict=True)
+            if text is not None
+        ]
 
     # -- journal --------------------------------------------------------------------------------
     def journal_append(self, entry: JsonDict, capacity: int) -> int:

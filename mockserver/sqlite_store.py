@@ -15,7 +15,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +48,15 @@ CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, entry 
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, hits INTEGER NOT NULL,
     times INTEGER);
+"""
+
+# Work queues (queue_push, queue_claim): an entry is claimed by moving its due time to the end
+# of its lease, in one write transaction, so exactly one claimer gets it.
+_QUEUE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, due REAL NOT NULL,
+    entry TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS queue_by_due ON queue (name, due, id);
 """
 
 # Made after the columns exist (a file from an earlier version gets them added first).
@@ -180,6 +189,7 @@ class SqliteStore:
         self._slot_lock = threading.Lock()
         db = self._db()
         db.executescript(_SCHEMA)  # executescript commits on its own
+        db.executescript(_QUEUE_SCHEMA)
         counted = db.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='counts'"
         ).fetchone()
@@ -600,6 +610,57 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO docs (name, value) VALUES (?,?)", (name, _dumps(value))
             )
 
+    def update_doc(self, name: str, change: Callable[[Any], Any]) -> Any:
+        with self._write(moves=(SETTINGS,)) as db:
+            row = db.execute("SELECT value FROM docs WHERE name=?", (name,)).fetchone()
+            text = _dumps(change(None if row is None else json.loads(row[0])))
+            db.execute("INSERT OR REPLACE INTO docs (name, value) VALUES (?,?)", (name, text))
+        return json.loads(text)
+
+    # -- work queues ----------------------------------------------------------------------------
+    def queue_push(self, name: str, entry: Any, due: float) -> int:
+        with self._write(moves=()) as db:
+            cursor = db.execute(
+                "INSERT INTO queue (name, due, entry) VALUES (?,?,?)", (name, due, _dumps(entry))
+            )
+            return int(cursor.lastrowid or 0)
+
+    def queue_claim(
+        self, name: str, now: float, lease: float, limit: int = 1
+    ) -> builtins.list[tuple[int, Any]]:
+        # A read first: an idle poller (every worker's delivery thread) takes no write lock.
+        probe = "SELECT id FROM queue WHERE name=? AND due<=? ORDER BY due, id LIMIT ?"
+        if not self._db().execute(probe, (name, now, limit)).fetchone():
+            return []
+        with self._write(moves=()) as db:
+            ids = [row[0] for row in db.execute(probe, (name, now, limit))]
+            claimed = []
+            for item_id in ids:
+                row = db.execute(
+                    "UPDATE queue SET due=? WHERE id=? RETURNING entry", (now + lease, item_id)
+                ).fetchone()
+                claimed.append((int(item_id), json.loads(row[0])))
+        return claimed
+
+    def queue_ack(self, name: str, item_id: int) -> bool:
+        with self._write(moves=()) as db:
+            deleted = db.execute("DELETE FROM queue WHERE name=? AND id=?", (name, item_id))
+            return deleted.rowcount > 0
+
+    def queue_retry(self, name: str, item_id: int, entry: Any, due: float) -> bool:
+        with self._write(moves=()) as db:
+            changed = db.execute(
+                "UPDATE queue SET due=?, entry=? WHERE name=? AND id=?",
+                (due, _dumps(entry), name, item_id),
+            )
+            return changed.rowcount > 0
+
+    def queue_items(self, name: str) -> builtins.list[tuple[int, float, Any]]:
+        rows = self._db().execute(
+            "SELECT id, due, entry FROM queue WHERE name=? ORDER BY due, id", (name,)
+        )
+        return [(int(i), float(due), json.loads(entry)) for i, due, entry in rows]
+
     # -- journal --------------------------------------------------------------------------------
     def journal_append(self, entry: JsonDict, capacity: int) -> int:
         with self._write(moves=()) as db:
@@ -795,7 +856,8 @@ class SqliteStore:
                 if self._slot is not None and self._slot_pid == os.getpid():
                     self._set_slot(self._slot, 2, self._queued_total)  # nothing to wait for
             with self._write() as db:
-                for table in ("records", "counts", "kv", "docs", "journal", "faults", "feeds"):
+                tables = ("records", "counts", "kv", "docs", "journal", "faults", "feeds", "queue")
+                for table in tables:
                     db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def detach(self) -> None:

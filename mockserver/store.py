@@ -177,6 +177,38 @@ class Store(Protocol):
 
     def fault_remove(self, fault_id: int | None = None) -> int: ...
 
+    def update_doc(self, name: str, change: Callable[[Any], Any]) -> Any:
+        """Replace a document by `change(current)` (`current` is None when there is none),
+        atomically: of concurrent updates, in any process, none is lost. Returns the new value.
+        `change` may run more than once (a store that retries on a conflict)."""
+        ...
+
+    def queue_push(self, name: str, entry: Any, due: float) -> int:
+        """Add an entry to a named work queue, to be claimed from `due` (epoch seconds) on;
+        answers its id."""
+        ...
+
+    def queue_claim(
+        self, name: str, now: float, lease: float, limit: int = 1
+    ) -> builtins.list[tuple[int, Any]]:
+        """Up to `limit` entries whose due time is at or before `now`, oldest due first, each
+        made due again only at `now + lease`: of concurrent claimers (threads or processes),
+        exactly one gets each entry. An entry neither acknowledged nor retried by the end of
+        its lease (its claimer died) can be claimed again."""
+        ...
+
+    def queue_ack(self, name: str, item_id: int) -> bool:
+        """Remove a claimed entry (done with); False if it is no longer there."""
+        ...
+
+    def queue_retry(self, name: str, item_id: int, entry: Any, due: float) -> bool:
+        """Put a claimed entry back, changed, to be claimed again from `due`; False if gone."""
+        ...
+
+    def queue_items(self, name: str) -> builtins.list[tuple[int, float, Any]]:
+        """Every entry of the queue, claimed or not: (id, due, entry), by due time."""
+        ...
+
     def clear(self) -> None: ...
 
     def exclusive(self) -> AbstractContextManager[None]:
@@ -271,6 +303,8 @@ class MemoryStore:
         self._journal_ids = itertools.count(1)
         self._faults: dict[int, JsonDict] = {}
         self._fault_ids = itertools.count(1)
+        self._queues: dict[str, dict[int, tuple[float, Any]]] = {}
+        self._queue_ids = itertools.count(1)
 
     def get(self, provider: str, tenant: str, record_id: str) -> Record | None:
         bucket = self._records.get((provider, tenant))
@@ -474,6 +508,48 @@ class MemoryStore:
                 return count
             return 1 if self._faults.pop(fault_id, None) is not None else 0
 
+    def update_doc(self, name: str, change: Callable[[Any], Any]) -> Any:
+        with self._lock:
+            value = _copy(change(_copy(self._docs.get(name))))
+            self._docs[name] = value
+            return _copy(value)
+
+    def queue_push(self, name: str, entry: Any, due: float) -> int:
+        with self._lock:
+            item_id = next(self._queue_ids)
+            self._queues.setdefault(name, {})[item_id] = (due, _copy(entry))
+            return item_id
+
+    def queue_claim(
+        self, name: str, now: float, lease: float, limit: int = 1
+    ) -> builtins.list[tuple[int, Any]]:
+        with self._lock:
+            queue = self._queues.get(name, {})
+            ready = sorted((due, item_id) for item_id, (due, _) in queue.items() if due <= now)
+            claimed = []
+            for _, item_id in ready[: max(limit, 0)]:
+                entry = queue[item_id][1]
+                queue[item_id] = (now + lease, entry)
+                claimed.append((item_id, _copy(entry)))
+            return claimed
+
+    def queue_ack(self, name: str, item_id: int) -> bool:
+        with self._lock:
+            return self._queues.get(name, {}).pop(item_id, None) is not None
+
+    def queue_retry(self, name: str, item_id: int, entry: Any, due: float) -> bool:
+        with self._lock:
+            queue = self._queues.get(name, {})
+            if item_id not in queue:
+                return False
+            queue[item_id] = (due, _copy(entry))
+            return True
+
+    def queue_items(self, name: str) -> builtins.list[tuple[int, float, Any]]:
+        with self._lock:
+            items = self._queues.get(name, {}).items()
+            return sorted(((i, due, _copy(e)) for i, (due, e) in items), key=lambda x: (x[1], x[0]))
+
     def clear(self) -> None:
         """Forget every record, value, document, journal entry and fault."""
         with self._lock:
@@ -484,6 +560,7 @@ class MemoryStore:
             self._feeds.clear()
             self._journal.clear()
             self._faults.clear()
+            self._queues.clear()
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

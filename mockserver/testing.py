@@ -156,6 +156,63 @@ class AdminClient:
     def clear_faults(self) -> None:
         self.call("DELETE", "/faults")
 
+    # -- webhooks ------------------------------------------------------------------------------
+    def register_webhook(
+        self, provider: str, url: str, secret: str, **extra: Any
+    ) -> dict[str, Any]:
+        """Register a hook for the bound tenant (or `tenant=`); answers it, with its `id`.
+        `extra`: backupUrl, events (the event types it wants)."""
+        body = {"provider": provider, "tenant": extra.pop("tenant", self.tenant), "url": url}
+        result: dict[str, Any] = self.call("POST", "/webhooks", {**body, "secret": secret, **extra})
+        return result
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("GET", "/webhooks", tenant=self.tenant)["webhooks"]
+        return result
+
+    def delete_webhook(self, hook_id: str) -> None:
+        self.call("DELETE", f"/webhooks/{hook_id}")
+
+    def rotate_webhook_secret(
+        self, hook_id: str, secret: str, grace_seconds: float | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"secret": secret}
+        if grace_seconds is not None:
+            body["graceSeconds"] = grace_seconds
+        result: dict[str, Any] = self.call("POST", f"/webhooks/{hook_id}/secret", body)
+        return result
+
+    def send_test_webhook(self, hook_id: str, data: Any = None) -> str:
+        """Send a test event through the outbox, signer and sender; answers its event id."""
+        return str(self.call("POST", f"/webhooks/{hook_id}/test", {"data": data})["event"])
+
+    def webhook_deliveries(self, **filters: Any) -> list[dict[str, Any]]:
+        """Every delivery attempt logged (of the bound tenant unless `tenant=` says else)."""
+        filters.setdefault("tenant", self.tenant)
+        result: list[dict[str, Any]] = self.call("GET", "/webhooks/deliveries", **filters)[
+            "deliveries"
+        ]
+        return result
+
+    def clear_webhook_deliveries(self) -> None:
+        self.call("DELETE", "/webhooks/deliveries")
+
+    def webhook_fault(self, action: str, *, everyone: bool = False, **spec: Any) -> int:
+        """Drop, delay, duplicate or reorder the next matching event(s); answers the fault id."""
+        body = {"action": action, **spec}
+        if self.tenant and not everyone:
+            body.setdefault("tenant", self.tenant)
+        return int(self.call("POST", "/webhooks/faults", body)["id"])
+
+    def clear_webhook_faults(self) -> None:
+        self.call("DELETE", "/webhooks/faults")
+
+    def webhook_settings(self, **settings: Any) -> dict[str, Any]:
+        """Read, or change (attempts, backoff, factor, maxBackoff, timeout), the retry policy."""
+        method, body = ("POST", settings) if settings else ("GET", None)
+        result: dict[str, Any] = self.call(method, "/webhooks/settings", body)
+        return result
+
     # -- journal -------------------------------------------------------------------------------
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.call("GET", "/requests", **filters)["requests"]

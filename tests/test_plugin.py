@@ -101,3 +101,11 @@ def test_tests_run_in_parallel_with_xdist(pytester: pytest.Pytester) -> None:
         "-n", "2", "-p", "no:cacheprovider", "--mockserver-arg=--provider", "--mockserver-arg=api1"
     )
     result.assert_outcomes(passed=6)
+
+
+def test_the_webhook_example_passes(pytester: pytest.Pytester) -> None:
+    shutil.copy(EXAMPLES / "test_webhooks.py", pytester.path / "test_webhooks.py")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--mockserver-arg=--provider", "--mockserver-arg=api1"
+    )
+    result.assert_outcomes(passed=3)

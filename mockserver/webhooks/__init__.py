@@ -1,0 +1,65 @@
+"""Webhooks: consent changes become events in a store outbox, delivered signed by a sender
+thread per process. Generic: a provider declares its events and signer (`WebhookDef`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .hub import Hub, Settings
+from .model import GENERIC_HEADER, Event, Hook, Signer, WebhookDef, generic_sign, generic_verify
+from .watch import watch_store
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from ..app import Simulator
+
+__all__ = [
+    "GENERIC_HEADER",
+    "Event",
+    "Hook",
+    "Hub",
+    "Settings",
+    "Signer",
+    "WebhookDef",
+    "generic_sign",
+    "generic_verify",
+    "install_webhooks",
+]
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def install_webhooks(app: Flask, sim: Simulator) -> Hub:
+    """Give a built app its webhooks: the store watched for the providers that declare them,
+    the admin routes, and a sender started on each process's first request if hooks exist."""
+    definitions = {name: rt.definition for name, rt in sim.runtimes.items()}
+    hub = Hub(sim.store, sim.clock, definitions)
+    watched = frozenset(name for name, d in definitions.items() if d.webhooks is not None)
+    if watched:
+        sim.store = watch_store(sim.store, watched, hub.changed)
+        hub.store = sim.store  # the sweep settles through it, so expiry is reported too
+    from .admin import webhooks_blueprint
+
+    app.register_blueprint(webhooks_blueprint(sim, hub))
+    app.wsgi_app = _FirstRequest(app.wsgi_app, hub)  # type: ignore[method-assign]
+    app.extensions["mockserver.webhooks"] = hub
+    return hub
+
+
+class _FirstRequest:
+    """WSGI middleware: on the first request of each process (a forked worker included), start
+    the sender if any hook is registered. Then one pid comparison per request."""
+
+    def __init__(self, wsgi_app: WsgiApp, hub: Hub) -> None:
+        self.wsgi_app = wsgi_app
+        self.hub = hub
+        self.pid = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.pid != os.getpid():
+            self.pid = os.getpid()
+            self.hub.start_if_registered()
+        return self.wsgi_app(environ, start_response)

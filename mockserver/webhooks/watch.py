@@ -1,0 +1,74 @@
+"""A store that reports every write of a watched provider's records: the one place events
+come from, whoever writes (a handler, the lifecycle, the admin API, the sweep)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from ..store import Record, Store
+
+__all__ = ["Changed", "watch_store"]
+
+JsonDict = dict[str, Any]
+Changed = Callable[[str, str, JsonDict | None, JsonDict | None], None]
+
+# Read straight from the store underneath: bound once, so a read costs no extra call.
+_READS = ("get", "locate", "list", "due", "page", "count", "read_doc", "get_value")
+
+
+class WatchedStore:
+    """Delegates everything to `inner`; after a record write of a watched provider succeeds it
+    calls `changed(provider, tenant, before, after)` (None: created, deleted)."""
+
+    def __init__(self, inner: Store, providers: frozenset[str], changed: Changed) -> None:
+        self.inner = inner
+        self.watched = providers
+        self.changed = changed
+        for name in _READS:
+            setattr(self, name, getattr(inner, name))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
+        record = self.inner.insert(provider, tenant, record_id, data)
+        if provider in self.watched:
+            self.changed(provider, tenant, None, record.data)
+        return record
+
+    def replace(
+        self,
+        provider: str,
+        tenant: str,
+        record_id: str,
+        data: JsonDict,
+        expected_version: int | None = None,
+    ) -> Record:
+        if provider not in self.watched:
+            return self.inner.replace(provider, tenant, record_id, data, expected_version)
+        before = self.inner.get(provider, tenant, record_id)
+        record = self.inner.replace(provider, tenant, record_id, data, expected_version)
+        self.changed(provider, tenant, None if before is None else before.data, record.data)
+        return record
+
+    def delete(self, provider: str, tenant: str, record_id: str) -> bool:
+        if provider not in self.watched:
+            return self.inner.delete(provider, tenant, record_id)
+        before = self.inner.get(provider, tenant, record_id)
+        deleted = self.inner.delete(provider, tenant, record_id)
+        if deleted and before is not None:
+            self.changed(provider, tenant, before.data, None)
+        return deleted
+
+
+_CLASSES: dict[type, type[WatchedStore]] = {}
+
+
+def watch_store(inner: Store, providers: frozenset[str], changed: Changed) -> Store:
+    """`inner`, watched for these providers. The wrapper's class carries the inner store's
+    name, so that what reports the store kind (the health page) still names the real one."""
+    kind = type(inner)
+    if kind not in _CLASSES:
+        _CLASSES[kind] = type(kind.__name__, (WatchedStore,), {})
+    return cast(Store, _CLASSES[kind](inner, providers, changed))
