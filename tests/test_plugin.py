@@ -104,7 +104,7 @@ def test_tests_run_in_parallel_with_xdist(pytester: pytest.Pytester) -> None:
 
 
 def test_the_webhook_example_passes(pytester: pytest.Pytester) -> None:
-    shutil.copy(EXAMPLES / "test_webhooks.py", pytester.path / "test_webhooks.py")
+    shutil.copy(EXAMPLES / "test_webhook_receiver.py", pytester.path / "test_webhook_receiver.py")
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--mockserver-arg=--provider", "--mockserver-arg=api1"
     )

@@ -22,6 +22,7 @@ from mockserver.providers._fliqa_signature import HEADER, verify
 from mockserver.webhooks import GENERIC_HEADER, Hub, generic_verify
 from mockserver.webhooks.receiver import WebhookReceiver
 
+from tests_helpers import json_of
 from conftest import T0
 
 DATA = Path(__file__).parent / "data"
@@ -58,13 +59,13 @@ def register(admin: FlaskClient, url: str, provider: str = "hooked", **extra: An
     body = {"provider": provider, "tenant": TENANT, "url": url, "secret": SECRET, **extra}
     response = admin.post("/__admin/webhooks", json=body)
     assert response.status_code == 201, response.json
-    return str(response.json["id"])
+    return str(json_of(response)["id"])
 
 
 def make_thing(admin: FlaskClient, **fields: Any) -> str:
     response = admin.post("/__admin/hooked/consents", json={"tenant": TENANT, **fields})
     assert response.status_code == 201, response.json
-    return str(response.json["id"])
+    return str(json_of(response)["id"])
 
 
 def deliveries(admin: FlaskClient, at_least: int = 1, timeout: float = 5) -> list[dict[str, Any]]:
@@ -72,7 +73,9 @@ def deliveries(admin: FlaskClient, at_least: int = 1, timeout: float = 5) -> lis
     after the receiver answered it)."""
     deadline = time.monotonic() + timeout
     while True:
-        found: list[dict[str, Any]] = admin.get("/__admin/webhooks/deliveries").json["deliveries"]
+        found: list[dict[str, Any]] = json_of(admin.get("/__admin/webhooks/deliveries"))[
+            "deliveries"
+        ]
         if len(found) >= at_least or time.monotonic() > deadline:
             return found
         time.sleep(0.02)
@@ -97,23 +100,23 @@ def deliveries(admin: FlaskClient, at_least: int = 1, timeout: float = 5) -> lis
 def test_registration_is_validated(admin: FlaskClient, body: Any, fragment: str) -> None:
     response = admin.post("/__admin/webhooks", json=body)
     assert response.status_code == 400
-    assert response.json["error"] == "bad_request" and fragment in response.json["message"]
+    assert json_of(response)["error"] == "bad_request" and fragment in json_of(response)["message"]
 
 
 def test_register_list_and_delete_never_show_the_secret(admin: FlaskClient) -> None:
     hook_id = register(admin, "https://receiver.example/hook")
     listed = admin.get("/__admin/webhooks")
-    assert [h["id"] for h in listed.json["webhooks"]] == [hook_id]
-    assert listed.json["webhooks"][0]["secret"].startswith("sha256:")
+    assert [h["id"] for h in json_of(listed)["webhooks"]] == [hook_id]
+    assert json_of(listed)["webhooks"][0]["secret"].startswith("sha256:")
     assert SECRET not in listed.get_data(as_text=True)
     rotated = admin.post(f"/__admin/webhooks/{hook_id}/secret", json={"secret": "next-secret"})
     assert rotated.status_code == 200
     assert "next-secret" not in rotated.get_data(as_text=True)
     assert SECRET not in rotated.get_data(as_text=True)
-    assert rotated.json["previousSecretUntil"] == "2026-01-06T09:30:00Z"  # 24 h, simulated
+    assert json_of(rotated)["previousSecretUntil"] == "2026-01-06T09:30:00Z"  # 24 h, simulated
     assert admin.delete(f"/__admin/webhooks/{hook_id}").status_code == 200
     assert admin.delete(f"/__admin/webhooks/{hook_id}").status_code == 404
-    assert admin.get("/__admin/webhooks").json["webhooks"] == []
+    assert json_of(admin.get("/__admin/webhooks"))["webhooks"] == []
 
 
 def test_no_sender_thread_without_hooks(app: Flask) -> None:
@@ -211,7 +214,7 @@ def test_attempts_are_bounded_and_back_off(admin: FlaskClient, receiver: Webhook
     gaps = [b - a for a, b in zip(_arrivals(admin), _arrivals(admin)[1:], strict=False)]
     assert gaps[1] > gaps[0] * 1.3, gaps  # the second wait is about twice the first
     assert [d["outcome"] for d in deliveries(admin, 3)] == ["retrying", "retrying", "failed"]
-    assert admin.get("/__admin/webhooks/deliveries").json["pending"] == []
+    assert json_of(admin.get("/__admin/webhooks/deliveries"))["pending"] == []
     assert all(r.status == 500 for r in received)
 
 
@@ -256,7 +259,7 @@ def test_a_test_event_of_a_provider_without_webhooks_uses_the_generic_signature(
     assert arrived.json["type"] == "mockserver.test" and arrived.json["data"] == {"n": 1}
     assert generic_verify(arrived.header(GENERIC_HEADER) or "", arrived.body, SECRET)
     assert not generic_verify(arrived.header(GENERIC_HEADER) or "", arrived.body, "other")
-    assert deliveries(admin)[0]["event"] == sent.json["event"]
+    assert deliveries(admin)[0]["event"] == json_of(sent)["event"]
     assert admin.post("/__admin/webhooks/nope/test").status_code == 404
 
 
@@ -277,14 +280,14 @@ def test_the_deliveries_log_never_holds_a_secret_and_can_be_cleared(
 def _fault(admin: FlaskClient, **spec: Any) -> dict[str, Any]:
     response = admin.post("/__admin/webhooks/faults", json=spec)
     assert response.status_code == 201, response.json
-    fault: dict[str, Any] = response.json
+    fault = json_of(response)
     return fault
 
 
 def test_faults_are_validated(admin: FlaskClient) -> None:
     for spec in ({"action": "explode"}, {"action": "delay", "seconds": -1}, {"times": 0}):
         response = admin.post("/__admin/webhooks/faults", json=spec)
-        assert response.status_code == 400 and response.json["error"] == "bad_fault"
+        assert response.status_code == 400 and json_of(response)["error"] == "bad_fault"
 
 
 def test_drop_fault(admin: FlaskClient, receiver: WebhookReceiver) -> None:
