@@ -589,7 +589,7 @@ class Engine:
                 op.if_none_match
                 and reply.status == 200
                 and inm
-                and etag_matches(inm, reply.record.etag)
+                and etag_matches(inm, reply.record.etag, weak=True)
             ):
                 reply = Reply(304, None, headers, reply.record)
                 declared = op.response_for(304)

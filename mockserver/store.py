@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sortedcontainers import SortedList
+from werkzeug.http import parse_etags, unquote_etag
 
 from .jsoncodec import dumps
 
@@ -81,12 +82,19 @@ def etag_of(record_id: str, version: int) -> str:
     return f'"{version}-{zlib.crc32(record_id.encode()):08x}"'
 
 
-def etag_matches(header: str, current: str) -> bool:
-    """RFC 9110 strong comparison of an If-Match / If-None-Match list against a tag."""
-    value = header.strip()
-    if value == "*":
+def etag_matches(header: str, current: str, *, weak: bool = False) -> bool:
+    """Whether an If-Match (strong comparison) or If-None-Match (`weak=True`) list names the
+    current tag, per RFC 9110 §8.8.3.2 and §13.1: `*` names any current representation; the
+    strong comparison needs both tags strong and equal, the weak one only their opaque values
+    equal (`W/"1-ab"` matches `"1-ab"`). The list is parsed by werkzeug (quoted tags, `W/`
+    prefixes, commas inside quotes)."""
+    etags = parse_etags(header)
+    if etags.star_tag:
         return True
-    return any(tag.strip() == current for tag in value.split(","))
+    tag, is_weak = unquote_etag(current)
+    if weak:
+        return etags.contains_weak(tag)
+    return not is_weak and etags.is_strong(tag)
 
 
 class Store(Protocol):
