@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import time
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import schemathesis
 import yaml
 from schemathesis import AuthContext, HookContext
+
+from mockserver.app import default_spec_dir
 
 from . import checks  # noqa: F401 - registers our checks with Schemathesis
 from .profiles import PROFILES, Profile, Session, SignInError
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 Credentials = Literal["auto", "sandbox", "live"]
 _MODE: list[Credentials] = ["auto"]
-SPEC_DIR = Path(__file__).resolve().parent.parent / "specs"
 REFRESH_SECONDS = 300.0  # the shortest token lives 360 s (Fliqa)
 
 
@@ -42,7 +42,7 @@ def use_credentials(mode: Credentials) -> None:
 
 @cache
 def _titles() -> dict[str, str]:
-    spec_dir = Path(os.environ.get("MOCKSERVER_SPEC_DIR", SPEC_DIR))
+    spec_dir = default_spec_dir()
     titles = {}
     for profile in PROFILES.values():
         path = spec_dir / profile.spec_file

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from schemathesis.filters import FilterSet
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from mockserver import ContractViolation
+from mockserver.app import default_spec_dir
 
 from .known import xfail_if_known
 from .profiles import LIVE_WRITES_ENV, PROFILES, Profile
@@ -103,16 +103,12 @@ def set_current(target: Target) -> None:
     _TARGET[:] = [target]
 
 
-def spec_dir() -> Path:
-    return Path(os.environ.get("MOCKSERVER_SPEC_DIR", ROOT / "specs"))
-
-
 def load_schema(provider: str, target: Target) -> OpenApiSchema:
     """The provider's spec as a Schemathesis schema aimed at the target, budget applied."""
     profile = PROFILES[provider]
     config = SchemathesisConfig.from_path(str(CONFIG_FILE))
     config.update(seed=target.budget.seed, max_failures=None)
-    schema = schemathesis.openapi.from_path(spec_dir() / profile.spec_file, config=config)
+    schema = schemathesis.openapi.from_path(default_spec_dir() / profile.spec_file, config=config)
     schema.raw_schema["x-mockserver-provider"] = provider
     schema.app = target.app if target.kind == "wsgi" else None
     schema.config.update(base_url=target.base_url(provider))

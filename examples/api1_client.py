@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from types import TracebackType
 from typing import Any
 
 import httpx
 
 
 class Api1Client:
+    """Use it as a context manager: leaving the block closes the HTTP connections."""
+
     def __init__(self, base_url: str, api_key: str, *, send_correlation_id: bool = True) -> None:
         self.http = httpx.Client(base_url=base_url, headers={"x-api-key": api_key})
         self.send_correlation_id = send_correlation_id
+
+    def __enter__(self) -> Api1Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
 
     def _headers(self, **extra: str) -> dict[str, str]:
         headers = dict(extra)

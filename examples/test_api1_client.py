@@ -14,30 +14,30 @@ from mockserver.pytest_plugin import ContractBroken, Sandbox
 
 
 def test_create_then_revoke(mockserver: Sandbox) -> None:
-    client = Api1Client(mockserver.url("api1"), mockserver.tenant)
-    consent_id = client.create_consent("Acme AB")
-    client.revoke(consent_id)
-    consent, _ = client.get_consent(consent_id)
+    with Api1Client(mockserver.url("api1"), mockserver.tenant) as client:
+        consent_id = client.create_consent("Acme AB")
+        client.revoke(consent_id)
+        consent, _ = client.get_consent(consent_id)
     assert consent["status"] == 2
 
 
 def test_accepted_consents_after_onboarding(mockserver: Sandbox) -> None:
-    client = Api1Client(mockserver.url("api1"), mockserver.tenant)
-    consent_id = client.create_consent("Acme AB")
-    mockserver.admin.approve("api1", consent_id, source="fortnox")
-    assert [c["id"] for c in client.list_consents("ACCEPTED")] == [consent_id]
-    mockserver.admin.advance_clock("P31D")  # only this test's tenant sees time move
-    assert client.list_consents("ACCEPTED") == []
+    with Api1Client(mockserver.url("api1"), mockserver.tenant) as client:
+        consent_id = client.create_consent("Acme AB")
+        mockserver.admin.approve("api1", consent_id, source="fortnox")
+        assert [c["id"] for c in client.list_consents("ACCEPTED")] == [consent_id]
+        mockserver.admin.advance_clock("P31D")  # only this test's tenant sees time move
+        assert client.list_consents("ACCEPTED") == []
 
 
 @pytest.mark.xfail(raises=ContractBroken, strict=True, reason="the client sends a wrong enum")
 def test_a_wrong_enum_is_caught(mockserver: Sandbox) -> None:
-    client = Api1Client(mockserver.url("api1"), mockserver.tenant)
-    assert client.list_consents("accepted") == []  # passes on its own: the 400 is swallowed
+    with Api1Client(mockserver.url("api1"), mockserver.tenant) as client:
+        assert client.list_consents("accepted") == []  # passes on its own: the 400 is swallowed
 
 
 @pytest.mark.xfail(raises=ContractBroken, strict=True, reason="no x-correlation-id header")
 def test_a_missing_required_header_is_caught(mockserver: Sandbox) -> None:
-    client = Api1Client(mockserver.url("api1"), mockserver.tenant, send_correlation_id=False)
-    with pytest.raises(Exception):  # noqa: B017 - the client sees a 400; the plugin names why
-        client.create_consent("Acme AB")
+    with Api1Client(mockserver.url("api1"), mockserver.tenant, send_correlation_id=False) as client:
+        with pytest.raises(Exception):  # noqa: B017 - the client sees a 400; the plugin names why
+            client.create_consent("Acme AB")

@@ -23,15 +23,26 @@ from .webhooks import install_webhooks
 
 __all__ = ["Simulator", "create_app", "default_spec_dir", "default_fixture_dir"]
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent  # the repository, when this runs from a checkout (or an editable install)
+
+
+def _data_dir(name: str) -> Path:
+    """`specs` or `fixtures`: the copy built into the installed package, else the checkout's."""
+    # A wheel holds them as package data (mockserver/_specs, mockserver/_fixtures; see
+    # pyproject.toml); a checkout keeps its one copy at the top of the repository.
+    packaged = PACKAGE / f"_{name}"
+    return packaged if packaged.is_dir() else ROOT / name
 
 
 def default_spec_dir() -> Path:
-    return Path(os.environ.get("MOCKSERVER_SPEC_DIR", ROOT / "specs"))
+    """MOCKSERVER_SPEC_DIR, else the specs that came with the package."""
+    return Path(os.environ.get("MOCKSERVER_SPEC_DIR") or _data_dir("specs"))
 
 
 def default_fixture_dir() -> Path:
-    return Path(os.environ.get("MOCKSERVER_FIXTURE_DIR", ROOT / "fixtures"))
+    """MOCKSERVER_FIXTURE_DIR, else the default fixture files that came with the package."""
+    return Path(os.environ.get("MOCKSERVER_FIXTURE_DIR") or _data_dir("fixtures"))
 
 
 @dataclass(slots=True)

@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from fixtures import make_consents
 from mockserver import SimClock, create_app
+from mockserver.factories import make_consents
 from mockserver.providers import finqware
 
 from tests_helpers import json_of

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import make_consent, make_consents, providers
 from mockserver import create_app
+from mockserver.factories import make_consent, make_consents, providers
 from mockserver.providers import KNOWN
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -77,3 +77,24 @@ def test_a_fixture_that_is_not_yaml_says_where(tmp_path: Path) -> None:
     (tmp_path / "api1.yaml").write_text("provider: api1\ntenants: [\n  - tenant: t\n")
     with pytest.raises(FixtureError, match=r"(?s)api1\.yaml: not valid YAML: .*line 3"):
         create_app(["api1"], fixtures=tmp_path)
+
+
+def test_specs_and_fixtures_come_from_the_package_else_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mockserver.app as app_module
+    from mockserver.app import default_fixture_dir, default_spec_dir
+
+    monkeypatch.delenv("MOCKSERVER_SPEC_DIR", raising=False)
+    monkeypatch.setenv("MOCKSERVER_FIXTURE_DIR", "")  # empty: as if unset
+    assert default_fixture_dir() == FIXTURES.resolve()  # this checkout (an editable install)
+    installed, checkout = tmp_path / "site-packages" / "mockserver", tmp_path / "checkout"
+    monkeypatch.setattr(app_module, "PACKAGE", installed)
+    monkeypatch.setattr(app_module, "ROOT", checkout)
+    assert default_spec_dir() == checkout / "specs"
+    (installed / "_specs").mkdir(parents=True)
+    (installed / "_fixtures").mkdir()
+    assert default_spec_dir() == installed / "_specs"  # a wheel's package data comes first
+    assert default_fixture_dir() == installed / "_fixtures"
+    monkeypatch.setenv("MOCKSERVER_FIXTURE_DIR", str(tmp_path / "mine"))
+    assert default_fixture_dir() == tmp_path / "mine"

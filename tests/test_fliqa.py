@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from fixtures import make_consents
 from mockserver import SimClock, create_app
+from mockserver.factories import make_consents
 from mockserver.providers.fliqa import STATUSES, TRANSITIONS, iban_ok, phone_problem
 
 from conftest import T0

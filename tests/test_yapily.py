@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fixtures import make_consents
 from mockserver import SimClock, create_app
+from mockserver.factories import make_consents
 from mockserver.providers.yapily import STATUSES, verify_token
 
 from tests_helpers import json_of
