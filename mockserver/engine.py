@@ -8,6 +8,7 @@ import contextlib
 import functools
 import io
 import json
+import os
 import random
 import re
 import sys
@@ -63,11 +64,17 @@ _TRANSPORT_KINDS = frozenset(
 _fast_request: ContextVar[BareRequest | None] = ContextVar("mockserver_request", default=None)
 
 
+# Our own PRNG, not the `random` module's shared one: a test that seeds or checks that one
+# (Hypothesis refuses strategies that change it) must not see it move because a request was
+# served on another thread. Reseeded in each forked worker, as the shared one is.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
 def _new_request_id() -> str:
-    """A random version-4 UUID. Request ids are labels, not secrets: the module-level PRNG
-    (reseeded in each forked worker) spares the os.urandom system call that uuid4() makes on
-    every request (a twentieth of a GET's CPU)."""
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    """A random version-4 UUID. Request ids are labels, not secrets: a PRNG spares the
+    os.urandom system call that uuid4() makes on every request (a twentieth of a GET's CPU)."""
+    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
 
 
 _HEADER_NAMES: dict[str, str] = {}

@@ -147,6 +147,11 @@ def _lower_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
+# A PRNG of our own for the generations (see engine._ids for why not the shared one).
+_generations = random.Random()
+os.register_at_fork(after_in_child=_generations.seed)
+
+
 class SqliteStore:
     """Thread- and process-safe: one connection per thread, each write one transaction.
 
@@ -242,7 +247,7 @@ class SqliteStore:
     def _bump(self, at: int) -> None:
         # After the COMMIT, so a reader that sees the new value reads the new data. Random,
         # not a counter: two processes bumping at once cannot land on a value seen before.
-        self._gen_map[at : at + 8] = random.getrandbits(64).to_bytes(8, "little")
+        self._gen_map[at : at + 8] = _generations.getrandbits(64).to_bytes(8, "little")
 
     @contextmanager
     def _write(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from werkzeug.test import TestResponse
 from mockserver import ContractViolation, SpecError, create_app
 from mockserver.providers import KNOWN
 
+from conftest import api1_headers
 from tests_helpers import json_of
 
 DATA = Path(__file__).parent / "data"
@@ -287,3 +289,17 @@ def test_url_builders_are_compiled_on_first_use_and_still_build() -> None:
             built = url_for(rule.endpoint, **values, page="2")
             assert built.split("?")[0].count("7777") == len(rule.arguments)
             assert built.endswith("page=2")
+
+
+def test_serving_leaves_the_shared_random_state_alone(tmp_path: Path) -> None:
+    """Request ids and SQLite generations come from PRNGs of their own: a test that seeds
+    `random`, or Hypothesis (which refuses strategies that move it), is not disturbed by a
+    request served on another thread."""
+    app = create_app(["api1"], store=f"sqlite:{tmp_path / 'state.sqlite'}")
+    before = random.getstate()
+    answer = app.test_client().post(
+        "/api1/api/v1/consents", json={"name": "Acme"}, headers=api1_headers()
+    )
+    assert answer.status_code == 201
+    assert random.getstate() == before
+    app.extensions["mockserver"].store.close()
