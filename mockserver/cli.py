@@ -139,6 +139,19 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         default=10_000,
         help="requests the journal keeps (default 10000)",
     )
+    serve.add_argument(
+        "--log",
+        choices=("none", "requests"),
+        default="none",
+        help="requests: a line per request on stdout, marked when it broke the contract "
+        "(default none)",
+    )
+    serve.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the request log: auto (default) on a terminal unless NO_COLOR is set",
+    )
 
 
 def _fail(message: str) -> int:
@@ -194,7 +207,29 @@ def _settings(args: argparse.Namespace, token: str | None) -> dict[str, object]:
         "strict": args.strict,
         "journal_size": args.journal_size,
         "store": args.store,
+        "log": args.log,
+        "color": args.log == "requests" and _wants_color(args.color),
     }
+
+
+def _wants_color(choice: str) -> bool:
+    from .requestlog import wants_color
+
+    return wants_color(sys.stdout, choice)
+
+
+# Granian's messages (granian.log.LOGGING_CONFIG's handlers, which write to stdout) on stderr
+# with ours, so stdout carries the request log (`--log requests`) and nothing else.
+_GRANIAN_TO_STDERR = {
+    "handlers": {
+        handler: {
+            "formatter": formatter,
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        }
+        for handler, formatter in (("console", "generic"), ("access", "access"))
+    }
+}
 
 
 def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) -> int:
@@ -216,6 +251,7 @@ def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) 
         workers=args.workers,
         factory=True,
         log_access=False,
+        log_dictconfig=_GRANIAN_TO_STDERR,
         blocking_threads=args.threads,
     )
     sys.stderr.write(
