@@ -3,26 +3,95 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .app import default_fixture_dir
+from .app import ROOT, default_fixture_dir
+from .listen import ListenError, claim_port, is_loopback, resolve_host
 from .providers import KNOWN
 
 if TYPE_CHECKING:
     from flask import Flask
 
-__all__ = ["main"]
+__all__ = ["main", "whole_number"]
+
+DISTRIBUTION = "consent-mockserver"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's refusals in the project's form: one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mockserver: {message} (see '{self.prog} --help')\n")
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse `type` for a whole number in low..high, whose refusal says the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+
+    return parse
+
+
+def version() -> str:
+    """The installed distribution's version; in a checkout run without installing, the one in
+    its pyproject.toml."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+
+    try:
+        with (ROOT / "pyproject.toml").open("rb") as file:
+            return f"{tomllib.load(file)['project']['version']} (not installed: {ROOT})"
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown (not installed)"
+
+
+class _Version(argparse.Action):
+    """`--version`, looked up only when asked (package metadata costs start-up time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        sys.stdout.write(f"mockserver {version()}\n")
+        parser.exit(0)
 
 
 def _parser(*, check_arguments: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    parser = _Parser(prog="mockserver", description=__doc__)
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the simulator (all providers by default)")
+    _serve_arguments(serve)
+    check = sub.add_parser(
+        "check",
+        help="run the contract suite against a base URL and report drift from the spec",
+    )
+    if check_arguments:  # not for `serve`: importing the drift checker costs start-up time
+        from .drift import add_arguments
+
+        add_arguments(check, KNOWN)
+    return parser
+
+
+def _serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--provider",
         action="append",
@@ -30,8 +99,12 @@ def _parser(*, check_arguments: bool = True) -> argparse.ArgumentParser:
         dest="providers",
         help="serve this provider (repeatable); default: every provider",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4010)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address or name to listen on (default 127.0.0.1; localhost is 127.0.0.1)",
+    )
+    serve.add_argument("--port", type=whole_number(1, 65535), default=4010, help="default 4010")
     serve.add_argument(
         "--store",
         default="memory",
@@ -42,10 +115,10 @@ def _parser(*, check_arguments: bool = True) -> argparse.ArgumentParser:
         default=None,
         help="folder of <provider>.yaml fixtures, or 'none' (default: fixtures/)",
     )
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=whole_number(1), default=1, help="default 1")
     serve.add_argument(
         "--threads",
-        type=int,
+        type=whole_number(1),
         default=4,
         help="request threads per worker (default 4: a delay fault on one request "
         "does not stall the others; 1 gives the lowest p99 under load)",
@@ -60,16 +133,25 @@ def _parser(*, check_arguments: bool = True) -> argparse.ArgumentParser:
         action="store_true",
         help="check every response against the spec (a mismatch becomes a 500)",
     )
-    serve.add_argument("--journal-size", type=int, default=10_000)
-    check = sub.add_parser(
-        "check",
-        help="run the contract suite against a base URL and report drift from the spec",
+    serve.add_argument(
+        "--journal-size",
+        type=whole_number(1),
+        default=10_000,
+        help="requests the journal keeps (default 10000)",
     )
-    if check_arguments:  # not for `serve`: importing the drift checker costs start-up time
-        from .drift import add_arguments
-
-        add_arguments(check, KNOWN)
-    return parser
+    serve.add_argument(
+        "--log",
+        choices=("none", "requests"),
+        default="none",
+        help="requests: a line per request on stdout, marked when it broke the contract "
+        "(default none)",
+    )
+    serve.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the request log: auto (default) on a terminal unless NO_COLOR is set",
+    )
 
 
 def _fail(message: str) -> int:
@@ -77,60 +159,120 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def serve(args: argparse.Namespace) -> int:
+def _refusal(args: argparse.Namespace) -> str | None:
+    """Why these serve flags cannot work together, before anything is resolved or built."""
     if args.store != "memory" and not args.store.startswith(("sqlite:", "redis://", "rediss://")):
-        return _fail(f"--store {args.store}: use memory, sqlite:PATH or redis://HOST:PORT/DB")
-    if args.workers < 1:
-        return _fail("--workers must be at least 1")
+        return f"--store {args.store}: use memory, sqlite:PATH or redis://HOST:PORT/DB"
     if args.workers > 1 and args.store == "memory":
-        return _fail(
+        return (
             f"--workers {args.workers} needs a store that worker processes can share; the "
             "memory store lives inside one process, so each worker would see different "
             "consents. Use --store sqlite:PATH (e.g. --store sqlite:/tmp/mockserver.sqlite), "
             "--store redis://HOST:PORT/DB (workers on several hosts) or run --workers 1"
         )
+    return None
+
+
+def serve(args: argparse.Namespace) -> int:
+    refusal = _refusal(args)
+    if refusal:
+        return _fail(refusal)
+    try:
+        address = resolve_host(args.host)
+    except ListenError as exc:
+        return _fail(str(exc))
     token = args.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN")
-    if not _is_loopback(args.host) and not token:
+    if not is_loopback(address) and not token:
         return _fail(
             f"--host {args.host} exposes /__admin beyond this machine; set an admin "
             "token with --admin-token or MOCKSERVER_ADMIN_TOKEN"
         )
+    try:
+        # Before the app is built: a port in use is refused at once, not after seeding.
+        claim = claim_port(args.host, address, args.port)
+    except ListenError as exc:
+        return _fail(str(exc))
+    try:
+        return _serve(args, address, _settings(args, token))
+    finally:
+        claim.release()
+
+
+def _settings(args: argparse.Namespace, token: str | None) -> dict[str, object]:
     folder = args.fixtures or default_fixture_dir()
-    fixtures = None if args.fixtures == "none" else str(Path(folder))
-    settings = {
+    return {
         "providers": args.providers,
-        "fixtures": fixtures,
+        "fixtures": None if args.fixtures == "none" else str(Path(folder)),
         "admin_token": token,
         "strict": args.strict,
         "journal_size": args.journal_size,
         "store": args.store,
+        "log": args.log,
+        "color": args.log == "requests" and _wants_color(args.color),
     }
-    from .wsgi import build_app, collector_paused, freeze_heap, settings_to_env
+
+
+def _wants_color(choice: str) -> bool:
+    from .requestlog import wants_color
+
+    return wants_color(sys.stdout, choice)
+
+
+# Granian's messages (granian.log.LOGGING_CONFIG's handlers, which write to stdout) on stderr
+# with ours, so stdout carries the request log (`--log requests`) and nothing else.
+_GRANIAN_TO_STDERR = {
+    "handlers": {
+        handler: {
+            "formatter": formatter,
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        }
+        for handler, formatter in (("console", "generic"), ("access", "access"))
+    }
+}
+
+
+def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) -> int:
+    from .wsgi import settings_to_env
 
     os.environ.update(settings_to_env(settings))
+    try:
+        target_loader = _prepare()
+    except Exception as exc:  # every set-up error carries its own explanation
+        return _fail(str(exc))
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    server = Granian(
+        "mockserver.wsgi:app_from_env",
+        address=address,
+        port=args.port,
+        interface=Interfaces.WSGI,
+        workers=args.workers,
+        factory=True,
+        log_access=False,
+        log_dictconfig=_GRANIAN_TO_STDERR,
+        blocking_threads=args.threads,
+    )
+    sys.stderr.write(
+        f"mockserver: serving {', '.join(args.providers or KNOWN)} on http://{args.host}:"
+        f"{args.port} (admin: /__admin, sandbox: /__sandbox)\n"
+    )
+    sys.stdout.flush()  # nothing buffered, to be written again by each forked worker
+    server.serve(target_loader=target_loader)
+    return 0
+
+
+def _prepare() -> Callable[[str], Flask] | None:
+    """Build the app here, in the parent, before the server listens: a bad spec, store or
+    fixture fails with its one-line message and exit code 2, not in a worker. This also seeds
+    a persistent store once, before the workers start. Returns granian's target loader."""
+    import multiprocessing
+
+    from .wsgi import build_app, collector_paused, freeze_heap
+
     with collector_paused():
-        try:
-            # Build here, in the parent, before the server listens: a bad spec, store or
-            # fixture fails with its one-line message and exit code 2, not in a worker. This
-            # also seeds a persistent store once, before the workers start.
-            app = build_app()
-        except Exception as exc:  # every set-up error carries its own explanation
-            return _fail(str(exc))
-        import multiprocessing
-
-        from granian import Granian
-        from granian.constants import Interfaces
-
-        target_loader: Callable[[str], Flask] | None = None
+        app = build_app()
         if multiprocessing.get_start_method() == "fork":
             # Every worker is forked from this process (granian's start method is
             # multiprocessing's): it serves the app built above instead of building it again.
@@ -139,26 +281,10 @@ def serve(args: argparse.Namespace) -> int:
             # detached first, so each worker opens its own connections on first use.
             app.extensions["mockserver"].store.detach()
             freeze_heap()  # before the fork: see freeze_heap
-            target_loader = _Prebuilt(app)
-        else:  # spawned workers import mockserver.wsgi:app_from_env and build their own
-            app.extensions["mockserver"].store.close()
-            del app
-    server = Granian(
-        "mockserver.wsgi:app_from_env",
-        address=args.host,
-        port=args.port,
-        interface=Interfaces.WSGI,
-        workers=args.workers,
-        factory=True,
-        log_access=False,
-        blocking_threads=max(1, args.threads),
-    )
-    sys.stderr.write(
-        f"mockserver: serving {', '.join(args.providers or KNOWN)} on http://{args.host}:"
-        f"{args.port} (admin: /__admin, sandbox: /__sandbox)\n"
-    )
-    server.serve(target_loader=target_loader)
-    return 0
+            return _Prebuilt(app)
+        # spawned workers import mockserver.wsgi:app_from_env and build their own
+        app.extensions["mockserver"].store.close()
+        return None
 
 
 class _Prebuilt:

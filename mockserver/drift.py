@@ -210,15 +210,18 @@ def _only(schema: Any, *, read_only: bool, operation_ids: set[str]) -> Any:
     return schema.clone(filter_set=schema.config.operations.filter_set_with(include=include))
 
 
-def check(args: argparse.Namespace) -> DriftReport:
-    """Run the suite against `args.url` and collect every difference from the spec."""
+def spec_path(args: argparse.Namespace) -> Path:
+    """`--spec`, else the provider's own spec."""
     from .providers import load_provider
 
-    spec = (
-        Path(args.spec)
-        if args.spec
-        else default_spec_dir() / load_provider(args.provider).spec_file
-    )
+    if args.spec:
+        return Path(args.spec)
+    return default_spec_dir() / load_provider(args.provider).spec_file
+
+
+def check(args: argparse.Namespace) -> DriftReport:
+    """Run the suite against `args.url` and collect every difference from the spec."""
+    spec = spec_path(args)
     report = DriftReport(args.provider, args.url, spec)
     schema = _load_schema(args, spec)
     for result in schema.get_all_operations():
@@ -273,8 +276,10 @@ def add_arguments(parser: argparse.ArgumentParser, providers: Iterable[str]) -> 
     )
     parser.add_argument("--spec", default=None, help="spec file (default: the provider's spec)")
     parser.add_argument("--config", default=None, help=f"{CONFIG_NAME} (default: discovered)")
-    parser.add_argument("--max-examples", type=int, default=20, help="per operation and phase")
-    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument(
+        "--max-examples", type=_at_least_one, default=20, help="per operation and phase"
+    )
+    parser.add_argument("--seed", type=_seed, default=20261122)
     parser.add_argument(
         "--phases",
         type=lambda text: tuple(p.strip() for p in text.split(",") if p.strip()),
@@ -290,12 +295,87 @@ def add_arguments(parser: argparse.ArgumentParser, providers: Iterable[str]) -> 
     parser.add_argument("-v", "--verbose", action="store_true", help="a curl per difference")
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+
+
+def operation_ids(spec: Path) -> list[str]:
+    """Every operationId the spec declares, in its order."""
+    from .spec import read_yaml
+
+    document = read_yaml(spec)
+    return [
+        str(operation["operationId"])
+        for item in (document.get("paths") or {}).values()
+        if isinstance(item, dict)
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+
+
+def unreachable(url: str, timeout: float = 5.0) -> str | None:
+    """Why nothing answers at `url`'s host and port, or None when a connection opens."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http:// or https:// URL"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "has an invalid port"
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except socket.gaierror as exc:
+        return f"is unreachable: cannot resolve {parts.hostname} ({exc.strerror})"
+    except TimeoutError:
+        return f"is unreachable: no connection to {parts.hostname}:{port} within {timeout:g} s"
+    except OSError as exc:
+        return f"is unreachable: {parts.hostname}:{port}: {exc.strerror or exc}"
+
+
+def _usage_error(args: argparse.Namespace) -> str | None:
+    """What makes this check impossible before it starts: a phase, operation or URL."""
+    unknown = [p for p in args.phases if p not in PHASES]
+    if unknown:
+        return f"unknown phase {unknown[0]!r}; known: {', '.join(PHASES)}"
+    if args.operation:
+        spec = spec_path(args)
+        try:
+            known = operation_ids(spec)
+        except (OSError, ValueError, AttributeError) as exc:
+            return f"cannot read spec {spec}: {exc}"
+        missing = [name for name in args.operation if name not in known]
+        if missing:
+            return (
+                f"--operation {missing[0]}: no such operation in {spec.name}; "
+                f"known: {', '.join(known)}"
+            )
+    problem = unreachable(args.url)
+    return f"--url {args.url} {problem}" if problem else None
+
+
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """The `check` command: 0 when the target keeps the contract, 1 on drift, 2 when it could
     not be checked (bad usage, an unreachable URL, a broken spec)."""
-    unknown = [p for p in args.phases if p not in PHASES]
-    if unknown:
-        sys.stderr.write(f"mockserver: unknown phase {unknown[0]!r}; known: {', '.join(PHASES)}\n")
+    problem = _usage_error(args)
+    if problem:
+        sys.stderr.write(f"mockserver: {problem}\n")
         return 2
     try:
         report = check(args)

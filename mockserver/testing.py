@@ -268,10 +268,15 @@ class RunningServer:
 
 
 def start_server(
-    args: Sequence[str] = (), *, env: dict[str, str] | None = None, timeout: float = 30.0
+    args: Sequence[str] = (),
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    port: int | None = None,
 ) -> RunningServer:
-    """Start `mockserver serve` and wait until /__admin/health answers."""
-    port = free_port()
+    """Start `mockserver serve` (on `port`, else a free one) and wait until /__admin/health
+    answers."""
+    port = port or free_port()
     log = tempfile.TemporaryFile("w+")
     command = [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), *args]
     environment = {**os.environ, **(env or {})}
@@ -305,9 +310,9 @@ def start_server(
 
 @contextmanager
 def running_server(
-    args: Sequence[str] = (), *, env: dict[str, str] | None = None
+    args: Sequence[str] = (), *, env: dict[str, str] | None = None, port: int | None = None
 ) -> Iterator[RunningServer]:
-    server = start_server(args, env=env)
+    server = start_server(args, env=env, port=port)
     try:
         yield server
     finally:

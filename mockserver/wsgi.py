@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,7 +26,7 @@ def settings_to_env(settings: dict[str, object]) -> dict[str, str]:
 def build_app() -> Flask:
     """Build (and seed) the app from the settings `mockserver serve` put in the environment."""
     settings = json.loads(os.environ.get(f"{_PREFIX}SETTINGS", "{}"))
-    return create_app(
+    app = create_app(
         settings.get("providers"),
         fixtures=settings.get("fixtures"),
         admin_token=settings.get("admin_token") or os.environ.get("MOCKSERVER_ADMIN_TOKEN"),
@@ -34,6 +35,18 @@ def build_app() -> Flask:
         max_body_bytes=int(settings.get("max_body_bytes", 1024 * 1024)),
         store=str(settings.get("store", "memory")),
     )
+    if settings.get("log") == "requests":
+        from .requestlog import RequestLog
+
+        # Outermost, around the engine's fast path: it times and sees every request. Whether
+        # to colour was decided once by `serve`, so every worker writes the same way.
+        app.wsgi_app = RequestLog(  # type: ignore[method-assign]
+            app.wsgi_app,
+            app.extensions["mockserver"].journal,
+            sys.stdout,
+            color=bool(settings.get("color", False)),
+        )
+    return app
 
 
 def freeze_heap() -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mockserver.cli import main
-from mockserver.testing import RunningServer, running_server
+from mockserver.testing import RunningServer, free_port, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 LIVE_VARIABLES = ("API1_BASE_URL", "API1_API_KEY")
@@ -119,10 +119,35 @@ def test_read_only_and_operation_select_what_is_sent(
     assert code == 0 and "1 operations" in out
 
 
-def test_an_unreachable_url_cannot_be_checked(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = check("http://127.0.0.1:9/api1", "--phases", "examples", capsys=capsys)
+def test_an_unreachable_url_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()  # nothing listens on it
+    url = f"http://127.0.0.1:{port}/api1"
+    code = main(["check", "--provider", "api1", "--url", url, *FAST])
+    captured = capsys.readouterr()
     assert code == 2  # not "drift": nothing was compared
-    assert "ERROR" in out and "Connection failed" in out
+    assert captured.err == (
+        f"mockserver: --url {url} is unreachable: 127.0.0.1:{port}: Connection refused\n"
+    )
+    assert captured.out == ""  # no report of operations that were never tried
+
+
+def test_a_url_that_is_not_http_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--provider", "api1", "--url", "127.0.0.1:4010/api1", *FAST])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "mockserver: --url 127.0.0.1:4010/api1 is not an http:// or https:// URL\n"
+    )
+
+
+def test_an_unknown_operation_exits_2_naming_the_known_ones(
+    server: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["check", "--provider", "api1", "--url", server.url("api1"), *FAST]
+    code = main([*argv, "--operation", "listConsents", "--operation", "listConsent"])
+    err = capsys.readouterr().err
+    assert code == 2  # was: "0 operations ... no drift", exit 0
+    assert err.startswith("mockserver: --operation listConsent: no such operation in api1.yaml")
+    assert "known: createConsent, listConsents, getConsent" in err and err.count("\n") == 1
 
 
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

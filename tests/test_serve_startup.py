@@ -17,7 +17,7 @@ from flask import Flask
 from granian import Granian
 
 from mockserver import cli
-from mockserver.testing import running_server
+from mockserver.testing import free_port, running_server
 from mockserver.wsgi import app_from_env, collector_paused, settings_to_env
 
 ROOT = Path(__file__).parents[1]
@@ -78,7 +78,7 @@ def test_the_worker_factory_freezes_the_built_and_seeded_heap(
 
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="fork only")
 def test_the_forked_worker_serves_the_app_the_parent_built(served: dict[str, Any]) -> None:
-    assert cli.main(["serve", "--provider", "api1", "--port", "0"]) == 0
+    assert cli.main(["serve", "--provider", "api1", "--port", str(free_port())]) == 0
     loader: Callable[[str], Flask] = served["loader"]
     assert loader is not None
     app = loader("mockserver.wsgi:app_from_env")
@@ -92,7 +92,7 @@ def test_forked_workers_share_the_parents_app_with_its_store_detached(
     served: dict[str, Any], tmp_path: Path
 ) -> None:
     path = tmp_path / "shared.sqlite"
-    argv = ["serve", "--provider", "api1", "--port", "0", "--store", f"sqlite:{path}"]
+    argv = ["serve", "--provider", "api1", "--port", str(free_port()), "--store", f"sqlite:{path}"]
     assert cli.main([*argv, "--workers", "2"]) == 0
     loader: Callable[[str], Flask] = served["loader"]
     app = loader("mockserver.wsgi:app_from_env")
@@ -108,7 +108,7 @@ def test_spawned_workers_build_their_own_app_on_the_store_seeded_once(
 ) -> None:
     monkeypatch.setattr(multiprocessing, "get_start_method", lambda *a, **k: "spawn")
     path = tmp_path / "shared.sqlite"
-    argv = ["serve", "--provider", "api1", "--port", "0", "--store", f"sqlite:{path}"]
+    argv = ["serve", "--provider", "api1", "--port", str(free_port()), "--store", f"sqlite:{path}"]
     assert cli.main([*argv, "--workers", "2"]) == 0
     assert served["loader"] is None  # granian's factory: mockserver.wsgi:app_from_env
     assert served["server"].target == "mockserver.wsgi:app_from_env" and served["server"].factory
@@ -124,7 +124,9 @@ def test_a_bad_fixture_fails_before_granian_is_started(
     served: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "api1.yaml").write_text("provider: api1\ntenants: []\n")
-    code = cli.main(["serve", "--provider", "api1", "--port", "0", "--fixtures", str(tmp_path)])
+    code = cli.main(
+        ["serve", "--provider", "api1", "--port", str(free_port()), "--fixtures", str(tmp_path)]
+    )
     assert code == 2 and "server" not in served
     assert capsys.readouterr().err.count("\n") == 1
     assert gc.isenabled()
