@@ -245,7 +245,7 @@ def test_the_log_wraps_the_fast_path_and_reports_every_violation(
     assert isinstance(app.wsgi_app, RequestLog) and isinstance(app.wsgi_app.app, FastPath)
     stream = io.StringIO()
     log = RequestLog(app.wsgi_app.app, app.extensions["mockserver"].journal, stream, color=False)
-    headers = {"x-api-key": "k", "x-correlation-id": "not-a-uuid"}
+    headers = [("x-api-key", "k"), ("x-correlation-id", "not-a-uuid")]
     environ = EnvironBuilder(
         path="/api1/api/v1/consents", query_string="Status=NOPE", headers=headers
     ).get_environ()
