@@ -101,7 +101,7 @@ def test_update_doc_loses_no_concurrent_update(store: Store) -> None:
 
 
 _CLAIMER = """
-import json, sys
+import json, sys, time
 from mockserver.store import open_store
 store = open_store(sys.argv[1])
 sys.stdout.write("ready\\n"); sys.stdout.flush()
@@ -109,6 +109,7 @@ sys.stdin.readline()  # both processes start claiming together
 got = []
 while claimed := store.queue_claim("q", now=1.0, lease=600.0):
     got.extend(i for i, _ in claimed)
+    time.sleep(0.002)  # a sender's pace: the other process gets its turns, even on a busy machine
 print(json.dumps(got))
 store.close()
 """

@@ -230,10 +230,23 @@ def _settings(monkeypatch: pytest.MonkeyPatch, **extra: Any) -> None:
     monkeypatch.setenv("MOCKSERVER_SERVE_SETTINGS", json.dumps(settings))
 
 
+def _layers(wsgi_app: object) -> list[object]:
+    """The WSGI middleware chain, outermost first (each layer names the next `app` or
+    `wsgi_app`)."""
+    layers = [wsgi_app]
+    while (
+        inner := getattr(layers[-1], "app", None) or getattr(layers[-1], "wsgi_app", None)
+    ) is not None and not isinstance(layers[-1], FastPath):
+        layers.append(inner)
+    return layers
+
+
 def test_with_the_log_off_nothing_of_it_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     _settings(monkeypatch)
     app = build_app()
-    assert isinstance(app.wsgi_app, FastPath)  # the engine's fast path, unwrapped
+    layers = _layers(app.wsgi_app)
+    assert not any(isinstance(layer, RequestLog) for layer in layers)
+    assert isinstance(layers[-1], FastPath)  # the engine's fast path, innermost
     assert "record" not in vars(app.extensions["mockserver"].journal)  # no observer
 
 
@@ -242,7 +255,8 @@ def test_the_log_wraps_the_fast_path_and_reports_every_violation(
 ) -> None:
     _settings(monkeypatch, log="requests", color=False)
     app = build_app()
-    assert isinstance(app.wsgi_app, RequestLog) and isinstance(app.wsgi_app.app, FastPath)
+    assert isinstance(app.wsgi_app, RequestLog)  # outermost: it times everything inside
+    assert isinstance(_layers(app.wsgi_app)[-1], FastPath)
     stream = io.StringIO()
     log = RequestLog(app.wsgi_app.app, app.extensions["mockserver"].journal, stream, color=False)
     headers = [("x-api-key", "k"), ("x-correlation-id", "not-a-uuid")]
