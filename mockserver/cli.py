@@ -28,6 +28,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"mockserver: {message} (see '{self.prog} --help')\n")
 
 
+IDLE_SECONDS = 15  # a keep-alive connection with no new request for this long is closed
+
+
 def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse `type` for a whole number in low..high, whose refusal says the range."""
 
@@ -140,6 +143,13 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         help="requests the journal keeps (default 10000)",
     )
     serve.add_argument(
+        "--idle-timeout",
+        type=whole_number(1, 3600),
+        default=IDLE_SECONDS,
+        metavar="SECONDS",
+        help=f"close a keep-alive connection idle this long (default {IDLE_SECONDS})",
+    )
+    serve.add_argument(
         "--log",
         choices=("none", "requests"),
         default="none",
@@ -242,6 +252,7 @@ def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) 
         return _fail(str(exc))
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     server = Granian(
         "mockserver.wsgi:app_from_env",
@@ -253,6 +264,17 @@ def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) 
         log_access=False,
         log_dictconfig=_GRANIAN_TO_STDERR,
         blocking_threads=args.threads,
+        # A worker that dies (a crash, the OOM killer, a SIGKILL) is started again instead of
+        # taking the whole server down with it.
+        respawn_failed_workers=True,
+        respawn_interval=0.5,
+        # Granian admits this many connections per worker at once; idle keep-alive
+        # connections hold their place, and with the default (1024 / workers) a thousand idle
+        # clients stalled every new request. The file-descriptor limit is the real bound
+        # (raised to its hard limit by _raise_fd_limit); idle keep-alive connections are
+        # closed after --idle-timeout seconds.
+        backpressure=max(1024, _raise_fd_limit() // args.workers),
+        http1_settings=HTTP1Settings(header_read_timeout=args.idle_timeout * 1000),
     )
     sys.stderr.write(
         f"mockserver: serving {', '.join(args.providers or KNOWN)} on http://{args.host}:"
@@ -261,6 +283,21 @@ def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) 
     sys.stdout.flush()  # nothing buffered, to be written again by each forked worker
     server.serve(target_loader=target_loader)
     return 0
+
+
+def _raise_fd_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (the workers inherit it), so
+    that many idle connections cannot exhaust it; the limit now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):  # not allowed here: keep what we have
+            pass
+    return soft if soft != resource.RLIM_INFINITY else 65536
 
 
 def _prepare() -> Callable[[str], Flask] | None:
