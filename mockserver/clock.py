@@ -38,13 +38,16 @@ def parse_duration(text: str) -> timedelta:
             "(years and months are not accepted: use days)"
         )
     parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
-    delta = timedelta(
-        weeks=parts.get("weeks", 0),
-        days=parts.get("days", 0),
-        hours=parts.get("hours", 0),
-        minutes=parts.get("minutes", 0),
-        seconds=parts.get("seconds", 0),
-    )
+    try:
+        delta = timedelta(
+            weeks=parts.get("weeks", 0),
+            days=parts.get("days", 0),
+            hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0),
+            seconds=parts.get("seconds", 0),
+        )
+    except OverflowError as exc:  # beyond timedelta's 999,999,999 days (or a float's range)
+        raise ValueError(f"{text!r} is longer than the clock can move") from exc
     return -delta if match.group("sign") else delta
 
 
@@ -97,6 +100,23 @@ class _LocalBacking:
 
 _DOC = "clock"
 _EMPTY: dict[str, Any] = {"offset": 0.0, "frozen": None, "tenants": {}}
+# The simulated clock's range: far from datetime's own limits (years 1 and 9999), so that no
+# lifecycle rule or offset added to a simulated instant can overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+_RANGE = f"the simulated clock stays from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d}"
+
+
+class ClockRangeError(ValueError):
+    """A clock change that would leave [EARLIEST, LATEST); the clock is left as it was."""
+
+
+@contextmanager
+def _in_range() -> Iterator[None]:
+    try:
+        yield
+    except OverflowError as exc:  # an instant plus a delta beyond year 9999
+        raise ClockRangeError(f"{_RANGE}; this change would take it past them") from exc
 
 
 @dataclass(slots=True)
@@ -147,11 +167,23 @@ class SimClock:
         return base
 
     def _change(self, **changes: Any) -> None:
-        self.backing.write_doc(_DOC, {**self._state(), **changes})
+        state = {**self._state(), **changes}
+        self._check_range(state)
+        self.backing.write_doc(_DOC, state)
         self._pin.state = None
 
+    def _check_range(self, state: dict[str, Any]) -> None:
+        """Refuse settings that put the clock, or any tenant's, outside [EARLIEST, LATEST):
+        stored, they would make every later request's date arithmetic overflow (a 500)."""
+        with _in_range():
+            base = self._base(state)
+            instants = [base, *(base + timedelta(seconds=s) for s in state["tenants"].values())]
+        for instant in instants:
+            if not EARLIEST <= instant < LATEST:
+                raise ClockRangeError(f"{_RANGE}; this change would take it to {instant:%Y-%m-%d}")
+
     def advance(self, delta: timedelta, tenant: str | None = None) -> datetime:
-        with self._lock:
+        with self._lock, _in_range():
             state = self._state()
             if tenant is not None:
                 tenants = dict(state["tenants"])
@@ -166,7 +198,7 @@ class SimClock:
     def set(
         self, instant: datetime, *, freeze: bool = False, tenant: str | None = None
     ) -> datetime:
-        with self._lock:
+        with self._lock, _in_range():
             state = self._state()
             if tenant is not None:
                 tenants = dict(state["tenants"])

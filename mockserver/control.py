@@ -102,7 +102,10 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
     @bp.post("/reset")
     def reset() -> Response:
         body = _json_object()
-        sim.reset(reseed=bool(body.get("fixtures", True)))
+        reseed = body.pop("fixtures", True)
+        if body or not isinstance(reseed, bool):  # "false" must not mean "reseed"
+            raise _BadAdminRequest('the body is {"fixtures": true|false}, or empty')
+        sim.reset(reseed=reseed)
         return jsonify({"reset": True, "consents": sim.store.count()})
 
     @bp.get("/clock")
@@ -233,8 +236,10 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
         response.headers["ETag"] = record.etag
         return response
 
+    from .openapi import publish_admin
     from .sandbox import Kit
 
+    publish_admin(bp, sim, _provider)
     for name, runtime in sim.runtimes.items():
         if runtime.definition.admin is not None:
             runtime.definition.admin(Kit(sim, bp, name))

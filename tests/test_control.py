@@ -314,3 +314,28 @@ def test_admin_token_is_required_when_set(clock: Any) -> None:
     ok = client.get("/__admin/health", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200
     assert client.get(BASE, headers=h()).status_code == 200  # the provider API is unaffected
+
+
+def test_a_clock_change_out_of_range_is_refused_and_changes_nothing(client: FlaskClient) -> None:
+    before = client.get("/__admin/clock").json
+    for body in (
+        {"set": "9999-12-31T23:59:59-23:59"},  # past datetime's year 9999: was a 500
+        {"set": "0001-01-01T00:00:00+23:59"},
+        {"set": "1850-01-01T00:00:00Z", "freeze": True},
+        {"advance": "P99999999W"},
+        {"advance": "P" + "9" * 400 + "D"},  # beyond timedelta: was a 500
+        {"tenant": "t1", "advance": "P3000000D"},
+    ):
+        refused = post(client, "/clock", body)
+        assert refused.status_code == 400, body
+        assert "the simulated clock stays from 1900-01-01" in refused.json["message"] or (
+            "longer than the clock can move" in refused.json["message"]
+        )
+    assert client.get("/__admin/clock").json == before  # and the next request still works
+    assert client.get(BASE, headers=h()).status_code == 200
+
+
+def test_reset_takes_a_boolean_fixtures_flag_only(client: FlaskClient) -> None:
+    for body in ({"fixtures": "false"}, {"fixtures": None}, {"reseed": False}):
+        refused = post(client, "/reset", body)
+        assert refused.status_code == 400 and refused.json["error"] == "bad_request", body
