@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -12,6 +13,7 @@ from .clock import parse_duration, parse_instant
 from .faults import FaultError
 from .journal import fingerprint
 from .lifecycle import TransitionRefused, create_consent, find_consent, move_consent
+from .openapi import admin_query_names
 from .seeding import FixtureError, seed_document, seed_file
 
 if TYPE_CHECKING:
@@ -42,15 +44,30 @@ class _BadAdminRequest(ValueError):
 def admin_blueprint(sim: Simulator) -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix="/__admin")
 
+    query_names: list[Callable[[str, str], frozenset[str] | None]] = []
+
     @bp.before_request
     def _guard() -> Response | None:
-        if sim.admin_token is None:
-            return None
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), sim.admin_token.encode()
-        ):
-            return None
+        if sim.admin_token is not None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                token.strip().encode(), sim.admin_token.encode()
+            ):
+                return _unauthorized()
+        if not query_names:  # on first use: the document knows every provider's admin routes
+            query_names.append(admin_query_names(sim))
+        allowed = query_names[0](request.method, request.path)
+        unknown = sorted(set(request.args) - allowed) if allowed is not None else []
+        if unknown:
+            known = ", ".join(sorted(allowed or ())) or "none"
+            return _error(
+                400,
+                "bad_request",
+                f"unknown query parameters: {', '.join(unknown)}; known: {known}",
+            )
+        return None
+
+    def _unauthorized() -> Response:
         response = _error(
             401, "unauthorized", "The control plane needs 'Authorization: Bearer <admin token>'."
         )
@@ -124,13 +141,25 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
                 f"unknown clock fields: {', '.join(sorted(unknown))}; "
                 "use advance (ISO 8601 duration), set (RFC 3339), freeze, reset"
             )
+        for name, kind in (("advance", str), ("set", str), ("freeze", bool), ("reset", bool)):
+            if name in body and not isinstance(body[name], kind):
+                raise _BadAdminRequest(
+                    f"{name} must be {'a string' if kind is str else 'true or false'}"
+                )
+        actions = [name for name in ("reset", "advance", "set") if name in body]
+        if len(actions) > 1 or (actions not in ([], ["set"]) and "freeze" in body):
+            raise _BadAdminRequest(
+                "one action at a time: advance, set (with or without freeze), freeze or reset"
+            )
+        if body.get("reset") is False:
+            raise _BadAdminRequest('reset takes true only: {"reset": true}')
         if body.get("reset"):
             sim.clock.reset()
         elif "advance" in body:
-            sim.clock.advance(parse_duration(str(body["advance"])), tenant)
+            sim.clock.advance(parse_duration(body["advance"]), tenant)
         elif "set" in body:
             sim.clock.set(
-                parse_instant(str(body["set"])), freeze=bool(body.get("freeze")), tenant=tenant
+                parse_instant(body["set"]), freeze=bool(body.get("freeze")), tenant=tenant
             )
         elif "freeze" in body:
             sim.clock.set(sim.clock.now(), freeze=bool(body["freeze"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -25,6 +26,7 @@ __all__ = [
     "ADMIN_SPEC",
     "FORMATS",
     "admin_document",
+    "admin_query_names",
     "provider_document",
     "publish_admin",
     "publish_specs",
@@ -172,14 +174,58 @@ def admin_document(sim: Simulator, root: str) -> dict[str, Any]:
             paths[f"/__admin/{name}{rule}"] = copy.deepcopy(dict(item))
     if sim.admin_token is None:
         document.pop("security", None)
-        return document
     for item in paths.values():
         for method, operation in item.items():
-            if method != "parameters":
-                operation["responses"].setdefault(
-                    "401", {"$ref": "#/components/responses/Unauthorized"}
-                )
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            # Any admin request: an unknown query parameter is refused (control.py's guard).
+            responses.setdefault("400", {"$ref": "#/components/responses/BadRequest"})
+            if sim.admin_token is not None:
+                responses.setdefault("401", {"$ref": "#/components/responses/Unauthorized"})
     return document
+
+
+def admin_query_names(sim: Simulator) -> Callable[[str, str], frozenset[str] | None]:
+    """For a method and an admin path, the query parameters the admin document declares there
+    (None: no documented operation), so the control plane refuses a misspelt filter rather
+    than ignoring it and answering everything."""
+    document = admin_document(sim, "")
+    table: list[tuple[re.Pattern[str], str, frozenset[str]]] = []
+    for path, item in document["paths"].items():
+        shared = item.get("parameters", [])
+        pattern = re.compile(re.sub(r"\\\{[^}/]+\\\}", "[^/]+", re.escape(path)))
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            names = frozenset(
+                p["name"]
+                for p in (*shared, *operation.get("parameters", []))
+                for p in [_deref(document, p)]
+                if p.get("in") == "query"
+            )
+            table.append((pattern, method.upper(), names))
+    # Literal paths first: /__admin/requests/unmatched before a templated path it also matches.
+    table.sort(key=lambda row: row[0].pattern.count("[^/]+"))
+
+    def names_for(method: str, path: str) -> frozenset[str] | None:
+        wanted = "GET" if method == "HEAD" else method
+        for pattern, verb, names in table:
+            if verb == wanted and pattern.fullmatch(path):
+                return names
+        return None
+
+    return names_for
+
+
+def _deref(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return node
+    target: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        target = target[part]
+    return dict(target)
 
 
 def publish_admin(bp: Blueprint, sim: Simulator, check_provider: Callable[[str], None]) -> None:

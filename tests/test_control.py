@@ -339,3 +339,31 @@ def test_reset_takes_a_boolean_fixtures_flag_only(client: FlaskClient) -> None:
     for body in ({"fixtures": "false"}, {"fixtures": None}, {"reseed": False}):
         refused = post(client, "/reset", body)
         assert refused.status_code == 400 and refused.json["error"] == "bad_request", body
+
+
+def test_clock_takes_one_action_with_typed_fields(client: FlaskClient) -> None:
+    before = client.get("/__admin/clock").json
+    for body in (
+        {"advance": "P1D", "set": "2027-01-01T00:00:00Z"},  # was: advance, set ignored
+        {"advance": "P1D", "freeze": True},  # was: freeze ignored
+        {"reset": True, "advance": "-P"},  # was: reset, the bad duration unseen
+        {"reset": False},
+        {"advance": 3600},  # was: str(3600), "not a duration"
+        {"set": 1767225600},
+        {"freeze": "yes"},
+    ):
+        refused = post(client, "/clock", body)
+        assert refused.status_code == 400 and refused.json["error"] == "bad_request", body
+    assert client.get("/__admin/clock").json == before
+    frozen = post(client, "/clock", {"set": "2027-01-01T00:00:00Z", "freeze": True}).json
+    assert frozen["now"] == "2027-01-01T00:00:00Z" and frozen["frozen"] is True
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(client: FlaskClient) -> None:
+    client.get(BASE, headers=h())
+    misspelt = client.get("/__admin/requests?stauts=500")  # was: every request, unfiltered
+    assert misspelt.status_code == 400
+    assert misspelt.json["message"].startswith("unknown query parameters: stauts; known: after,")
+    assert client.get("/__admin/requests?status=500").json["total"] == 0
+    assert client.get("/__admin/health?verbose=1").status_code == 400
+    assert client.get("/__admin/api1/consents?tenant=tenant-a&x=1").status_code == 400

@@ -222,6 +222,7 @@ _CHECKS = [
     st.response_headers_conformance,
     st.response_schema_conformance,
     st.ignored_auth,
+    st.negative_data_rejection,
 ]
 
 
@@ -241,17 +242,18 @@ def test_schemathesis_finds_the_admin_api_true_to_its_document(server: RunningSe
         checks = list(_CHECKS)
         if operation.definition.raw["operationId"] not in _SEMANTIC:
             checks.append(st.positive_data_acceptance)
-        try:
-            _explore(operation.as_strategy(generation_mode=GenerationMode.POSITIVE), checks)
-        except Exception as exc:  # collect every operation's failures, then report them all
-            failures.append(f"{operation.label}: {exc}")
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                _explore(operation.as_strategy(generation_mode=mode), checks)
+            except Exception as exc:  # collect every operation's failures, then report them all
+                failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert not failures, "\n\n".join(failures)
 
 
 def _explore(strategy: Any, checks: list[Any]) -> None:
     @hypothesis.given(case=strategy)
     @hypothesis.settings(
-        max_examples=8,
+        max_examples=6,
         deadline=None,
         database=None,
         derandomize=True,
