@@ -132,14 +132,14 @@ def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> di
         known = providers[provider] if provider else set().union(*providers.values())
         if operation not in known:
             raise FaultError(f"unknown operation {operation!r}; known: {', '.join(sorted(known))}")
-    status = spec.get("status")
-    if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+    status = _integer(spec, "status", None)
+    if status is not None and not 100 <= status <= 599:
         raise FaultError("status must be an integer HTTP status between 100 and 599")
-    delay = spec.get("delay_ms", 0)
-    if not isinstance(delay, int) or not 0 <= delay <= 60_000:
+    delay = _integer(spec, "delay_ms", 0)
+    if delay is None or not 0 <= delay <= 60_000:
         raise FaultError("delay_ms must be an integer between 0 and 60000")
-    times = spec.get("times")
-    if times is not None and (not isinstance(times, int) or times < 1):
+    times = _integer(spec, "times", None)
+    if times is not None and times < 1:
         raise FaultError("times must be a positive integer (omit it for 'until cleared')")
     drop = spec.get("drop", False)
     if not isinstance(drop, bool):
@@ -165,6 +165,17 @@ def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> di
         "drop": drop,
         "times": times,
     }
+
+
+def _integer(spec: Mapping[str, Any], name: str, default: int | None) -> int | None:
+    """A JSON integer field as an int: 503 or 503.0 (the same number in JSON), never true or
+    false (Python ints, but no JSON numbers)."""
+    value = spec.get(name, default)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise FaultError(f"{name} must be an integer")
+    return value
 
 
 def dropped_body() -> Iterator[bytes]:

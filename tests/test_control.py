@@ -367,3 +367,16 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(client: FlaskClient) 
     assert client.get("/__admin/requests?status=500").json["total"] == 0
     assert client.get("/__admin/health?verbose=1").status_code == 400
     assert client.get("/__admin/api1/consents?tenant=tenant-a&x=1").status_code == 400
+
+
+def test_fault_numbers_are_json_integers(client: FlaskClient) -> None:
+    made = post(client, "/faults", {"status": 503.0, "times": 2.0})  # 503.0 is 503 in JSON
+    assert made.status_code == 201 and (made.json["status"], made.json["times"]) == (503, 2)
+    for body in (
+        {"status": True},
+        {"status": "503"},
+        {"delay_ms": 1.5},
+        {"drop": True, "times": 0},
+    ):
+        refused = post(client, "/faults", body)  # True was taken as status 1, then refused
+        assert refused.status_code == 400 and refused.json["error"] == "bad_fault", body
