@@ -124,6 +124,10 @@ def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> di
             f"unknown fault fields: {', '.join(sorted(unknown))}; "
             f"allowed: {', '.join(sorted(_FIELDS))}"
         )
+    for name in ("provider", "operation", "path", "method", "tenant"):
+        # First: an object here would be looked up below (unhashable: a 500).
+        if spec.get(name) is not None and not isinstance(spec.get(name), str):
+            raise FaultError(f"{name} must be a string")
     provider = spec.get("provider")
     if provider is not None and provider not in providers:
         raise FaultError(f"unknown provider {provider!r}; served: {', '.join(sorted(providers))}")
@@ -146,12 +150,10 @@ def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> di
         raise FaultError("drop must be true or false")
     if status is None and not delay and not drop:
         raise FaultError("a fault needs at least one of status, delay_ms or drop")
-    headers = spec.get("headers") or {}
+    headers = spec.get("headers")
+    headers = {} if headers is None else headers  # not `or {}`: false is no object either
     if not isinstance(headers, dict):
         raise FaultError("headers must be an object of header names to values")
-    for name in ("provider", "operation", "path", "method", "tenant"):
-        if spec.get(name) is not None and not isinstance(spec.get(name), str):
-            raise FaultError(f"{name} must be a string")
     return {
         "provider": provider,
         "operation": operation,

@@ -165,8 +165,11 @@ def admin_document(sim: Simulator, root: str) -> dict[str, Any]:
     served = list(sim.runtimes)
     components["parameters"]["provider"]["schema"]["enum"] = served
     fault = components["schemas"]["FaultRequest"]["properties"]
-    fault["provider"]["enum"] = served
-    fault["operation"]["enum"] = sorted({op for ops in sim.operations().values() for op in ops})
+    fault["provider"]["enum"] = [*served, None]  # null: any provider
+    fault["operation"]["enum"] = [
+        *sorted({op for ops in sim.operations().values() for op in ops}),
+        None,
+    ]
     components["schemas"]["FixtureDocument"]["properties"]["provider"]["enum"] = served
     paths: dict[str, Any] = document["paths"]
     for name, runtime in sim.runtimes.items():

@@ -380,3 +380,24 @@ def test_fault_numbers_are_json_integers(client: FlaskClient) -> None:
     ):
         refused = post(client, "/faults", body)  # True was taken as status 1, then refused
         assert refused.status_code == 400 and refused.json["error"] == "bad_fault", body
+
+
+def test_objects_where_strings_belong_get_400_not_500(client: FlaskClient) -> None:
+    """Schemathesis's coverage phase sent these; each was an unhashable lookup (a 500)."""
+    for path, body in (
+        ("/faults", {"operation": {}, "status": 500}),
+        ("/faults", {"provider": [], "status": 500}),
+        ("/faults", {"status": 500, "headers": False}),  # was taken as no headers
+        ("/seed", {"provider": {}, "tenants": [{"tenant": "t"}]}),
+    ):
+        refused = post(client, path, body)
+        assert refused.status_code == 400 and refused.is_json, (path, body)
+    finqware = create_app(["finqware"], fixtures=None).test_client()
+    skill = finqware.post("/__admin/finqware/temp-tokens", json={"tenant": "t", "skill": {}})
+    assert skill.status_code == 400 and "skill must be one of" in skill.json["message"]
+
+
+def test_a_405_outside_the_providers_names_the_allowed_methods(client: FlaskClient) -> None:
+    refused = client.delete("/__admin/clock")
+    assert refused.status_code == 405 and refused.json["error"] == "method_not_allowed"
+    assert set(refused.headers["Allow"].split(", ")) >= {"GET", "POST"}
