@@ -56,10 +56,12 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
                 return _unauthorized()
         if not query_names:  # on first use: the document knows every provider's admin routes
             query_names.append(admin_query_names(sim))
+        # Only where the route has filters to misspell: a page without any (health) may well
+        # be a redirect target that the caller's parameters are appended to.
         allowed = query_names[0](request.method, request.path)
-        unknown = sorted(set(request.args) - allowed) if allowed is not None else []
+        unknown = sorted(set(request.args) - allowed) if allowed else []
         if unknown:
-            known = ", ".join(sorted(allowed or ())) or "none"
+            known = ", ".join(sorted(allowed or ()))
             return _error(
                 400,
                 "bad_request",
