@@ -16,6 +16,7 @@ import yaml
 from flask import Blueprint, Flask, Response, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from .clock import EARLIEST, LATEST
 from .spec import read_yaml
 
 if TYPE_CHECKING:
@@ -171,6 +172,12 @@ def admin_document(sim: Simulator, root: str) -> dict[str, Any]:
         None,
     ]
     components["schemas"]["FixtureDocument"]["properties"]["provider"]["enum"] = served
+    move_clock = document["paths"]["/__admin/clock"]["post"]
+    move_clock["description"] = (
+        move_clock["description"]
+        .replace("EARLIEST", f"{EARLIEST:%Y-%m-%d}")
+        .replace("LATEST", f"{LATEST:%Y-%m-%d}")
+    )
     paths: dict[str, Any] = document["paths"]
     for name, runtime in sim.runtimes.items():
         for rule, item in (runtime.definition.admin_paths or {}).items():

@@ -327,10 +327,7 @@ def test_a_clock_change_out_of_range_is_refused_and_changes_nothing(client: Flas
         {"tenant": "t1", "advance": "P3000000D"},
     ):
         refused = post(client, "/clock", body)
-        assert refused.status_code == 400, body
-        assert "the simulated clock stays from 1900-01-01" in refused.json["message"] or (
-            "longer than the clock can move" in refused.json["message"]
-        )
+        assert refused.status_code == 400 and refused.json["error"] == "bad_request", body
     assert client.get("/__admin/clock").json == before  # and the next request still works
     assert client.get(BASE, headers=h()).status_code == 200
 

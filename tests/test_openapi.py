@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mockserver import create_app
+from mockserver.clock import EARLIEST, LATEST
 from mockserver.engine import FastPath
 from mockserver.providers import KNOWN
 from mockserver.spec import read_yaml
@@ -137,6 +138,8 @@ def test_admin_document_is_behind_the_token_and_describes_this_server(
     assert provider["enum"] == list(KNOWN)
     health = document["paths"]["/__admin/health"]["get"]["responses"]
     assert health["401"] == {"$ref": "#/components/responses/Unauthorized"}
+    clock_range = document["paths"]["/__admin/clock"]["post"]["description"]
+    assert f"{EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d}" in clock_range
     as_yaml = every.get("/__admin/openapi.yaml", headers=BEARER)
     assert as_yaml.headers["Content-Type"] == "application/yaml"
     assert yaml.safe_load(as_yaml.data) == document
