@@ -133,6 +133,9 @@ def create_app(
     sim.engine = Engine(sim)
     for runtime in runtimes.values():
         sim.engine.mount(app, runtime)
+    from .openapi import publish_specs
+
+    publish_specs(app, sim)  # /<provider>/openapi.json|yaml: not journaled, not through FastPath
     app.register_error_handler(404, sim.engine.unmatched)
     app.register_error_handler(405, sim.engine.unmatched)
     from .control import admin_blueprint

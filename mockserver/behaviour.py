@@ -295,6 +295,9 @@ class ProviderDef:
     rejected: str = ""
     sandbox: Callable[[Any], None] | None = None
     admin: Callable[[Any], None] | None = None
+    # OpenAPI path items for the routes `admin` adds, keyed by their path under
+    # /__admin/<provider> ("/outbox"), for the admin API's document (GET /__admin/openapi.json).
+    admin_paths: Mapping[str, Mapping[str, Any]] | None = None
     seed_tenant: Callable[[Context, JsonDict], None] | None = None
     # The list order, as a string (see sort_stamp); ties are broken by record id.
     order_key: Callable[[JsonDict], str] = _no_order

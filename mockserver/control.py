@@ -16,6 +16,7 @@ from .engine import MAX_HEADER_BYTES, header_bytes
 from .faults import FaultError
 from .journal import fingerprint
 from .lifecycle import TransitionRefused, create_consent, find_consent, move_consent
+from .openapi import admin_query_names
 from .seeding import FixtureError, seed_document, seed_file
 
 if TYPE_CHECKING:
@@ -74,19 +75,36 @@ def _problems(sim: Simulator) -> list[str]:
 def admin_blueprint(sim: Simulator) -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix="/__admin")
 
+    query_names: list[Callable[[str, str], frozenset[str] | None]] = []
+
     @bp.before_request
     def _guard() -> Response | None:
         if header_bytes(request.environ) > MAX_HEADER_BYTES:
             return _error(
                 431, "headers_too_large", f"headers exceed {MAX_HEADER_BYTES // 1024} KiB in all"
             )
-        if sim.admin_token is None:
-            return None
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), sim.admin_token.encode()
-        ):
-            return None
+        if sim.admin_token is not None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                token.strip().encode(), sim.admin_token.encode()
+            ):
+                return _unauthorized()
+        if not query_names:  # on first use: the document knows every provider's admin routes
+            query_names.append(admin_query_names(sim))
+        # Only where the route has filters to misspell: a page without any (health) may well
+        # be a redirect target that the caller's parameters are appended to.
+        allowed = query_names[0](request.method, request.path)
+        unknown = sorted(set(request.args) - allowed) if allowed else []
+        if unknown:
+            known = ", ".join(sorted(allowed or ()))
+            return _error(
+                400,
+                "bad_request",
+                f"unknown query parameters: {', '.join(unknown)}; known: {known}",
+            )
+        return None
+
+    def _unauthorized() -> Response:
         response = _error(
             401, "unauthorized", "The control plane needs 'Authorization: Bearer <admin token>'."
         )
@@ -153,7 +171,10 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
     @bp.post("/reset")
     def reset() -> Response:
         body = _json_object()
-        sim.reset(reseed=bool(body.get("fixtures", True)))
+        reseed = body.pop("fixtures", True)
+        if body or not isinstance(reseed, bool):  # "false" must not mean "reseed"
+            raise _BadAdminRequest('the body is {"fixtures": true|false}, or empty')
+        sim.reset(reseed=reseed)
         return jsonify({"reset": True, "consents": sim.store.count()})
 
     @bp.get("/clock")
@@ -172,13 +193,25 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
                 f"unknown clock fields: {', '.join(sorted(unknown))}; "
                 "use advance (ISO 8601 duration), set (RFC 3339), freeze, reset"
             )
+        for name, kind in (("advance", str), ("set", str), ("freeze", bool), ("reset", bool)):
+            if name in body and not isinstance(body[name], kind):
+                raise _BadAdminRequest(
+                    f"{name} must be {'a string' if kind is str else 'true or false'}"
+                )
+        actions = [name for name in ("reset", "advance", "set") if name in body]
+        if len(actions) > 1 or (actions not in ([], ["set"]) and "freeze" in body):
+            raise _BadAdminRequest(
+                "one action at a time: advance, set (with or without freeze), freeze or reset"
+            )
+        if body.get("reset") is False:
+            raise _BadAdminRequest('reset takes true only: {"reset": true}')
         if body.get("reset"):
             sim.clock.reset()
         elif "advance" in body:
-            sim.clock.advance(parse_duration(str(body["advance"])), tenant)
+            sim.clock.advance(parse_duration(body["advance"]), tenant)
         elif "set" in body:
             sim.clock.set(
-                parse_instant(str(body["set"])), freeze=bool(body.get("freeze")), tenant=tenant
+                parse_instant(body["set"]), freeze=bool(body.get("freeze")), tenant=tenant
             )
         elif "freeze" in body:
             sim.clock.set(sim.clock.now(), freeze=bool(body["freeze"]))
@@ -284,8 +317,10 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
         response.headers["ETag"] = record.etag
         return response
 
+    from .openapi import publish_admin
     from .sandbox import Kit
 
+    publish_admin(bp, sim, _provider)
     for name, runtime in sim.runtimes.items():
         if runtime.definition.admin is not None:
             runtime.definition.admin(Kit(sim, bp, name))

@@ -670,7 +670,11 @@ class Engine:
                 "providers": sorted(f"/{name}" for name in self.runtimes),
                 "admin": "/__admin",
             }
-            return Response(json.dumps(body), exc.code or 404, mimetype="application/json")
+            response = Response(json.dumps(body), exc.code or 404, mimetype="application/json")
+            allowed = getattr(exc, "valid_methods", None)
+            if exc.code == 405 and allowed:  # RFC 9110 §15.5.6: a 405 names what is allowed
+                response.headers["Allow"] = ", ".join(sorted(allowed))
+            return response
         local = request.path[len(provider) + 1 :] or "/"
         secret_fields = frozenset(f for f in runtime.definition.secret_fields if ":" not in f)
         candidates = self.near_misses(runtime, request.method, local)

@@ -124,6 +124,10 @@ def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> di
             f"unknown fault fields: {', '.join(sorted(unknown))}; "
             f"allowed: {', '.join(sorted(_FIELDS))}"
         )
+    for name in ("provider", "operation", "path", "method", "tenant"):
+        # First: an object here would be looked up below (unhashable: a 500).
+        if spec.get(name) is not None and not isinstance(spec.get(name), str):
+            raise FaultError(f"{name} must be a string")
     provider = spec.get("provider")
     if provider is not None and provider not in providers:
         raise FaultError(f"unknown provider {provider!r}; served: {', '.join(sorted(providers))}")
@@ -132,26 +136,24 @@ def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> di
         known = providers[provider] if provider else set().union(*providers.values())
         if operation not in known:
             raise FaultError(f"unknown operation {operation!r}; known: {', '.join(sorted(known))}")
-    status = spec.get("status")
-    if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+    status = _integer(spec, "status", None)
+    if status is not None and not 100 <= status <= 599:
         raise FaultError("status must be an integer HTTP status between 100 and 599")
-    delay = spec.get("delay_ms", 0)
-    if not isinstance(delay, int) or not 0 <= delay <= 60_000:
+    delay = _integer(spec, "delay_ms", 0)
+    if delay is None or not 0 <= delay <= 60_000:
         raise FaultError("delay_ms must be an integer between 0 and 60000")
-    times = spec.get("times")
-    if times is not None and (not isinstance(times, int) or times < 1):
+    times = _integer(spec, "times", None)
+    if times is not None and times < 1:
         raise FaultError("times must be a positive integer (omit it for 'until cleared')")
     drop = spec.get("drop", False)
     if not isinstance(drop, bool):
         raise FaultError("drop must be true or false")
     if status is None and not delay and not drop:
         raise FaultError("a fault needs at least one of status, delay_ms or drop")
-    headers = spec.get("headers") or {}
+    headers = spec.get("headers")
+    headers = {} if headers is None else headers  # not `or {}`: false is no object either
     if not isinstance(headers, dict):
         raise FaultError("headers must be an object of header names to values")
-    for name in ("provider", "operation", "path", "method", "tenant"):
-        if spec.get(name) is not None and not isinstance(spec.get(name), str):
-            raise FaultError(f"{name} must be a string")
     return {
         "provider": provider,
         "operation": operation,
@@ -165,6 +167,17 @@ def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> di
         "drop": drop,
         "times": times,
     }
+
+
+def _integer(spec: Mapping[str, Any], name: str, default: int | None) -> int | None:
+    """A JSON integer field as an int: 503 or 503.0 (the same number in JSON), never true or
+    false (Python ints, but no JSON numbers)."""
+    value = spec.get(name, default)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise FaultError(f"{name} must be an integer")
+    return value
 
 
 def dropped_body() -> Iterator[bytes]:

@@ -50,7 +50,7 @@ def seed_document(sim: Simulator, document: Any, label: str) -> int:
     if not isinstance(document, dict):
         raise FixtureError(f"{label}: the document must be a mapping with 'provider' and 'tenants'")
     provider = document.get("provider")
-    if provider not in sim.runtimes:
+    if not isinstance(provider, str) or provider not in sim.runtimes:
         raise FixtureError(
             f"{label}: provider: {provider!r} is not served (served: {', '.join(sim.runtimes)})"
         )

@@ -157,6 +157,8 @@ class Spec:
     document: dict[str, Any]
     operations: dict[str, Operation]
     security_schemes: dict[str, dict[str, Any]]
+    # The document as written (its $refs kept), which the server publishes at openapi.json.
+    source: dict[str, Any] = field(default_factory=dict)
 
 
 def _resolve(
@@ -306,4 +308,4 @@ def load_spec(provider: str, path: Path) -> Spec:
     except SpecError as exc:
         raise SpecError(f"spec {path}: {exc}") from exc
     schemes = (doc.get("components") or {}).get("securitySchemes") or {}
-    return Spec(provider, path, doc, operations, schemes)
+    return Spec(provider, path, doc, operations, schemes, source=raw)

@@ -316,3 +316,92 @@ def test_admin_token_is_required_when_set(clock: Any) -> None:
     ok = client.get("/__admin/health", headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200
     assert client.get(BASE, headers=h()).status_code == 200  # the provider API is unaffected
+
+
+def _body(response: Any) -> Any:
+    """A test client answer's JSON body, typed for indexing."""
+    return response.get_json()
+
+
+def test_a_clock_change_out_of_range_is_refused_and_changes_nothing(client: FlaskClient) -> None:
+    before = _body(client.get("/__admin/clock"))
+    for body in (
+        {"set": "9999-12-31T23:59:59-23:59"},  # past datetime's year 9999: was a 500
+        {"set": "0001-01-01T00:00:00+23:59"},
+        {"set": "1850-01-01T00:00:00Z", "freeze": True},
+        {"advance": "P99999999W"},
+        {"advance": "P" + "9" * 400 + "D"},  # beyond timedelta: was a 500
+        {"tenant": "t1", "advance": "P3000000D"},
+    ):
+        refused = post(client, "/clock", body)
+        assert refused.status_code == 400 and _body(refused)["error"] == "bad_request", body
+    assert _body(client.get("/__admin/clock")) == before  # and the next request still works
+    assert client.get(BASE, headers=h()).status_code == 200
+
+
+def test_reset_takes_a_boolean_fixtures_flag_only(client: FlaskClient) -> None:
+    for body in ({"fixtures": "false"}, {"fixtures": None}, {"reseed": False}):
+        refused = post(client, "/reset", body)
+        assert refused.status_code == 400 and _body(refused)["error"] == "bad_request", body
+
+
+def test_clock_takes_one_action_with_typed_fields(client: FlaskClient) -> None:
+    before = _body(client.get("/__admin/clock"))
+    for body in (
+        {"advance": "P1D", "set": "2027-01-01T00:00:00Z"},  # was: advance, set ignored
+        {"advance": "P1D", "freeze": True},  # was: freeze ignored
+        {"reset": True, "advance": "-P"},  # was: reset, the bad duration unseen
+        {"reset": False},
+        {"advance": 3600},  # was: str(3600), "not a duration"
+        {"set": 1767225600},
+        {"freeze": "yes"},
+    ):
+        refused = post(client, "/clock", body)
+        assert refused.status_code == 400 and _body(refused)["error"] == "bad_request", body
+    assert _body(client.get("/__admin/clock")) == before
+    frozen = _body(post(client, "/clock", {"set": "2027-01-01T00:00:00Z", "freeze": True}))
+    assert frozen["now"] == "2027-01-01T00:00:00Z" and frozen["frozen"] is True
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(client: FlaskClient) -> None:
+    client.get(BASE, headers=h())
+    misspelt = client.get("/__admin/requests?stauts=500")  # was: every request, unfiltered
+    assert misspelt.status_code == 400
+    assert _body(misspelt)["message"].startswith("unknown query parameters: stauts; known: after,")
+    assert _body(client.get("/__admin/requests?status=500"))["total"] == 0
+    assert client.get("/__admin/health?order=7").status_code == 200  # takes none: a redirect page
+    assert client.get("/__admin/api1/consents?tenant=tenant-a&x=1").status_code == 400
+
+
+def test_fault_numbers_are_json_integers(client: FlaskClient) -> None:
+    made = post(client, "/faults", {"status": 503.0, "times": 2.0})  # 503.0 is 503 in JSON
+    assert made.status_code == 201 and (_body(made)["status"], _body(made)["times"]) == (503, 2)
+    for body in (
+        {"status": True},
+        {"status": "503"},
+        {"delay_ms": 1.5},
+        {"drop": True, "times": 0},
+    ):
+        refused = post(client, "/faults", body)  # True was taken as status 1, then refused
+        assert refused.status_code == 400 and _body(refused)["error"] == "bad_fault", body
+
+
+def test_objects_where_strings_belong_get_400_not_500(client: FlaskClient) -> None:
+    """Schemathesis's coverage phase sent these; each was an unhashable lookup (a 500)."""
+    for path, body in (
+        ("/faults", {"operation": {}, "status": 500}),
+        ("/faults", {"provider": [], "status": 500}),
+        ("/faults", {"status": 500, "headers": False}),  # was taken as no headers
+        ("/seed", {"provider": {}, "tenants": [{"tenant": "t"}]}),
+    ):
+        refused = post(client, path, body)
+        assert refused.status_code == 400 and refused.is_json, (path, body)
+    finqware = create_app(["finqware"], fixtures=None).test_client()
+    skill = finqware.post("/__admin/finqware/temp-tokens", json={"tenant": "t", "skill": {}})
+    assert skill.status_code == 400 and "skill must be one of" in _body(skill)["message"]
+
+
+def test_a_405_outside_the_providers_names_the_allowed_methods(client: FlaskClient) -> None:
+    refused = client.delete("/__admin/clock")
+    assert refused.status_code == 405 and _body(refused)["error"] == "method_not_allowed"
+    assert set(refused.headers["Allow"].split(", ")) >= {"GET", "POST"}

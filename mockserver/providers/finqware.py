@@ -484,6 +484,54 @@ def sandbox(kit: Kit) -> None:
         return kit.page("All done", Markup("<dl>{}</dl>").format(shown))
 
 
+_ERROR = {"$ref": "#/components/responses/BadRequest"}
+# /__admin/finqware/temp-tokens in the admin API's OpenAPI document (GET /__admin/openapi.json).
+ADMIN_PATHS: dict[str, Any] = {
+    "/temp-tokens": {
+        "post": {
+            "operationId": "finqwareTempToken",
+            "tags": ["consents"],
+            "summary": "A temp_token for createToken, without the onboarding page",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["tenant"],
+                            "properties": {
+                                "tenant": {"type": "string", "minLength": 1},
+                                "skill": {"enum": list(SKILLS)},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "A single-use temp_token for the tenant (the client_id).",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["tenant", "skill", "temp_token"],
+                                "properties": {
+                                    "tenant": {"type": "string"},
+                                    "skill": {"type": "string"},
+                                    "temp_token": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "400": _ERROR,
+            },
+        }
+    }
+}
+
+
 def admin(kit: Kit) -> None:
     """POST /__admin/finqware/temp-tokens {"tenant", "skill"?}: a temp_token without a browser."""
 
@@ -500,7 +548,7 @@ def admin(kit: Kit) -> None:
             else "tenant (the client_id) must be a non-empty string"
             if not isinstance(tenant, str) or not tenant
             else f"skill must be one of: {', '.join(SKILLS)}"
-            if skill not in SKILLS
+            if not isinstance(skill, str) or skill not in SKILLS
             else None
         )
         if problem is not None:
@@ -536,5 +584,6 @@ PROVIDER = ProviderDef(
     secret_fields=frozenset({"client_secret", "access_token", "temp_token"}),
     sandbox=sandbox,
     admin=admin,
+    admin_paths=ADMIN_PATHS,
     seed_tenant=seed_tenant,
 )

@@ -806,6 +806,60 @@ def _matches(data: JsonDict, query: JsonDict) -> bool:
 
 
 # -- the admin outbox ------------------------------------------------------------------------------
+_OUTBOX_FILTERS = [
+    {"name": name, "in": "query", "description": text, "schema": {"type": "string"}}
+    for name, text in (
+        ("msisdn", "Only SMS to this number (digits compared)."),
+        ("email", "Only e-mails to this address (case-insensitive)."),
+        ("tenant", "Only messages sent for this Api-Key."),
+    )
+]
+# /__admin/fliqa/outbox in the admin API's OpenAPI document (GET /__admin/openapi.json).
+ADMIN_PATHS: dict[str, Any] = {
+    "/outbox": {
+        "parameters": _OUTBOX_FILTERS,
+        "get": {
+            "operationId": "fliqaOutbox",
+            "tags": ["consents"],
+            "summary": "The one-time passwords login 'sent', newest first",
+            "responses": {
+                "200": {
+                    "description": "The messages.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["messages", "total"],
+                                "properties": {
+                                    "messages": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "channel", "to", "otp", "tenant"],
+                                            "properties": {
+                                                "channel": {"enum": ["sms", "email"]},
+                                                "otp": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                    "total": {"type": "integer", "minimum": 0},
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        },
+        "delete": {
+            "operationId": "fliqaClearOutbox",
+            "tags": ["consents"],
+            "summary": "Delete the messages selected (all without a filter)",
+            "responses": {"200": {"$ref": "#/components/responses/Deleted"}},
+        },
+    }
+}
+
+
 def admin(kit: Kit) -> None:
     """GET|DELETE /__admin/fliqa/outbox[?msisdn=&email=&tenant=]: the OTPs login 'sent'."""
 
@@ -996,5 +1050,6 @@ PROVIDER = ProviderDef(
     secret_fields=frozenset({"otp", "header:api-secret"}),
     sandbox=sandbox,
     admin=admin,
+    admin_paths=ADMIN_PATHS,
     seed_tenant=seed_tenant,
 )
