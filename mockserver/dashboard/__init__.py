@@ -46,7 +46,9 @@ def dashboard_blueprint(sim: Simulator) -> Blueprint:
         g.dashboard_csrf = gate.csrf_token(session) if session else ""
         if session is None and request.endpoint not in _OPEN:
             if request.method in ("GET", "HEAD"):
-                return redirect(f"{PREFIX}/login?next={quote(request.full_path)}", code=303)
+                return redirect(
+                    f"{PREFIX}/login?next={quote(request.full_path.rstrip('?'))}", code=303
+                )
             return _problem(401, "Log in first", "This form needs a login: reload the page.")
         if session is not None and request.method == "POST" and request.endpoint not in _OPEN:
             refused = gate.form_refused(request, session)
