@@ -120,6 +120,8 @@ def register_consent_views(bp: Blueprint, sim: Simulator) -> None:
             definition, _default_tenant(definition, held)
         )
         tenant = resolve_tenant(sim, provider, key)
+        if tenant is not None:
+            key = tenant_key(definition, tenant)  # a key typed in clear is shown as others are
         status = request.args.get("status") or None
         if status is not None and status not in definition.statuses:
             raise ValueError(
@@ -140,6 +142,10 @@ def register_consent_views(bp: Blueprint, sim: Simulator) -> None:
                 provider, tenant, status=status, offset=pager.offset, limit=pager.size
             )[0]
         options = [(tenant_key(definition, t), n) for t, n in list(held.items())[:_TENANT_OPTIONS]]
+        base = f"{PREFIX}/consents?{urlencode({'provider': provider, 'tenant': key})}"
+        # Where the forms come back to, naming the tenant as the links do.
+        extra = {"status": status or "", "page": pager.number if pager.number > 1 else ""}
+        here = base + "".join(f"&{urlencode({k: v})}" for k, v in extra.items() if v)
         return render(
             "consents.html",
             "consents",
@@ -151,7 +157,8 @@ def register_consent_views(bp: Blueprint, sim: Simulator) -> None:
             unknown_tenant=tenant is None,
             tenant_options=options,
             tenant_count=len(held),
-            base=f"{PREFIX}/consents?{urlencode({'provider': provider, 'tenant': key})}",
+            base=base,
+            here=here,
             counts=list(counts.items()),
             all_count=sum(counts.values()),
             status=status,
