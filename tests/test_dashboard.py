@@ -415,6 +415,7 @@ def test_webhooks_page_lists_hooks_and_deliveries_newest_first(
     assert page.index("evt-2") < page.index("evt-1") < page.index("evt-0")
     assert '<span class="badge valid">delivered</span>' in page
     assert '<span class="badge invalid">failed</span>' in page
+    ui_app.extensions["mockserver.webhooks"].stop()  # the registration started its sender
 
 
 # -- scale ----------------------------------------------------------------------------------------
