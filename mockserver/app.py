@@ -13,6 +13,7 @@ from werkzeug.routing import Rule
 
 from .behaviour import index_keys
 from .clock import SimClock
+from .dashboard import dashboard_blueprint
 from .engine import Engine, ProviderRuntime
 from .faults import FaultBook
 from .journal import Journal
@@ -144,6 +145,7 @@ def create_app(
     app.register_blueprint(admin_blueprint(sim))
     app.register_blueprint(sandbox_blueprint(sim))
     install_webhooks(app, sim)  # the outbox, its sender and /__admin/webhooks
+    app.register_blueprint(dashboard_blueprint(sim))  # the pages at /__admin/ui
     app.extensions["mockserver"] = sim
     if sim.fixture_dir is not None and state.count() == 0:
         # A persistent store that already holds consents keeps them: no duplicate seeding on a

@@ -99,6 +99,8 @@ local function reindex(id, seq, st_prefix, ord_key, dl_key, old, new)
 end
 """
 
+# KEYS: the record, the tenant's set, the seq counter, the count, the unkeyed set, the
+# provider's tenants hash (tenant -> records held).
 # ARGV: tenant, data, st, ord, dl, unkeyed ('1' or ''), id, st_prefix, ord_key, dl_key
 _INSERT = (
     _INDEX
@@ -110,6 +112,7 @@ redis.call('HSET', KEYS[1], 'tenant', ARGV[1], 'version', 1, 'data', ARGV[2],
 redis.call('ZADD', KEYS[2], seq, ARGV[7])
 redis.call('INCR', KEYS[4])
 if ARGV[6] ~= '' then redis.call('SADD', KEYS[5], ARGV[7]) end
+redis.call('HINCRBY', KEYS[6], ARGV[1], 1)
 reindex(ARGV[7], seq, ARGV[8], ARGV[9], ARGV[10], false, {ARGV[3], ARGV[4], ARGV[5]})
 return 1
 """
@@ -131,6 +134,7 @@ return {2, version + 1}
 """
 )
 
+# KEYS: the record, the tenant's set, the count, the unkeyed set, the tenants hash.
 # ARGV: tenant, id, st_prefix, ord_key, dl_key
 _DELETE = (
     _INDEX
@@ -141,6 +145,7 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('DECR', KEYS[3])
 redis.call('SREM', KEYS[4], ARGV[2])
+if redis.call('HINCRBY', KEYS[5], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[5], ARGV[1]) end
 reindex(ARGV[2], current[4], ARGV[3], ARGV[4], ARGV[5], {current[2], current[3]}, false)
 return 1
 """
@@ -204,6 +209,17 @@ _FEED_CLEAR = """
 local n = redis.call('LLEN', KEYS[1])
 redis.call('DEL', KEYS[1])
 return n
+"""
+
+# The tenants hash of a store written before it existed, from the tenants' sets (the truth):
+# KEYS[1] the hash; ARGV: the tenant set key prefix, then the tenants found by a SCAN.
+_RECOUNT_TENANTS = """
+for i = 2, #ARGV do
+  local n = redis.call('ZCARD', ARGV[1] .. ARGV[i])
+  if n > 0 then redis.call('HSET', KEYS[1], ARGV[i], n)
+  else redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 1
 """
 
 _LIST = _ROWS + "return rows(redis.call('ZRANGE', KEYS[1], 0, -1), ARGV[1], {})"
@@ -376,6 +392,7 @@ class RedisStore:
         self._feed_clear = script(_FEED_CLEAR)
         self._keys: dict[str, KeyFunction] = {}
         self._list = script(_LIST)
+        self._recount_tenants = script(_RECOUNT_TENANTS)
         self._put_expiring = script(_PUT_EXPIRING)
         self._claim = script(_CLAIM)
         self._journal_append = script(_JOURNAL_APPEND)
@@ -456,6 +473,7 @@ class RedisStore:
                 self._key("seq", "records"),
                 self._key("count"),
                 self._key("unkeyed", provider),
+                self._key("tenants", provider),
             ],
             args=[
                 tenant,
@@ -503,6 +521,7 @@ class RedisStore:
                 self._tenant_key(provider, tenant),
                 self._key("count"),
                 self._key("unkeyed", provider),
+                self._key("tenants", provider),
             ],
             args=[tenant, *self._index_args(provider, tenant, record_id)],
         )
@@ -511,6 +530,7 @@ class RedisStore:
     # -- the index ------------------------------------------------------------------------------
     def index(self, provider: str, keys: KeyFunction) -> None:
         self._keys[provider] = keys
+        self._count_tenants(provider)
         unkeyed = self._key("unkeyed", provider)
         for member in self._redis.smembers(unkeyed):
             record_id = str(member)
@@ -528,6 +548,28 @@ class RedisStore:
                     *self._index_args(provider, tenant, record_id),
                 ],
             )
+
+    def _count_tenants(self, provider: str) -> None:
+        """Give a store written before the tenants hash existed its hash, once: a SCAN of the
+        tenants' sets (a store with the hash, or with no records, needs none); a marker keeps
+        later start-ups from scanning again."""
+        marker = self._key("tenants-counted", provider)
+        if self._redis.exists(marker):
+            return
+        counted = self._key("tenants", provider)
+        if self.count() and not self._redis.exists(counted):
+            sets = self._key("ten", provider, "")
+            found = [
+                str(key)[len(sets) :]
+                for key in self._redis.scan_iter(match=_glob_escape(sets) + "*", count=1000)
+            ]
+            if found:
+                self._recount_tenants(keys=[counted], args=[sets, *found])
+        self._redis.set(marker, "1")
+
+    def tenants(self, provider: str) -> dict[str, int]:
+        held = self._redis.hgetall(self._key("tenants", provider))
+        return dict(sorted((str(tenant), int(n)) for tenant, n in held.items()))
 
     def due(self, provider: str, tenant: str, at: float) -> builtins.list[Record]:
         flat = self._due(

@@ -531,6 +531,19 @@ class SqliteStore:
             db.execute("COMMIT")
         return [Record(provider, tenant, r[0], r[1], json.loads(r[2])) for r in rows], total
 
+    def tenants(self, provider: str) -> dict[str, int]:
+        # From the per-status counts the triggers keep: no scan of the records.
+        rows = (
+            self._db()
+            .execute(
+                "SELECT tenant, SUM(n) FROM counts WHERE provider=? GROUP BY tenant"
+                " HAVING SUM(n) > 0",
+                (provider,),
+            )
+            .fetchall()
+        )
+        return dict(sorted((str(tenant), int(n)) for tenant, n in rows))
+
     # -- feeds ----------------------------------------------------------------------------------
     def feed_append(self, name: str, entry: Any, capacity: int) -> None:
         with self._write(moves=()) as db:

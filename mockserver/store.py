@@ -143,6 +143,11 @@ class Store(Protocol):
         `offset` and at most `limit` of them; and how many there are in all."""
         ...
 
+    def tenants(self, provider: str) -> dict[str, int]:
+        """Every tenant holding records of this provider, by name, with how many it holds
+        (from the index: no record is read)."""
+        ...
+
     def feed_append(self, name: str, entry: Any, capacity: int) -> None:
         """Add an entry at the end of a named feed that keeps its last `capacity` entries."""
         ...
@@ -412,6 +417,15 @@ class MemoryStore:
             else:
                 chosen = entries.islice(offset, stop)
             return [bucket.records[entry[2]] for entry in chosen], total
+
+    def tenants(self, provider: str) -> dict[str, int]:
+        with self._lock:
+            held = [
+                (tenant, len(bucket.records))
+                for (owner, tenant), bucket in self._records.items()
+                if owner == provider and bucket.records
+            ]
+        return dict(sorted(held))
 
     def feed_append(self, name: str, entry: Any, capacity: int) -> None:
         with self._lock:

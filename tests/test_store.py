@@ -320,6 +320,31 @@ def test_records_written_before_index_get_their_keys(store: Store) -> None:
     assert _ids(store.page("p", "t", status="off")[0]) == ["a", "b"]
 
 
+def test_tenants_are_named_with_the_records_they_hold(store: Store) -> None:
+    store.index("p", _keys)
+    assert store.tenants("p") == {}
+    for record_id in ("a", "b", "c"):
+        store.insert("p", "t:2", record_id, {"s": "on", "at": 1})
+    store.insert("p", "t1", "d", {"s": "off", "at": 1})
+    store.insert("q", "t0", "e", {"s": "on", "at": 1})
+    assert store.tenants("p") == {"t1": 1, "t:2": 3}
+    assert list(store.tenants("p")) == ["t1", "t:2"]  # by name
+    store.replace("p", "t:2", "a", {"s": "off", "at": 2})  # a status change moves no count
+    assert store.tenants("p") == {"t1": 1, "t:2": 3}
+    store.delete("p", "t1", "d")
+    assert store.tenants("p") == {"t:2": 3}  # a tenant with nothing left is gone
+    assert store.tenants("q") == {"t0": 1} and store.tenants("nobody") == {}
+    store.clear()
+    assert store.tenants("p") == {} and store.tenants("q") == {}
+
+
+def test_tenants_of_records_written_before_index(store: Store) -> None:
+    store.insert("p", "t", "a", {"s": "on", "at": 1})
+    store.insert("p", "u", "b", {"s": "on", "at": 1})
+    store.index("p", _keys)
+    assert store.tenants("p") == {"t": 1, "u": 1}
+
+
 def test_feeds_keep_their_last_entries_in_order(store: Store) -> None:
     for n in range(5):
         store.feed_append("outbox", {"n": n}, capacity=3)
@@ -643,6 +668,31 @@ def test_redis_clear_removes_only_its_own_keys(redis_server: RedisServer) -> Non
         foreign.close()
         ours.close()
         theirs.close()
+
+
+def test_redis_store_from_before_the_tenants_hash_gets_it_on_index(
+    redis_server: RedisServer,
+) -> None:
+    from mockserver.redis_store import RedisStore
+
+    url = redis_server.fresh_url()
+    store = RedisStore(url, prefix="old")
+    try:
+        store.insert("p", "t", "a", {"s": "on", "at": 1})
+        store.insert("p", "t", "b", {"s": "on", "at": 1})
+        store.insert("p", "u*[x]", "c", {"s": "on", "at": 1})
+        store.insert("q", "t", "d", {"s": "on", "at": 1})
+        # What an earlier version left: the records and their sets, no tenants hash.
+        store._redis.delete("old:tenants:p", "old:tenants:q")
+        assert store.tenants("p") == {}
+        reopened = RedisStore(url, prefix="old")
+        reopened.index("p", _keys)
+        assert reopened.tenants("p") == {"t": 2, "u*[x]": 1}
+        reopened.delete("p", "t", "a")
+        assert reopened.tenants("p") == {"t": 1, "u*[x]": 1}
+        reopened.close()
+    finally:
+        store.close()
 
 
 def test_redis_values_carry_a_ttl_that_outlasts_simulated_expiry(
