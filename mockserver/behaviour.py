@@ -93,6 +93,12 @@ class Context:
     tenant: str = ""
     sandbox_url: str = ""
     state: dict[str, Any] = field(default_factory=dict)
+    # The simulated clock, for everyone (None) or one tenant: `identify` runs before the
+    # tenant (so `now`) is known, and a token's expiry is on its tenant's clock.
+    clock: Callable[[str | None], datetime] | None = None
+
+    def clock_now(self, tenant: str | None) -> datetime:
+        return self.now if self.clock is None else self.clock(tenant or None)
 
     # -- records, with the provider's lifecycle applied lazily on every read --------------
     def fetch(self, record_id: str) -> Record | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, jsonify, redirect, request
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -124,6 +124,16 @@ class Kit:
     def redirect_to(url: str, params: Mapping[str, str], *, fragment: bool = False) -> BaseResponse:
         """A 303 to the caller's URL with parameters added to its query (or its fragment)."""
         return redirect(with_params(url, params, fragment=fragment), code=303)
+
+    @staticmethod
+    def html(text: str, status: int = 200) -> Response:
+        return Response(text, status, mimetype="text/html")
+
+    @staticmethod
+    def json(body: Any, status: int = 200) -> Response:
+        response = jsonify(body)
+        response.status_code = status
+        return response
 
     @staticmethod
     def escape(value: object) -> Markup:

@@ -1,0 +1,81 @@
+"""The provider kit: the core contract and the building blocks a provider declares.
+
+A provider package imports from here only: never a blueprint module (`sandbox`, `control`)
+or `app`. See docs/adding-a-provider.md.
+"""
+
+from __future__ import annotations
+
+from ..behaviour import (
+    AdminCreated,
+    ApiError,
+    Context,
+    ErrorScope,
+    Handlers,
+    ProviderDef,
+    Reply,
+    sort_stamp,
+)
+from ..clock import format_instant, parse_duration, parse_instant
+from ..lifecycle import TransitionRefused
+from ..store import Record
+from ..validation import Violation
+from .access import FirstSecret, Tokens, api_key_tenant, same_secret
+from .assemble import assemble
+from .dialect import error_code, status_phrase
+from .fields import (
+    check_fields,
+    check_uuid,
+    instant,
+    optional_text,
+    refuse_unknown,
+    spec_enum,
+    text,
+)
+from .journey import Journey, Site, is_http_url, with_params
+from .listing import filtered_page, missing_property, owned
+from .pages import Pages
+from .states import Expire, Purge, States, at_field
+
+__all__ = [
+    "AdminCreated",
+    "ApiError",
+    "Context",
+    "ErrorScope",
+    "Expire",
+    "FirstSecret",
+    "Handlers",
+    "Journey",
+    "Pages",
+    "ProviderDef",
+    "Purge",
+    "Record",
+    "Reply",
+    "Site",
+    "States",
+    "Tokens",
+    "TransitionRefused",
+    "Violation",
+    "api_key_tenant",
+    "assemble",
+    "at_field",
+    "check_fields",
+    "check_uuid",
+    "error_code",
+    "filtered_page",
+    "format_instant",
+    "instant",
+    "is_http_url",
+    "missing_property",
+    "optional_text",
+    "owned",
+    "parse_duration",
+    "parse_instant",
+    "refuse_unknown",
+    "same_secret",
+    "sort_stamp",
+    "spec_enum",
+    "status_phrase",
+    "text",
+    "with_params",
+]

@@ -1,0 +1,204 @@
+"""The provider kit's building blocks, each on its own (the providers' tests cover them in use)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mockserver.behaviour import ApiError, Context
+from mockserver.clock import format_instant
+from mockserver.kit import (
+    Expire,
+    FirstSecret,
+    Journey,
+    Purge,
+    States,
+    Tokens,
+    at_field,
+    check_fields,
+    error_code,
+    instant,
+    refuse_unknown,
+    spec_enum,
+)
+from mockserver.store import MemoryStore
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _states(**options: Any) -> States:
+    return States(
+        {"NEW": ("LIVE", "GONE"), "LIVE": ("OLD", "GONE"), "OLD": (), "GONE": ()},
+        [
+            Purge(("NEW",), at_field("created", after=10 * DAY)),
+            Expire(
+                "LIVE",
+                at_field("used", "since", after=30 * DAY),
+                "OLD",
+                then=lambda data, at: {"since": format_instant(at)},
+            ),
+            Purge(("OLD", "GONE"), at_field("since", after=100 * DAY)),
+        ],
+        **options,
+    )
+
+
+def test_lifecycle_applies_every_due_rule_in_one_call_and_deadline_agrees() -> None:
+    states = _states()
+    live = {"status": "LIVE", "since": format_instant(T0), "used": None}
+    assert states.deadline(live) == T0 + 30 * DAY
+    assert states.lifecycle(live, T0 + 30 * DAY - timedelta(seconds=1)) is live
+    old = states.lifecycle(live, T0 + 31 * DAY)
+    assert old == {"status": "OLD", "since": format_instant(T0 + 30 * DAY), "used": None}
+    assert old is not None and states.deadline(old) == T0 + 130 * DAY
+    assert states.lifecycle(live, T0 + 131 * DAY) is None  # expired, then purged
+    assert states.deadline({"status": "GONE"}) is None  # no instant: never
+
+
+def test_the_first_field_with_a_value_names_the_instant() -> None:
+    used = {"status": "LIVE", "since": format_instant(T0), "used": format_instant(T0 + DAY)}
+    assert _states().deadline(used) == T0 + 31 * DAY
+
+
+def test_statuses_by_name_in_any_case_or_by_code() -> None:
+    coded = _states(codes={"NEW": 0, "LIVE": 1, "OLD": 2, "GONE": 3})
+    assert coded.status_of({"status": 1}) == "LIVE"
+    assert [coded.parse_status(v) for v in ("live", " Gone ", 2, "02", "9", "x")] == [
+        "LIVE",
+        "GONE",
+        "OLD",
+        "OLD",
+        None,
+        None,
+    ]
+    expired = coded.lifecycle({"status": 1, "since": format_instant(T0)}, T0 + 40 * DAY)
+    assert expired is not None and expired["status"] == 2
+
+
+def test_the_transitions_must_name_exactly_the_specs_enum() -> None:
+    with pytest.raises(ValueError, match="spec's enum"):
+        _states(spec_enum=("NEW", "LIVE", "OLD"))
+    with pytest.raises(ValueError, match="unknown statuses"):
+        States({"A": ("B",)})
+    assert States({"A": ("B",), "B": ()}, spec_enum=("B", "A")).statuses == ("A", "B")
+
+
+def test_path_to_is_the_shortest_chain_of_allowed_moves() -> None:
+    states = _states()
+    assert states.path_to("NEW", "OLD") == ["LIVE", "OLD"]
+    assert states.path_to("OLD", "NEW") == []
+
+
+def test_spec_enum_reads_the_spec() -> None:
+    assert spec_enum("finqware.yaml", "ConsentStatus") == ("ACTIVE", "DELETED", "EXPIRED")
+
+
+def test_admin_fields_are_checked_against_a_schema() -> None:
+    schema = {
+        "id": {"format": "uuid"},
+        "n": {"type": "integer", "format": "int32"},
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "kind": {"enum": ["a", "b", None]},
+        "tags": {"type": ["array", "null"]},
+    }
+    ok = check_fields(
+        {"id": "3FA85F64-5717-4562-B3FC-2C963F66AFA6", "n": 7, "at": "2030-01-01T01:00:00+01:00"},
+        schema,
+    )
+    assert ok == {
+        "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "n": 7,
+        "at": "2030-01-01T00:00:00Z",
+    }
+    assert check_fields({"kind": None, "at": None}, schema) == {"kind": None, "at": None}
+    for given, message in [
+        ({"id": "x"}, "id must be a uuid"),
+        ({"n": 2**31}, "n must be a 32-bit integer"),
+        ({"n": True}, "n must be a 32-bit integer"),
+        ({"id": None}, "id must not be null"),
+        ({"kind": "c"}, "kind must be one of a, b"),
+        ({"tags": [1]}, "tags must be a list of strings"),
+        ({"at": "soon"}, "at must be an RFC 3339 date-time"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            check_fields(given, schema)
+    with pytest.raises(ValueError, match="unknown consent fields: a, b; allowed: c"):
+        refuse_unknown({"b", "a"}, "c")
+    assert instant(None, T0, "x") == T0
+
+
+def _ctx(store: MemoryStore, clocks: dict[str | None, datetime], tenant: str = "") -> Context:
+    return Context(
+        provider=None,  # type: ignore[arg-type]  # the blocks here never read it
+        operation_id="",
+        path={},
+        query={},
+        headers={},
+        body=None,
+        credentials={},
+        store=store,
+        now=clocks.get(tenant, clocks[None]),
+        base_url="",
+        request_id="r",
+        tenant=tenant,
+        clock=lambda t: clocks.get(t, clocks[None]),
+    )
+
+
+def test_the_first_secret_registers_the_tenant() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0})
+    registry = FirstSecret("t:secret", hashed=True)
+    assert registry.claim(ctx, "app", "s1", name="App") == {
+        "secret": registry._kept("s1"),
+        "name": "App",
+    }
+    assert registry.claim(ctx, "app", "s2") is None
+    assert registry.refuses(ctx, "app", "s2") and not registry.refuses(ctx, "new", "s2")
+
+
+def test_a_token_lives_on_its_tenants_clock() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0, "t": T0 + DAY}
+    tokens = Tokens("t:token", timedelta(minutes=5))
+    token, expires = tokens.issue(_ctx(store, clocks, "t"), scope="s")
+    assert expires == T0 + DAY + timedelta(minutes=5)
+    grant = tokens.grant(_ctx(store, clocks), token)
+    assert grant is not None and grant["tenant"] == "t" and grant["scope"] == "s"
+    clocks["t"] = T0 + DAY + timedelta(minutes=5)  # only the tenant's clock moved
+    assert tokens.grant(_ctx(store, clocks), token) is None
+    assert tokens.grant(_ctx(store, clocks), "") is None
+
+
+def test_a_journey_is_taken_once() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0})
+    journey = Journey("t:journey", timedelta(minutes=1))
+    key = journey.start(ctx, {"a": 1})
+    assert journey.peek(ctx, key) == {"a": 1}
+    assert journey.take(ctx, key) == {"a": 1}
+    assert journey.take(ctx, key) is None and journey.take(ctx, "") is None
+
+
+def test_error_codes_by_code_kind_status_then_default() -> None:
+    kinds, statuses = {"unauthenticated": "no_auth"}, {404: "missing"}
+    pick = [
+        error_code(ApiError(400, "x", "m", code="own"), kinds, statuses, "d"),
+        error_code(ApiError(401, "unauthenticated", "m"), kinds, statuses, "d"),
+        error_code(ApiError(404, "fault", "m"), kinds, statuses, "d"),
+        error_code(ApiError(418, "fault", "m"), kinds, statuses, "d"),
+    ]
+    assert pick == ["own", "no_auth", "missing", "d"]
+
+
+def test_the_kit_names_no_provider() -> None:
+    from pathlib import Path
+
+    kit = Path(__file__).parents[1] / "mockserver" / "kit"
+    for path in [*kit.rglob("*.py"), *kit.rglob("*.html")]:
+        text = path.read_text().lower()
+        for name in ("api1", "finqware", "yapily", "atto", "fliqa", "zwapgrid"):
+            assert name not in text, f"{path.name} mentions {name}"
