@@ -29,17 +29,17 @@ def assemble(
     name: str, title: str, states: States, *modules: ModuleType, **settings: Any
 ) -> ProviderDef:
     """The definition of provider `name`: the lifecycle from `states`, each of `_PARTS` from
-    the module that defines it, the rest (`default_tenant`, `credentials_doc`...) as given."""
+    the module that defines it, the rest (`default_tenant`, `credentials_doc`...) and any override as given."""
     parts = {part: getattr(m, part) for m in modules for part in _PARTS if hasattr(m, part)}
+    parts.update(settings)  # an explicit setting wins over a module's part of the same name
     return ProviderDef(
         name=name,
         title=title,
-        spec_file=settings.pop("spec_file", f"{name}.yaml"),
+        spec_file=parts.pop("spec_file", f"{name}.yaml"),
         status_of=states.status_of,
         parse_status=states.parse_status,
         lifecycle=states.lifecycle,
         deadline=states.deadline,
         transitions=states.transitions,
         **parts,
-        **settings,
     )

@@ -1,0 +1,26 @@
+"""API.1 (Zwapgrid) Consents API: x-api-key tenants, int statuses, ETags, one-time codes."""
+
+from __future__ import annotations
+
+from ...kit import assemble
+from . import consent, dialect, handlers, pages
+from .consent import new_consent, transition
+from .handlers import consume_one_time_code
+
+__all__ = ["PROVIDER", "consume_one_time_code", "new_consent", "transition"]
+
+PROVIDER = assemble(
+    "api1",
+    "API.1 (Zwapgrid) Consents API",
+    consent.STATES,
+    consent,
+    dialect,
+    handlers,
+    pages,
+    transition=consent.admin_transition,
+    default_tenant="sandbox-api1-key",
+    credentials_doc="Header `x-api-key: sandbox-api1-key` (any non-empty key is its own tenant).",
+    secret_tenant=True,
+    approved="ACCEPTED",
+    rejected="REVOKED",
+)

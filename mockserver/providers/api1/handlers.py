@@ -1,0 +1,147 @@
+"""API.1's operations: consents with ETags, tombstones, one-time codes, the list's filters."""
+
+from __future__ import annotations
+
+import base64
+import math
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from ...kit import ApiError, Context, Handlers, Reply, Violation, format_instant, owned
+from .consent import STATES, new_consent, render
+from .dialect import not_found
+
+JsonDict = dict[str, Any]
+
+OTC_NS = "api1:otc"
+OTC_LIFETIME = timedelta(hours=1)
+TOMBSTONE_NS = "api1:deleted"
+
+handlers = Handlers()
+
+
+@handlers
+def create_consent(ctx: Context) -> Reply:
+    consent_id = str(uuid.uuid4())
+    record = ctx.insert(consent_id, new_consent(consent_id, ctx.body["name"], ctx.now))
+    return Reply(201, render(record.data), record=record, location=f"/api/v1/consents/{consent_id}")
+
+
+@handlers
+def get_consent(ctx: Context) -> Reply:
+    record = owned(ctx, not_found)
+    return Reply(200, render(record.data), record=record)
+
+
+@handlers
+def update_consent(ctx: Context) -> Reply:
+    record = owned(ctx, not_found)
+    body: JsonDict = ctx.body
+    if "status" in body and body["status"] != STATES.stored("REVOKED"):
+        raise ApiError(
+            400,
+            "invalid_request",
+            "status can only be set to REVOKED (2).",
+            violations=[Violation("body", "status", "can only be set to REVOKED (2)")],
+        )
+    stamp = format_instant(ctx.now)
+
+    def change(data: JsonDict) -> JsonDict:
+        if "name" in body:
+            data["name"] = body["name"]
+        if "status" in body:
+            data.update(status=STATES.stored("REVOKED"), _statusSince=stamp)
+        data["updatedOn"] = stamp
+        return data
+
+    return Reply(204, record=ctx.update_if_match(record, change))
+
+
+@handlers
+def delete_consent(ctx: Context) -> Reply:
+    consent_id = ctx.path["consentId"]
+    tombstones = f"{TOMBSTONE_NS}:{ctx.tenant}"
+    if ctx.fetch(consent_id) is not None:
+        ctx.store.delete(ctx.provider.name, ctx.tenant, consent_id)
+        ctx.store.put_value(tombstones, consent_id, True, None)
+    elif not ctx.store.get_value(tombstones, consent_id, ctx.now):
+        raise not_found(consent_id)
+    return Reply(204)
+
+
+@handlers
+def create_one_time_code(ctx: Context) -> Reply:
+    record = owned(ctx, not_found)
+    status = STATES.status_of(record.data)
+    if status != "CREATED":
+        raise ApiError(
+            409,
+            "invalid_state",
+            f"A one-time code can only be created for a CREATED consent; this one is {status}.",
+        )
+    # Standard base64 on purpose: the real code is not URL-encoded, and clients must encode it.
+    code = base64.b64encode(secrets.token_bytes(12)).decode()
+    entry = {"tenant": ctx.tenant, "consentId": record.id}
+    ctx.store.put_value(OTC_NS, code, entry, ctx.now + OTC_LIFETIME)
+    return Reply(201, {"code": code})
+
+
+def consume_one_time_code(ctx: Context, consent_id: str, code: str) -> JsonDict | None:
+    """Take a live code for this consent; a used, expired or foreign code gives None."""
+    entry = ctx.store.get_value(OTC_NS, code, ctx.now)
+    if not entry or entry.get("consentId") != consent_id:
+        return None
+    taken: JsonDict | None = ctx.store.take_value(OTC_NS, code, ctx.now)
+    return taken
+
+
+@handlers
+def list_consents(ctx: Context) -> Reply:
+    query = ctx.query
+    count, page = int(query.get("Count", 10)), int(query.get("CurrentPage", 1))
+    start = (page - 1) * count
+    status = STATES.parse_status(query["Status"]) if "Status" in query else None
+    field, _, direction = str(query.get("OrderBy", "createdOn desc")).partition(" ")
+    if "Status" in query and status is None:
+        shown, total = [], 0
+    elif field == "createdOn":  # the store's own order: only this page is read
+        keep = (lambda d: _matches(d, query)) if any(f in query for f in _FILTERS) else None
+        records, total = ctx.listing(
+            status=status, descending=direction == "desc", offset=start, limit=count, keep=keep
+        )
+        shown = [r.data for r in records]
+    else:
+        records, total = ctx.listing(status=status, keep=lambda d: _matches(d, query))
+        # None sorts apart; a falsy value such as status 0 (CREATED) must still sort as itself.
+        shown = sorted(
+            (r.data for r in records),
+            key=lambda d: (d.get(field) is None, "" if d.get(field) is None else d.get(field)),
+            reverse=direction == "desc",
+        )[start : start + count]
+    meta = {"currentPage": page, "pageSize": count, "totalCount": total}
+    meta["totalPages"] = math.ceil(total / count)
+    return Reply(200, {"data": [render(d) for d in shown], "meta": meta})
+
+
+_FILTERS = ("Source", "Name", "IsTest", "SystemSettingsId", "CreatedOn", "UpdatedOn")
+
+
+def _matches(data: JsonDict, query: JsonDict) -> bool:
+    """The filters besides Status (which the store's index serves)."""
+    if "Source" in query and str(data.get("source") or "").lower() != query["Source"].lower():
+        return False
+    if "Name" in query and query["Name"].lower() not in str(data.get("name") or "").lower():
+        return False
+    if "IsTest" in query and bool(data.get("_isTest", True)) != query["IsTest"]:
+        return False
+    if "SystemSettingsId" in query:
+        ids = {str(data.get("systemSettingsId") or "").lower()}
+        ids |= {str(v).lower() for v in (data.get("systemSettings") or {}).values()}
+        if query["SystemSettingsId"].lower() not in ids:
+            return False
+    if "CreatedOn" in query and not str(data["createdOn"]).startswith(query["CreatedOn"]):
+        return False
+    updated = str(data.get("updatedOn") or "")
+    return "UpdatedOn" not in query or updated.startswith(query["UpdatedOn"])
