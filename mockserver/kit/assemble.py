@@ -29,7 +29,8 @@ def assemble(
     name: str, title: str, states: States, *modules: ModuleType, **settings: Any
 ) -> ProviderDef:
     """The definition of provider `name`: the lifecycle from `states`, each of `_PARTS` from
-    the module that defines it, the rest (`default_tenant`, `credentials_doc`...) and any override as given."""
+    the module that defines it; the rest (`default_tenant`, `credentials_doc`...) and any
+    override of a part as given."""
     parts = {part: getattr(m, part) for m in modules for part in _PARTS if hasattr(m, part)}
     parts.update(settings)  # an explicit setting wins over a module's part of the same name
     return ProviderDef(

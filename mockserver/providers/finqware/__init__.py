@@ -1,0 +1,27 @@
+"""Finqware v1: credentials in the JSON body, per-consent tokens, a temp_token exchange."""
+
+from __future__ import annotations
+
+from ...kit import assemble
+from . import consent, dialect, handlers, pages
+from .dialect import OPTIONAL, REQUIRED
+
+__all__ = ["OPTIONAL", "PROVIDER", "REQUIRED", "STATUSES"]
+
+STATUSES = consent.STATES.statuses
+
+PROVIDER = assemble(
+    "finqware",
+    "Finqware",
+    consent.STATES,
+    consent,
+    dialect,
+    handlers,
+    pages,
+    default_tenant="sandbox-finqware-client",
+    credentials_doc=(
+        'Body fields "client_id": "sandbox-finqware-client", "client_secret": '
+        '"sandbox-finqware-secret" (a new client_id registers the first client_secret sent).'
+    ),
+    secret_fields=frozenset({"client_secret", "access_token", "temp_token"}),
+)
