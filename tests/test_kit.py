@@ -12,14 +12,14 @@ from mockserver.clock import format_instant
 from mockserver.kit import (
     Expire,
     FirstSecret,
-    Journey,
     Purge,
     States,
+    Tickets,
     Tokens,
     at_field,
     check_fields,
     error_code,
-    instant,
+    instant_field,
     refuse_unknown,
     spec_enum,
 )
@@ -127,7 +127,7 @@ def test_admin_fields_are_checked_against_a_schema() -> None:
             check_fields(given, schema)
     with pytest.raises(ValueError, match="unknown consent fields: a, b; allowed: c"):
         refuse_unknown({"b", "a"}, "c")
-    assert instant(None, T0, "x") == T0
+    assert instant_field(None, T0, "x") == T0
 
 
 def _ctx(store: MemoryStore, clocks: dict[str | None, datetime], tenant: str = "") -> Context:
@@ -173,14 +173,18 @@ def test_a_token_lives_on_its_tenants_clock() -> None:
     assert tokens.grant(_ctx(store, clocks), "") is None
 
 
-def test_a_journey_is_taken_once() -> None:
+def test_a_ticket_is_taken_once_and_only_by_who_it_was_issued_for() -> None:
     store = MemoryStore()
     ctx = _ctx(store, {None: T0})
-    journey = Journey("t:journey", timedelta(minutes=1))
-    key = journey.start(ctx, {"a": 1})
-    assert journey.peek(ctx, key) == {"a": 1}
-    assert journey.take(ctx, key) == {"a": 1}
-    assert journey.take(ctx, key) is None and journey.take(ctx, "") is None
+    tickets = Tickets("t:journey", timedelta(minutes=1))
+    key = tickets.issue(ctx, {"a": 1})
+    assert tickets.peek(ctx, key) == {"a": 1}
+    assert tickets.take(ctx, key, a=2) is None  # not for this: left alone
+    assert tickets.take(ctx, key, a=1) == {"a": 1}
+    assert tickets.take(ctx, key) is None and tickets.take(ctx, "") is None
+    assert tickets.issue(ctx, "x", key="mine") == "mine" and tickets.take(ctx, "mine", a=1) is None
+    later = _ctx(store, {None: T0 + timedelta(minutes=1)})
+    assert tickets.take(later, tickets.issue(ctx, "y")) is None  # expired
 
 
 def test_error_codes_by_code_kind_status_then_default() -> None:

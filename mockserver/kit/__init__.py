@@ -6,6 +6,8 @@ or `app`. See docs/adding-a-provider.md.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..behaviour import (
     AdminCreated,
     ApiError,
@@ -26,16 +28,18 @@ from .dialect import error_code, status_phrase
 from .fields import (
     check_fields,
     check_uuid,
-    instant,
+    instant_field,
     optional_text,
     refuse_unknown,
     spec_enum,
     text,
 )
-from .journey import Journey, Site, is_http_url, with_params
+from .journey import Site, Tickets, is_http_url, with_params
 from .listing import filtered_page, missing_property, owned
 from .pages import Pages
 from .states import Expire, Purge, States, at_field
+
+JsonDict = dict[str, Any]
 
 __all__ = [
     "AdminCreated",
@@ -45,7 +49,7 @@ __all__ = [
     "Expire",
     "FirstSecret",
     "Handlers",
-    "Journey",
+    "JsonDict",
     "Pages",
     "ProviderDef",
     "Purge",
@@ -53,6 +57,7 @@ __all__ = [
     "Reply",
     "Site",
     "States",
+    "Tickets",
     "Tokens",
     "TransitionRefused",
     "Violation",
@@ -64,7 +69,7 @@ __all__ = [
     "error_code",
     "filtered_page",
     "format_instant",
-    "instant",
+    "instant_field",
     "is_http_url",
     "missing_property",
     "optional_text",

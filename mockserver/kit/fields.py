@@ -17,7 +17,7 @@ from ..validation import conforms
 __all__ = [
     "check_fields",
     "check_uuid",
-    "instant",
+    "instant_field",
     "optional_text",
     "refuse_unknown",
     "spec_enum",
@@ -28,7 +28,7 @@ JsonDict = dict[str, Any]
 _REPO_SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
-def instant(
+def instant_field(
     value: Any, default: datetime, name: str, parse: Callable[[str], datetime] = parse_instant
 ) -> datetime:
     """An RFC 3339 date-time field, or `default` when it is absent (None)."""
@@ -89,7 +89,7 @@ def _checked(name: str, schema: JsonDict, value: Any) -> Any:
     if fmt == "uuid":
         return check_uuid(value, name)
     if fmt == "date-time":
-        return format_instant(instant(value, datetime.min, name))
+        return format_instant(instant_field(value, datetime.min, name))
     if "integer" in kinds:
         if isinstance(value, bool) or not isinstance(value, int) or not conforms(value, fmt or ""):
             raise ValueError(f"{name} must be a 32-bit integer, got {value!r}")

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..behaviour import Context
 from ..store import Record
 
-__all__ = ["Journey", "Site", "is_http_url", "with_params"]
+__all__ = ["Site", "Tickets", "is_http_url", "with_params"]
 
 JsonDict = dict[str, Any]
 
@@ -34,24 +34,33 @@ class Site(Protocol):
     def redirect_to(self, url: str, params: Mapping[str, str]) -> Any: ...
 
 
-class Journey:
-    """A journey's state kept server-side for a while; the page carries only its key."""
+class Tickets:
+    """Single-use values kept server-side for a while: a journey's state (the page carries only
+    its key), a one-time code, a temporary token. `lifetime` None: until used."""
 
-    def __init__(self, namespace: str, lifetime: timedelta = timedelta(hours=1)) -> None:
+    def __init__(self, namespace: str, lifetime: timedelta | None = timedelta(hours=1)) -> None:
         self.namespace = namespace
         self.lifetime = lifetime
 
-    def start(self, ctx: Context, state: Any) -> str:
-        key = secrets.token_urlsafe(16)
-        ctx.store.put_value(self.namespace, key, state, ctx.now + self.lifetime)
+    def issue(self, ctx: Context, state: Any, key: str | None = None) -> str:
+        """Keep `state` under `key` (a fresh random one by default); the key."""
+        key = key or secrets.token_urlsafe(16)
+        expires = None if self.lifetime is None else ctx.now + self.lifetime
+        ctx.store.put_value(self.namespace, key, state, expires)
         return key
 
     def peek(self, ctx: Context, key: str) -> Any:
         return ctx.store.get_value(self.namespace, key, ctx.now) if key else None
 
-    def take(self, ctx: Context, key: str) -> Any:
-        """The state, once: a second decision with the same key finds nothing."""
-        return ctx.store.take_value(self.namespace, key, ctx.now) if key else None
+    def take(self, ctx: Context, key: str, **expect: Any) -> Any:
+        """The state, once, if it holds every `expect`ed field (else it is left alone): a second
+        use of the same key, or one that lost a race for it, finds nothing."""
+        found = self.peek(ctx, key)
+        if found is None or any(
+            not isinstance(found, dict) or found.get(k) != v for k, v in expect.items()
+        ):
+            return None
+        return ctx.store.take_value(self.namespace, key, ctx.now)
 
 
 def with_params(url: str, params: Mapping[str, str], *, fragment: bool = False) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ...kit import assemble
+from ... import kit
 from . import consent, dialect, handlers, pages
 from .consent import new_consent, transition
 from .handlers import consume_one_time_code
 
 __all__ = ["PROVIDER", "consume_one_time_code", "new_consent", "transition"]
 
-PROVIDER = assemble(
+PROVIDER = kit.assemble(
     "api1",
     "API.1 (Zwapgrid) Consents API",
     consent.STATES,

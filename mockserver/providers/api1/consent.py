@@ -6,22 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...kit import (
-    AdminCreated,
-    Context,
-    Expire,
-    Purge,
-    States,
-    at_field,
-    check_uuid,
-    format_instant,
-    instant,
-    parse_instant,
-    refuse_unknown,
-    sort_stamp,
-)
-
-JsonDict = dict[str, Any]
+from ... import kit
 
 SYSTEMS = (
     *("fortnox", "vismaeaccounting", "bjornlunden", "procountor", "vismaeconomic", "testone"),
@@ -32,11 +17,11 @@ PUBLIC_FIELDS: tuple[str, ...] = ("id", "name", "status", "source", "systemSetti
 PUBLIC_FIELDS += ("systemSettings", "createdOn", "updatedOn")
 
 
-def _inactive_since(data: JsonDict, at: datetime) -> JsonDict:
-    return {"updatedOn": format_instant(at), "_statusSince": format_instant(at)}
+def _inactive_since(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
+    return {"updatedOn": kit.format_instant(at), "_statusSince": kit.format_instant(at)}
 
 
-STATES = States(
+STATES = kit.States(
     {
         "CREATED": ("ACCEPTED", "REVOKED"),
         "ACCEPTED": ("REVOKED", "INACTIVE"),
@@ -44,32 +29,34 @@ STATES = States(
         "INACTIVE": (),
     },
     [
-        Purge(("CREATED",), at_field("createdOn", after=timedelta(days=30))),
-        Expire(
+        kit.Purge(("CREATED",), kit.at_field("createdOn", after=timedelta(days=30))),
+        kit.Expire(
             "ACCEPTED",
-            at_field("_lastUsedOn", "_statusSince", after=timedelta(days=30)),
+            kit.at_field("_lastUsedOn", "_statusSince", after=timedelta(days=30)),
             "INACTIVE",
             then=_inactive_since,
         ),
-        Purge(("REVOKED", "INACTIVE"), at_field("_statusSince", after=timedelta(days=180))),
+        kit.Purge(("REVOKED", "INACTIVE"), kit.at_field("_statusSince", after=timedelta(days=180))),
     ],
     codes={"CREATED": 0, "ACCEPTED": 1, "REVOKED": 2, "INACTIVE": 3},
 )
 
 
-def render(data: JsonDict) -> JsonDict:
+def render(data: kit.JsonDict) -> kit.JsonDict:
     """The consent as API.1 shows it (ConsentDto): internal bookkeeping removed."""
     return {key: data.get(key) for key in PUBLIC_FIELDS}
 
 
-def order_key(data: JsonDict) -> str:
+def order_key(data: kit.JsonDict) -> str:
     """The default list order is by createdOn."""
-    return sort_stamp(parse_instant(data["createdOn"]))
+    return kit.sort_stamp(kit.parse_instant(data["createdOn"]))
 
 
-def transition(data: JsonDict, to: str, now: datetime, source: str | None = None) -> JsonDict:
+def transition(
+    data: kit.JsonDict, to: str, now: datetime, source: str | None = None
+) -> kit.JsonDict:
     """Move a consent to a new status, filling what that status implies."""
-    stamp = format_instant(now)
+    stamp = kit.format_instant(now)
     data.update(status=STATES.stored(to), updatedOn=stamp, _statusSince=stamp)
     if to == "ACCEPTED":
         system = source or data.get("source") or "testone"
@@ -85,8 +72,10 @@ def _system(source: Any) -> Any:
     return source
 
 
-def admin_transition(data: JsonDict, to: str, now: datetime, options: JsonDict) -> JsonDict:
-    refuse_unknown(
+def admin_transition(
+    data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
+) -> kit.JsonDict:
+    kit.refuse_unknown(
         set(options) - {"source"},
         "source (the accounting system connected on ACCEPTED)",
         "unknown transition options",
@@ -94,20 +83,20 @@ def admin_transition(data: JsonDict, to: str, now: datetime, options: JsonDict) 
     return transition(data, to, now, _system(options.get("source")))
 
 
-def new_consent(consent_id: str, name: str | None, now: datetime) -> JsonDict:
-    stamp = format_instant(now)
-    data: JsonDict = dict.fromkeys(PUBLIC_FIELDS)
+def new_consent(consent_id: str, name: str | None, now: datetime) -> kit.JsonDict:
+    stamp = kit.format_instant(now)
+    data: kit.JsonDict = dict.fromkeys(PUBLIC_FIELDS)
     data.update(id=consent_id, name=name, status=0, createdOn=stamp, _statusSince=stamp)
     return {**data, "_lastUsedOn": None, "_isTest": True}
 
 
-def admin_create(ctx: Context, fields: JsonDict) -> AdminCreated:
+def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     """A consent in any state, with the defaults the API and the onboarding journey would give."""
     fields = dict(fields)
     status = fields.pop("status")
     consent_id = str(fields.pop("id", None) or uuid.uuid4())
-    check_uuid(consent_id, "id")
-    created = instant(fields.pop("createdOn", None), ctx.now, "createdOn")
+    kit.check_uuid(consent_id, "id")
+    created = kit.instant_field(fields.pop("createdOn", None), ctx.now, "createdOn")
     data = new_consent(consent_id, fields.pop("name", f"Sandbox consent {consent_id[:8]}"), created)
     if data["name"] is not None and not isinstance(data["name"], str):
         raise ValueError("name must be a string or null")
@@ -115,22 +104,22 @@ def admin_create(ctx: Context, fields: JsonDict) -> AdminCreated:
     settings_id = fields.pop("systemSettingsId", None)
     if settings_id is not None:
         data["systemSettingsId"] = settings_id
-        check_uuid(settings_id, "systemSettingsId")
+        kit.check_uuid(settings_id, "systemSettingsId")
     if status != "CREATED":
-        updated = instant(fields.pop("updatedOn", None), created, "updatedOn")
+        updated = kit.instant_field(fields.pop("updatedOn", None), created, "updatedOn")
         transition(data, status, updated, source)
     elif source is not None:
         data["source"] = source
     if "systemSettings" in fields:
         data["systemSettings"] = fields.pop("systemSettings")
     if "lastUsedOn" in fields:
-        last_used = instant(fields.pop("lastUsedOn"), ctx.now, "lastUsedOn")
-        data["_lastUsedOn"] = format_instant(last_used)
+        last_used = kit.instant_field(fields.pop("lastUsedOn"), ctx.now, "lastUsedOn")
+        data["_lastUsedOn"] = kit.format_instant(last_used)
     if "isTest" in fields:
         data["_isTest"] = bool(fields.pop("isTest"))
-    refuse_unknown(
+    kit.refuse_unknown(
         fields,
         "id, name, status, source, systemSettingsId, systemSettings, createdOn, "
         "updatedOn, lastUsedOn, isTest",
     )
-    return AdminCreated(consent_id, data)
+    return kit.AdminCreated(consent_id, data)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ... import kit
 
-from ...kit import ApiError, ErrorScope, Reply, api_key_tenant, status_phrase
-
-JsonDict = dict[str, Any]
-
-identify = api_key_tenant("ApiKey")
+identify = kit.api_key_tenant("ApiKey")
 
 _RFC = "https://tools.ietf.org/html/rfc9110#section-"
 _PROBLEM_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6"}
@@ -21,15 +17,15 @@ def _problem_type(status: int) -> str:
     return _RFC + _PROBLEM_TYPES[status] if status in _PROBLEM_TYPES else "about:blank"
 
 
-def render_error(err: ApiError, scope: ErrorScope) -> Reply:
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     """RFC 7807 problem details, as an ASP.NET Core service writes them."""
     validation = err.kind == "invalid_request" and bool(err.violations)
     hexed = scope.request_id.replace("-", "")
-    body: JsonDict = {
+    body: kit.JsonDict = {
         "type": _problem_type(err.status),
         "title": "One or more validation errors occurred."
         if validation
-        else status_phrase(err.status),
+        else kit.status_phrase(err.status),
         "status": err.status,
         "detail": err.message,
         "instance": scope.path,
@@ -40,8 +36,8 @@ def render_error(err: ApiError, scope: ErrorScope) -> Reply:
         for violation in err.violations:
             errors.setdefault(violation.name or violation.location, []).append(violation.message)
         body["errors"] = errors
-    return Reply(err.status, body, media_type="application/problem+json")
+    return kit.Reply(err.status, body, media_type="application/problem+json")
 
 
-def not_found(consent_id: str) -> ApiError:
-    return ApiError(404, "not_found", f"Consent {consent_id} was not found.")
+def not_found(consent_id: str) -> kit.ApiError:
+    return kit.ApiError(404, "not_found", f"Consent {consent_id} was not found.")

@@ -7,48 +7,46 @@ import math
 import secrets
 import uuid
 from datetime import timedelta
-from typing import Any
 
-from ...kit import ApiError, Context, Handlers, Reply, Violation, format_instant, owned
+from ... import kit
 from .consent import STATES, new_consent, render
 from .dialect import not_found
 
-JsonDict = dict[str, Any]
-
-OTC_NS = "api1:otc"
-OTC_LIFETIME = timedelta(hours=1)
+ONE_TIME_CODES = kit.Tickets("api1:otc", timedelta(hours=1))
 TOMBSTONE_NS = "api1:deleted"
 
-handlers = Handlers()
+handlers = kit.Handlers()
 
 
 @handlers
-def create_consent(ctx: Context) -> Reply:
+def create_consent(ctx: kit.Context) -> kit.Reply:
     consent_id = str(uuid.uuid4())
     record = ctx.insert(consent_id, new_consent(consent_id, ctx.body["name"], ctx.now))
-    return Reply(201, render(record.data), record=record, location=f"/api/v1/consents/{consent_id}")
+    return kit.Reply(
+        201, render(record.data), record=record, location=f"/api/v1/consents/{consent_id}"
+    )
 
 
 @handlers
-def get_consent(ctx: Context) -> Reply:
-    record = owned(ctx, not_found)
-    return Reply(200, render(record.data), record=record)
+def get_consent(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    return kit.Reply(200, render(record.data), record=record)
 
 
 @handlers
-def update_consent(ctx: Context) -> Reply:
-    record = owned(ctx, not_found)
-    body: JsonDict = ctx.body
+def update_consent(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    body: kit.JsonDict = ctx.body
     if "status" in body and body["status"] != STATES.stored("REVOKED"):
-        raise ApiError(
+        raise kit.ApiError(
             400,
             "invalid_request",
             "status can only be set to REVOKED (2).",
-            violations=[Violation("body", "status", "can only be set to REVOKED (2)")],
+            violations=[kit.Violation("body", "status", "can only be set to REVOKED (2)")],
         )
-    stamp = format_instant(ctx.now)
+    stamp = kit.format_instant(ctx.now)
 
-    def change(data: JsonDict) -> JsonDict:
+    def change(data: kit.JsonDict) -> kit.JsonDict:
         if "name" in body:
             data["name"] = body["name"]
         if "status" in body:
@@ -56,11 +54,11 @@ def update_consent(ctx: Context) -> Reply:
         data["updatedOn"] = stamp
         return data
 
-    return Reply(204, record=ctx.update_if_match(record, change))
+    return kit.Reply(204, record=ctx.update_if_match(record, change))
 
 
 @handlers
-def delete_consent(ctx: Context) -> Reply:
+def delete_consent(ctx: kit.Context) -> kit.Reply:
     consent_id = ctx.path["consentId"]
     tombstones = f"{TOMBSTONE_NS}:{ctx.tenant}"
     if ctx.fetch(consent_id) is not None:
@@ -68,37 +66,33 @@ def delete_consent(ctx: Context) -> Reply:
         ctx.store.put_value(tombstones, consent_id, True, None)
     elif not ctx.store.get_value(tombstones, consent_id, ctx.now):
         raise not_found(consent_id)
-    return Reply(204)
+    return kit.Reply(204)
 
 
 @handlers
-def create_one_time_code(ctx: Context) -> Reply:
-    record = owned(ctx, not_found)
+def create_one_time_code(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
     status = STATES.status_of(record.data)
     if status != "CREATED":
-        raise ApiError(
+        raise kit.ApiError(
             409,
             "invalid_state",
             f"A one-time code can only be created for a CREATED consent; this one is {status}.",
         )
     # Standard base64 on purpose: the real code is not URL-encoded, and clients must encode it.
     code = base64.b64encode(secrets.token_bytes(12)).decode()
-    entry = {"tenant": ctx.tenant, "consentId": record.id}
-    ctx.store.put_value(OTC_NS, code, entry, ctx.now + OTC_LIFETIME)
-    return Reply(201, {"code": code})
+    ONE_TIME_CODES.issue(ctx, {"tenant": ctx.tenant, "consentId": record.id}, code)
+    return kit.Reply(201, {"code": code})
 
 
-def consume_one_time_code(ctx: Context, consent_id: str, code: str) -> JsonDict | None:
+def consume_one_time_code(ctx: kit.Context, consent_id: str, code: str) -> kit.JsonDict | None:
     """Take a live code for this consent; a used, expired or foreign code gives None."""
-    entry = ctx.store.get_value(OTC_NS, code, ctx.now)
-    if not entry or entry.get("consentId") != consent_id:
-        return None
-    taken: JsonDict | None = ctx.store.take_value(OTC_NS, code, ctx.now)
+    taken: kit.JsonDict | None = ONE_TIME_CODES.take(ctx, code, consentId=consent_id)
     return taken
 
 
 @handlers
-def list_consents(ctx: Context) -> Reply:
+def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
     count, page = int(query.get("Count", 10)), int(query.get("CurrentPage", 1))
     start = (page - 1) * count
@@ -122,13 +116,13 @@ def list_consents(ctx: Context) -> Reply:
         )[start : start + count]
     meta = {"currentPage": page, "pageSize": count, "totalCount": total}
     meta["totalPages"] = math.ceil(total / count)
-    return Reply(200, {"data": [render(d) for d in shown], "meta": meta})
+    return kit.Reply(200, {"data": [render(d) for d in shown], "meta": meta})
 
 
 _FILTERS = ("Source", "Name", "IsTest", "SystemSettingsId", "CreatedOn", "UpdatedOn")
 
 
-def _matches(data: JsonDict, query: JsonDict) -> bool:
+def _matches(data: kit.JsonDict, query: kit.JsonDict) -> bool:
     """The filters besides Status (which the store's index serves)."""
     if "Source" in query and str(data.get("source") or "").lower() != query["Source"].lower():
         return False

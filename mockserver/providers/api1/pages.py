@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...kit import Journey, Pages, Site, TransitionRefused, is_http_url, with_params
+from ... import kit
 from .consent import STATES, SYSTEMS
-from .handlers import consume_one_time_code
+from .handlers import ONE_TIME_CODES
 
-PAGES = Pages(__package__)
-JOURNEY = Journey("api1:journey")
+PAGES = kit.Pages(__package__)
+JOURNEY = kit.Tickets("api1:journey")
 _NOT_FOUND = ("Consent not found", "This consent does not exist.", 404)
 
 
-def _bad_link(site: Site, redirect_url: str, delay: str) -> Any:
-    if redirect_url and not is_http_url(redirect_url):
+def _bad_link(site: kit.Site, redirect_url: str, delay: str) -> Any:
+    if redirect_url and not kit.is_http_url(redirect_url):
         return PAGES.error(
             site, "Invalid redirect", "redirecturl must be an absolute http(s) URL.", 400
         )
@@ -25,7 +25,7 @@ def _bad_link(site: Site, redirect_url: str, delay: str) -> Any:
     return None
 
 
-def sandbox(site: Site) -> None:
+def sandbox(site: kit.Site) -> None:
     @site.route("/consent/<consent_id>/")
     def onboarding(consent_id: str) -> Any:
         args = site.args()
@@ -38,7 +38,7 @@ def sandbox(site: Site) -> None:
             return PAGES.error(site, *_NOT_FOUND)
         ctx = site.context(record.tenant)
         code = args.get("otc") or ""
-        if not code or consume_one_time_code(ctx, consent_id, code) is None:
+        if not ONE_TIME_CODES.take(ctx, code, consentId=consent_id):
             message = (
                 "This onboarding link is invalid, expired or already used. "
                 "Ask the service that sent you here for a new link."
@@ -53,7 +53,7 @@ def sandbox(site: Site) -> None:
             "api1/onboarding.html",
             "Connect your accounting system",
             name=record.data.get("name") or "A service",
-            journey=JOURNEY.start(ctx, state),
+            journey=JOURNEY.issue(ctx, state),
             systems=SYSTEMS,
         )
 
@@ -63,8 +63,10 @@ def sandbox(site: Site) -> None:
         record = site.find(consent_id)
         if record is None:
             return PAGES.error(site, *_NOT_FOUND)
-        state = JOURNEY.take(site.context(record.tenant), form.get("journey", ""))
-        if not state or state.get("consentId") != consent_id:
+        state = JOURNEY.take(
+            site.context(record.tenant), form.get("journey", ""), consentId=consent_id
+        )
+        if not state:
             return PAGES.expired(site, "onboarding link")
         choice = form.get("decision")
         if choice not in ("approve", "reject"):
@@ -77,7 +79,7 @@ def sandbox(site: Site) -> None:
                 site.move(consent_id, "ACCEPTED", source=system)
             else:
                 site.move(consent_id, "REVOKED")
-        except TransitionRefused as refused:
+        except kit.TransitionRefused as refused:
             heading = "Cannot connect" if choice == "approve" else "Cannot cancel"
             return PAGES.error(site, heading, str(refused), 409)
         params = {"consentId": consent_id, "status": "accepted", "source": system}
@@ -86,11 +88,11 @@ def sandbox(site: Site) -> None:
         return _back(site, state, params)
 
 
-def _back(site: Site, state: dict[str, Any], params: dict[str, str]) -> Any:
+def _back(site: kit.Site, state: dict[str, Any], params: dict[str, str]) -> Any:
     url = str(state.get("redirecturl") or "")
     if not url:
         return PAGES.done(site)
     if state.get("delay"):
-        target = with_params(url, params)
+        target = kit.with_params(url, params)
         return PAGES.page(site, "api1/back.html", "All done", delay=state["delay"], target=target)
     return site.redirect_to(url, params)

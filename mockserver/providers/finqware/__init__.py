@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...kit import assemble
+from ... import kit
 from . import consent, dialect, handlers, pages
 from .dialect import OPTIONAL, REQUIRED
 
@@ -10,7 +10,7 @@ __all__ = ["OPTIONAL", "PROVIDER", "REQUIRED", "STATUSES"]
 
 STATUSES = consent.STATES.statuses
 
-PROVIDER = assemble(
+PROVIDER = kit.assemble(
     "finqware",
     "Finqware",
     consent.STATES,

@@ -7,21 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...kit import (
-    AdminCreated,
-    Context,
-    Expire,
-    States,
-    at_field,
-    format_instant,
-    instant,
-    parse_instant,
-    refuse_unknown,
-    spec_enum,
-    text,
-)
-
-JsonDict = dict[str, Any]
+from ... import kit
 
 # Sandbox bank skills (seed; FACTS.md §2.1) → (country, servicer) for `originator`.
 SKILLS: dict[str, tuple[str, str]] = {
@@ -35,18 +21,18 @@ MAX_RETENTION = 2147483647
 TENANT_NS = "finqware:tenant"  # client_id → {secret, name}
 
 
-def _expired(data: JsonDict, at: datetime) -> JsonDict:
+def _expired(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
     return {"utc_last_update": data["consent_exp"], "_ended_at": data["consent_exp"]}
 
 
-STATES = States(
+STATES = kit.States(
     {"ACTIVE": ("DELETED", "EXPIRED"), "DELETED": (), "EXPIRED": ()},
-    [Expire("ACTIVE", at_field("consent_exp"), "EXPIRED", then=_expired)],
-    spec_enum=spec_enum("finqware.yaml", "ConsentStatus"),
+    [kit.Expire("ACTIVE", kit.at_field("consent_exp"), "EXPIRED", then=_expired)],
+    spec_enum=kit.spec_enum("finqware.yaml", "ConsentStatus"),
 )
 
 
-def render(data: JsonDict) -> JsonDict:
+def render(data: kit.JsonDict) -> kit.JsonDict:
     """The consent as `result` of /v1/consents/get shows it: bookkeeping (`_...`) removed."""
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
@@ -55,17 +41,17 @@ def token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def tenant_name(ctx: Context) -> str:
+def tenant_name(ctx: kit.Context) -> str:
     registered = ctx.store.get_value(TENANT_NS, ctx.tenant, ctx.now)
     return str(registered["name"]) if registered else ctx.tenant
 
 
 def new_consent(
     credentials_id: str, access_token: str, skill: str, tenant: str, name: str, at: datetime
-) -> JsonDict:
+) -> kit.JsonDict:
     """An ACTIVE consent as the token exchange creates it at `at`."""
     country, servicer = SKILLS[skill]
-    stamp = format_instant(at)
+    stamp = kit.format_instant(at)
     return {
         "credentials_id": credentials_id,
         "originator": {"country": country, "servicer": servicer, "skill": skill},
@@ -73,8 +59,8 @@ def new_consent(
         "tenant_app_info": {"client_id": tenant, "name": name},
         "utc_created": stamp,
         "utc_last_update": stamp,
-        "consent_exp": format_instant(at + CONSENT_DURATION),
-        "max_data_retention": format_instant(at + CACHE_RETENTION),
+        "consent_exp": kit.format_instant(at + CONSENT_DURATION),
+        "max_data_retention": kit.format_instant(at + CACHE_RETENTION),
         "_access_token": access_token,
         "_ended_at": None,
     }
@@ -82,15 +68,17 @@ def new_consent(
 
 def minutes_after(at: datetime, minutes: int) -> str:
     try:
-        return format_instant(at + timedelta(minutes=minutes))
+        return kit.format_instant(at + timedelta(minutes=minutes))
     except OverflowError:
-        raise ValueError(f"{minutes} minutes after {format_instant(at)} is out of range") from None
+        raise ValueError(
+            f"{minutes} minutes after {kit.format_instant(at)} is out of range"
+        ) from None
 
 
-def end(data: JsonDict, to: str, at: datetime, retention: int | None = None) -> JsonDict:
+def end(data: kit.JsonDict, to: str, at: datetime, retention: int | None = None) -> kit.JsonDict:
     """ACTIVE → DELETED or EXPIRED at `at`; `retention` minutes from then set max_data_retention."""
-    stamp = format_instant(at)
-    if to == "EXPIRED" and parse_instant(data["consent_exp"]) > at:
+    stamp = kit.format_instant(at)
+    if to == "EXPIRED" and kit.parse_instant(data["consent_exp"]) > at:
         data["consent_exp"] = stamp  # expired early (admin): consent_exp is when it happened
     data.update(status=to, utc_last_update=stamp, _ended_at=stamp)
     if retention is not None:
@@ -114,8 +102,8 @@ def _admin_retention(value: Any) -> int | None:
     return minutes
 
 
-def transition(data: JsonDict, to: str, now: datetime, options: JsonDict) -> JsonDict:
-    refuse_unknown(
+def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
+    kit.refuse_unknown(
         set(options) - {"pcd_data_retention"},
         "pcd_data_retention (minutes from now until max_data_retention)",
         "unknown transition options",
@@ -123,29 +111,31 @@ def transition(data: JsonDict, to: str, now: datetime, options: JsonDict) -> Jso
     return end(data, to, now, _admin_retention(options.get("pcd_data_retention")))
 
 
-def admin_create(ctx: Context, fields: JsonDict) -> AdminCreated:
+def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     """A consent in any status, with the defaults a token exchange (and then delete) gives."""
     fields = dict(fields)
     status = fields.pop("status")
-    credentials_id = text(fields.pop("credentials_id", None) or str(uuid.uuid4()), "credentials_id")
-    access_token = text(fields.pop("access_token", None) or token(), "access_token")
+    credentials_id = kit.text(
+        fields.pop("credentials_id", None) or str(uuid.uuid4()), "credentials_id"
+    )
+    access_token = kit.text(fields.pop("access_token", None) or token(), "access_token")
     skill = fields.pop("skill", DEFAULT_SKILL)
     if skill not in SKILLS:
         raise ValueError(f"skill {skill!r} is not a sandbox skill; known: {', '.join(SKILLS)}")
-    name = text(fields.pop("name", None) or tenant_name(ctx), "name")
+    name = kit.text(fields.pop("name", None) or tenant_name(ctx), "name")
     # An EXPIRED consent by default expired just now, at the end of its 90 days.
     default_created = ctx.now - CONSENT_DURATION if status == "EXPIRED" else ctx.now
-    created = instant(fields.pop("utc_created", None), default_created, "utc_created")
+    created = kit.instant_field(fields.pop("utc_created", None), default_created, "utc_created")
     data = new_consent(credentials_id, access_token, skill, ctx.tenant, name, created)
     for key in ("consent_exp", "max_data_retention"):
         if key in fields:
-            data[key] = format_instant(instant(fields.pop(key), created, key))
-    if parse_instant(data["consent_exp"]) < created:
+            data[key] = kit.format_instant(kit.instant_field(fields.pop(key), created, key))
+    if kit.parse_instant(data["consent_exp"]) < created:
         raise ValueError("consent_exp must not be before utc_created")
-    default_end = max(created, min(ctx.now, parse_instant(data["consent_exp"])))
-    ended = instant(fields.pop("utc_last_update", None), default_end, "utc_last_update")
+    default_end = max(created, min(ctx.now, kit.parse_instant(data["consent_exp"])))
+    ended = kit.instant_field(fields.pop("utc_last_update", None), default_end, "utc_last_update")
     retention = _admin_retention(fields.pop("pcd_data_retention", None))
-    refuse_unknown(
+    kit.refuse_unknown(
         fields,
         "credentials_id, access_token, skill, name, utc_created, utc_last_update, consent_exp, "
         "max_data_retention, pcd_data_retention, status",
@@ -157,4 +147,4 @@ def admin_create(ctx: Context, fields: JsonDict) -> AdminCreated:
     elif retention is not None:
         raise ValueError("pcd_data_retention applies only to a DELETED or EXPIRED consent")
     secrets_shown = {"credentials_id": credentials_id, "access_token": access_token}
-    return AdminCreated(credentials_id, data, secrets_shown)
+    return kit.AdminCreated(credentials_id, data, secrets_shown)

@@ -3,14 +3,10 @@ its error body `{id, type, http, code, message}`."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from ...kit import ApiError, Context, ErrorScope, FirstSecret, Reply, error_code, text
+from ... import kit
 from .consent import MAX_RETENTION, TENANT_NS, retention_of
 
-JsonDict = dict[str, Any]
-
-TENANTS = FirstSecret(TENANT_NS)
+TENANTS = kit.FirstSecret(TENANT_NS)
 CONSENT_FIELDS = ("client_id", "client_secret", "credentials_id", "access_token")
 REQUIRED: dict[str, tuple[str, ...]] = {
     "createToken": ("client_id", "client_secret", "temp_token"),
@@ -28,29 +24,29 @@ FIELD_CODES = {
 }
 
 
-def bad(code: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_request", message, code=code)
+def bad(code: str, message: str) -> kit.ApiError:
+    return kit.ApiError(400, "invalid_request", message, code=code)
 
 
-def unauthorized(code: str, message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, code=code)
+def unauthorized(code: str, message: str) -> kit.ApiError:
+    return kit.ApiError(401, "unauthorized", message, code=code)
 
 
-def seed_tenant(ctx: Context, credentials: JsonDict) -> None:
+def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
     """Fixture `credentials: {client_secret, name}` register the tenant before any call."""
     unknown = set(credentials) - {"client_secret", "name"}
     if unknown:
         raise ValueError(
             f"unknown fields {', '.join(sorted(unknown))}; allowed: client_secret, name"
         )
-    secret = text(credentials.get("client_secret"), "client_secret")
-    name = text(credentials.get("name", ctx.tenant), "name")
+    secret = kit.text(credentials.get("client_secret"), "client_secret")
+    name = kit.text(credentials.get("name", ctx.tenant), "name")
     if TENANTS.refuses(ctx, ctx.tenant, secret):
         raise ValueError(f"client_id {ctx.tenant!r} is already registered with another secret")
     TENANTS.register(ctx, ctx.tenant, secret, name=name)
 
 
-def identify(ctx: Context) -> str:
+def identify(ctx: kit.Context) -> str:
     """Check the body's fields in the documented order; the tenant is the client_id."""
     body = ctx.body
     if not isinstance(body, dict):
@@ -90,7 +86,7 @@ _KIND_CODES = {
 _FAULT_CODES = {401: "unauthorized_tenant", 404: "not_found", 429: "external_api_too_many_requests"}
 
 
-def render_error(err: ApiError, scope: ErrorScope) -> Reply:
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     """`{id, type, http, code, message}`; the id is the request's id, as in the journal."""
     # A body that is not JSON is invalid_body, Finqware's only answer to it.
     status = 400 if err.kind == "unsupported_media_type" else err.status
@@ -99,17 +95,17 @@ def render_error(err: ApiError, scope: ErrorScope) -> Reply:
     elif err.code is None and err.kind not in _KIND_CODES and status >= 500:
         code = "internal_error"
     else:
-        code = error_code(err, _KIND_CODES, _FAULT_CODES, "invalid_input")
+        code = kit.error_code(err, _KIND_CODES, _FAULT_CODES, "invalid_input")
     kind = "unauthorized" if status == 401 else "invalid_request"
     if code == "internal_error":
         kind = code
     elif code == "external_api_too_many_requests":
         kind = "external_api_error"
     body = {"id": scope.request_id, "type": kind, "http": status, "code": code}
-    return Reply(status, {**body, "message": err.message}, media_type="application/json")
+    return kit.Reply(status, {**body, "message": err.message}, media_type="application/json")
 
 
-def _violation_code(err: ApiError) -> str:
+def _violation_code(err: kit.ApiError) -> str:
     """The engine's schema check runs after identify, so this is a safety net."""
     for violation in err.violations:
         if violation.schema_path.endswith("required"):

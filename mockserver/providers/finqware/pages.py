@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...kit import Journey, Pages, Site, is_http_url
+from ... import kit
 from .consent import DEFAULT_SKILL, SKILLS, tenant_name
 from .handlers import issue_temp_token
 
-PAGES = Pages(__package__)
-JOURNEY = Journey("finqware:journey")
+PAGES = kit.Pages(__package__)
+JOURNEY = kit.Tickets("finqware:journey")
 
 
-def sandbox(site: Site) -> None:
+def sandbox(site: kit.Site) -> None:
     """/__sandbox/finqware/onboarding?client_id=..&redirect_uri=..[&state=..][&skill=..]."""
 
     @site.route("/onboarding")
@@ -22,7 +22,7 @@ def sandbox(site: Site) -> None:
         chosen = args.get("skill") or DEFAULT_SKILL
         if not client_id:
             return PAGES.error(site, "Missing client_id", "client_id names the tenant app.", 400)
-        if redirect_uri and not is_http_url(redirect_uri):
+        if redirect_uri and not kit.is_http_url(redirect_uri):
             message = "redirect_uri must be an absolute http(s) URL."
             return PAGES.error(site, "Invalid redirect", message, 400)
         if chosen not in SKILLS:
@@ -34,7 +34,7 @@ def sandbox(site: Site) -> None:
             "finqware/onboarding.html",
             "Connect your bank",
             name=tenant_name(ctx),
-            journey=JOURNEY.start(ctx, state),
+            journey=JOURNEY.issue(ctx, state),
             client_id=client_id,
             skills=SKILLS,
             chosen=chosen,
@@ -44,8 +44,8 @@ def sandbox(site: Site) -> None:
     def decision() -> Any:
         form = site.form()
         ctx = site.context(form.get("client_id", ""))
-        state = JOURNEY.take(ctx, form.get("journey", ""))
-        if not state or state.get("client_id") != ctx.tenant:
+        state = JOURNEY.take(ctx, form.get("journey", ""), client_id=ctx.tenant)
+        if not state:
             return PAGES.expired(site, "onboarding link")
         choice, skill = form.get("decision"), form.get("skill") or DEFAULT_SKILL
         if choice not in ("approve", "reject"):
@@ -62,7 +62,7 @@ def sandbox(site: Site) -> None:
         return PAGES.done(site, None, params, code=True)
 
 
-def admin(site: Site) -> None:
+def admin(site: kit.Site) -> None:
     """POST /__admin/finqware/temp-tokens {"tenant", "skill"?}: a temp_token without a browser."""
 
     @site.route("/temp-tokens", methods=("POST",))

@@ -1,0 +1,136 @@
+"""Yapily's consent (an account authorisation): statuses, expiry, what authorising fills in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from ... import kit
+from ...kit import parse_instant as instant
+from .timing import stamp
+from .tokens import consent_token
+
+# The seed's 13 account-information features, in the seed's order: the default featureScope.
+DEFAULT_FEATURES = (
+    *("ACCOUNT_BENEFICIARIES", "ACCOUNT_STATEMENT_FILE", "ACCOUNTS", "ACCOUNT_PERIODIC_PAYMENTS"),
+    *("ACCOUNT_TRANSACTIONS", "ACCOUNT", "ACCOUNT_STATEMENTS", "ACCOUNT_SCHEDULED_PAYMENTS"),
+    *("IDENTITY", "ACCOUNT_DIRECT_DEBITS", "ACCOUNT_STATEMENT", "ACCOUNT_BALANCES"),
+    "ACCOUNT_TRANSACTIONS_WITH_MERCHANT",
+)
+CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation interval
+USERS_NS = "yapily:users"
+PUBLIC_FIELDS = (
+    *("id", "userUuid", "applicationUserId", "referenceId", "institutionId", "status"),
+    *("createdAt", "transactionFrom", "transactionTo", "expiresAt", "featureScope"),
+    *("consentToken", "state", "authorizedAt", "lastConfirmedAt", "reconfirmBy"),
+    *("institutionConsentId", "isDeletedByInstitution"),
+)
+# Statuses that imply the user authorised the consent at some point (token, authorizedAt...).
+WAS_AUTHORIZED = frozenset(
+    {"AUTHORIZED", "EXPIRED", "REVOKED", "CONSUMED", "AWAITING_RE_AUTHORIZATION"}
+)
+_AWAITING = ("AUTHORIZED", "REJECTED", "FAILED", "REVOKED")
+_PRE = ("PRE_AUTHORIZED", "REJECTED", "FAILED", "REVOKED")
+# Yapily keeps every consent: AUTHORIZED → EXPIRED at `expiresAt`, nothing is purged.
+STATES = kit.States(
+    {
+        "AWAITING_AUTHORIZATION": _AWAITING,
+        "AWAITING_FURTHER_AUTHORIZATION": _AWAITING,
+        "AWAITING_RE_AUTHORIZATION": _AWAITING,
+        "AUTHORIZED": ("EXPIRED", "REVOKED", "AWAITING_RE_AUTHORIZATION", "CONSUMED"),
+        "CONSUMED": ("REVOKED",),
+        "REJECTED": ("REVOKED",),
+        "REVOKED": (),
+        "FAILED": ("REVOKED",),
+        "EXPIRED": ("AWAITING_RE_AUTHORIZATION", "REVOKED"),
+        "UNKNOWN": ("REVOKED",),
+        "INVALID": ("REVOKED",),
+        "AWAITING_DECOUPLED_PRE_AUTHORIZATION": _PRE,
+        "AWAITING_PRE_AUTHORIZATION": _PRE,
+        "PRE_AUTHORIZED": ("AWAITING_AUTHORIZATION", "REVOKED"),
+        "AWAITING_DECOUPLED_AUTHORIZATION": _AWAITING,
+        "AWAITING_SCA_METHOD": ("AWAITING_SCA_CODE", *_AWAITING),
+        "AWAITING_SCA_CODE": _AWAITING,
+    },
+    [kit.Expire("AUTHORIZED", kit.at_field("expiresAt"), "EXPIRED")],
+    spec_enum=kit.spec_enum("yapily.yaml", "AuthorisationStatus"),
+)
+
+
+def render(data: kit.JsonDict) -> kit.JsonDict:
+    """The consent as Yapily shows it, without the clock-dependent `timeToExpire*` fields."""
+    return {key: data[key] for key in PUBLIC_FIELDS if data.get(key) is not None}
+
+
+def authorise(data: kit.JsonDict, at: datetime) -> None:
+    requested = data.get("_requestedExpiresAt")
+    data.update(
+        authorizedAt=stamp(at),
+        lastConfirmedAt=stamp(at),
+        reconfirmBy=stamp(at + CONSENT_LIFETIME),
+        expiresAt=requested or stamp(at + CONSENT_LIFETIME),
+    )
+    data["consentToken"] = consent_token(data)
+
+
+def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
+    """Move a consent to a new status, filling what that status implies."""
+    kit.refuse_unknown(
+        set(options) - {"expiresAt"},
+        "expiresAt (RFC 3339, with AUTHORIZED only: the consent's hard end)",
+        "unknown transition options",
+    )
+    if "expiresAt" in options:
+        if to != "AUTHORIZED":
+            raise ValueError("expiresAt is an option of AUTHORIZED only")
+        data["_requestedExpiresAt"] = stamp(
+            kit.instant_field(options["expiresAt"], now, "expiresAt")
+        )
+    data["status"] = to
+    if to == "AUTHORIZED":
+        authorise(data, now)
+    elif to == "EXPIRED" and (not data.get("expiresAt") or instant(data["expiresAt"]) > now):
+        data["expiresAt"] = stamp(now)
+    return data
+
+
+def new_consent(
+    consent_id: str, institution: str, user_uuid: str, app_user: str | None, now: datetime
+) -> kit.JsonDict:
+    return {
+        "id": consent_id,
+        "userUuid": user_uuid,
+        "applicationUserId": app_user or None,
+        "institutionId": institution,
+        "status": "AWAITING_AUTHORIZATION",
+        "createdAt": stamp(now),
+        "featureScope": list(DEFAULT_FEATURES),
+        "state": uuid.uuid4().hex,
+        "institutionConsentId": f"aac-{uuid.uuid4()}",
+    }
+
+
+def authorisation_url(ctx: kit.Context, data: kit.JsonDict) -> str:
+    return f"{ctx.sandbox_url}/authorise/{data['id']}?state={data['state']}"
+
+
+def resolve_user(ctx: kit.Context, user_uuid: str | None, app_user: str | None) -> tuple[str, str]:
+    """The user a request names, created if new; ValueError when the two ids disagree."""
+    namespace = f"{USERS_NS}:{ctx.tenant}"
+    known_uuid = ctx.store.get_value(namespace, f"app:{app_user}", ctx.now) if app_user else None
+    known_app = (
+        ctx.store.get_value(namespace, f"uuid:{user_uuid.lower()}", ctx.now) if user_uuid else None
+    )
+    if user_uuid and app_user:
+        if (known_uuid is not None and known_uuid != user_uuid.lower()) or (
+            known_app and known_app != app_user
+        ):
+            raise ValueError(
+                f"userUuid {user_uuid} and applicationUserId {app_user} do not name the same user"
+            )
+    resolved_uuid = (user_uuid or known_uuid or str(uuid.uuid4())).lower()
+    resolved_app = app_user or known_app or ""
+    ctx.store.put_value(namespace, f"uuid:{resolved_uuid}", resolved_app, None)
+    if resolved_app:
+        ctx.store.put_value(namespace, f"app:{resolved_app}", resolved_uuid, None)
+    return resolved_uuid, resolved_app

@@ -1,0 +1,129 @@
+"""The bank's authorisation page (/__sandbox/yapily/authorise/<consentId>?state=...) and the
+callback or redirect the browser is sent to after the user's decision."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ... import kit
+from .consent import STATES
+from .handlers import CODES, ONE_TIME_TOKENS
+from .tokens import sign_token
+
+PAGES = kit.Pages(__package__)
+JOURNEY = kit.Tickets("yapily:journey")
+INSTITUTIONS = {
+    "modelo-sandbox": "Modelo Sandbox",
+    "yapily-mock": "Yapily Mock Bank",
+    "bbva-sandbox": "BBVA Sandbox",
+    "natwest-sandbox": "NatWest Sandbox",
+    "revolut-sandbox": "Revolut Sandbox",
+}
+_NOT_FOUND = ("Authorisation not found", "This request does not exist.", 404)
+_REJECTED = "The user rejected the authorisation request"
+
+
+def callback_params(
+    ctx: kit.Context, data: kit.JsonDict, approved: bool
+) -> tuple[str, dict[str, str]]:
+    """Where the browser goes after the decision, and with which query parameters."""
+    url, params = _callback_params(ctx, data, approved)
+    if data.get("_callback"):  # forwardParameters go to the callback; ours win a name clash
+        for item in data.get("_forwardParameters") or ():
+            name, _, value = str(item).partition("=")
+            params.setdefault(name, value)
+    return url, params
+
+
+def _callback_params(
+    ctx: kit.Context, data: kit.JsonDict, approved: bool
+) -> tuple[str, dict[str, str]]:
+    user = {
+        "application-user-id": data.get("applicationUserId") or "",
+        "user-uuid": data.get("userUuid") or "",
+        "institution": data.get("institutionId") or "",
+    }
+    user = {k: v for k, v in user.items() if v}
+    callback, redirect, state = data.get("_callback"), data.get("_redirectUrl"), data["state"]
+    if callback and not approved:
+        refused = {"error": "access_denied", "error-source": "user", "error-description": _REJECTED}
+        return callback, {**refused, **user}
+    if callback and data.get("_oneTimeToken"):
+        ott = sign_token({"INSTITUTION": data.get("institutionId"), "UUID": str(uuid.uuid4())})
+        return callback, {
+            "one-time-token": ONE_TIME_TOKENS.issue(
+                ctx, {"tenant": ctx.tenant, "consentId": data["id"]}, ott
+            )
+        }
+    if callback:
+        return callback, {"consent": data["consentToken"], **user}
+    if redirect and not approved:
+        return redirect, {"error": "access_denied", "error_description": _REJECTED, "state": state}
+    if redirect:
+        entry = {"tenant": ctx.tenant, "consentId": data["id"], "state": state}
+        return redirect, {"code": CODES.issue(ctx, entry, str(uuid.uuid4())), "state": state}
+    return "", {}
+
+
+def _bank(data: kit.JsonDict) -> str:
+    institution = str(data.get("institutionId") or "")
+    return INSTITUTIONS.get(institution, institution)
+
+
+def sandbox(site: kit.Site) -> None:
+    @site.route("/authorise/<consent_id>")
+    def authorise(consent_id: str) -> Any:
+        record = site.find(consent_id)
+        if record is None:
+            return PAGES.error(site, *_NOT_FOUND)
+        if not kit.same_secret(site.args().get("state", ""), record.data["state"]):
+            message = "This authorisation link is invalid: its state does not match."
+            return PAGES.error(site, "Link invalid", message, 403)
+        status = STATES.status_of(record.data)
+        if "AUTHORIZED" not in STATES.transitions[status]:
+            return PAGES.error(site, "Already answered", f"This request is {status}.", 409)
+        data = record.data
+        return PAGES.page(
+            site,
+            "yapily/authorise.html",
+            "Authorise account access",
+            bank=_bank(data),
+            institution=data.get("institutionId"),
+            user=data.get("applicationUserId") or data.get("userUuid"),
+            consent=consent_id,
+            features=[f.replace("_", " ").lower() for f in data.get("featureScope") or ()],
+            journey=JOURNEY.issue(site.context(record.tenant), consent_id),
+        )
+
+    @site.route("/authorise/<consent_id>/decision", methods=("POST",))
+    def decide(consent_id: str) -> Any:
+        record = site.find(consent_id)
+        if record is None:
+            return PAGES.error(site, *_NOT_FOUND)
+        ctx = site.context(record.tenant)
+        if JOURNEY.take(ctx, site.form().get("journey", "")) != consent_id:
+            return PAGES.expired(site, "authorisation link")
+        choice = site.form().get("decision")
+        if choice not in ("approve", "reject"):
+            return PAGES.error(site, "Unknown decision", "Choose Approve or Reject.", 400)
+        try:
+            moved = site.move(consent_id, "AUTHORIZED" if choice == "approve" else "REJECTED")
+        except kit.TransitionRefused as refused:
+            return PAGES.error(site, "Cannot answer", str(refused), 409)
+        if moved is None:
+            return PAGES.error(site, *_NOT_FOUND)
+        url, params = callback_params(ctx, moved.data, choice == "approve")
+        if url:
+            return site.redirect_to(url, params)
+        outcome = "authorised" if choice == "approve" else "rejected"
+        return PAGES.done(site, f"Access {outcome}. You can close this window.")
+
+    @site.route("/qr/<consent_id>")
+    def qr_code(consent_id: str) -> Any:
+        record = site.find(consent_id)
+        if record is None:
+            return PAGES.error(site, *_NOT_FOUND)
+        link = f"../authorise/{consent_id}?state={record.data['state']}"
+        heading = "Authorise on another device"
+        return PAGES.page(site, "yapily/qr.html", heading, link=link, bank=_bank(record.data))
