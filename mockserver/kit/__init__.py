@@ -32,6 +32,7 @@ from .fields import (
     optional_text,
     refuse_unknown,
     spec_enum,
+    spec_schema,
     text,
 )
 from .journey import Site, Tickets, is_http_url, with_params
@@ -80,6 +81,7 @@ __all__ = [
     "same_secret",
     "sort_stamp",
     "spec_enum",
+    "spec_schema",
     "status_phrase",
     "text",
     "with_params",

@@ -21,6 +21,7 @@ __all__ = [
     "optional_text",
     "refuse_unknown",
     "spec_enum",
+    "spec_schema",
     "text",
 ]
 
@@ -120,6 +121,12 @@ def _schemas(spec_file: str) -> JsonDict:
         path = _REPO_SPECS / spec_file
     schemas: JsonDict = read_yaml(path)["components"]["schemas"]
     return schemas
+
+
+def spec_schema(spec_file: str, schema: str) -> JsonDict:
+    """The schema the spec states in `components/schemas/<schema>` (its `$ref`s unresolved)."""
+    found: JsonDict = _schemas(spec_file)[schema]
+    return found
 
 
 def spec_enum(spec_file: str, schema: str) -> tuple[str, ...]:

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from ... import kit
-from . import consent, dialect, handlers, pages
-from .consent import new_consent, transition
+from .consent import admin_transition, new_consent, transition
 from .handlers import consume_one_time_code
 
 __all__ = ["PROVIDER", "consume_one_time_code", "new_consent", "transition"]
 
 PROVIDER = kit.assemble(
-    "api1",
+    __name__,
     "API.1 (Zwapgrid) Consents API",
-    consent.STATES,
-    consent,
-    dialect,
-    handlers,
-    pages,
-    transition=consent.admin_transition,
+    transition=admin_transition,
     default_tenant="sandbox-api1-key",
     credentials_doc="Header `x-api-key: sandbox-api1-key` (any non-empty key is its own tenant).",
     secret_tenant=True,

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from ... import kit
-from . import consent, dialect, handlers, pages
+from .consent import STATES
 from .dialect import OPTIONAL, REQUIRED
 
 __all__ = ["OPTIONAL", "PROVIDER", "REQUIRED", "STATUSES"]
 
-STATUSES = consent.STATES.statuses
+STATUSES = STATES.statuses
 
 PROVIDER = kit.assemble(
-    "finqware",
+    __name__,
     "Finqware",
-    consent.STATES,
-    consent,
-    dialect,
-    handlers,
-    pages,
     default_tenant="sandbox-finqware-client",
     credentials_doc=(
         'Body fields "client_id": "sandbox-finqware-client", "client_secret": '

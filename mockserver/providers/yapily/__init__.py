@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from ... import kit
-from . import admin, consent, dialect, handlers, pages
-from .tokens import verify_token
+from .consent import STATES
+from .formats import verify_token
 
 __all__ = ["PROVIDER", "STATUSES", "verify_token"]
 
-STATUSES = consent.STATES.statuses
+STATUSES = STATES.statuses
 
 PROVIDER = kit.assemble(
-    "yapily",
+    __name__,
     "Yapily",
-    consent.STATES,
-    consent,
-    admin,
-    dialect,
-    handlers,
-    pages,
     default_tenant="sandbox-yapily-app",
     credentials_doc=(
         "HTTP Basic `sandbox-yapily-app:sandbox-yapily-secret` (Application ID : Application "

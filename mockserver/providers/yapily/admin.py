@@ -8,7 +8,7 @@ from typing import Any
 
 from ... import kit
 from .consent import WAS_AUTHORIZED, authorisation_url, authorise, new_consent, resolve_user
-from .timing import stamp
+from .formats import stamp
 
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$")
 _ALLOWED = (

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 
 from ... import kit
 from ...kit import parse_instant as instant
-from .timing import stamp
-from .tokens import consent_token
+from .formats import consent_token, stamp
 
 # The seed's 13 account-information features, in the seed's order: the default featureScope.
 DEFAULT_FEATURES = (

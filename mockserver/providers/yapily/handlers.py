@@ -11,7 +11,7 @@ from ...kit import parse_instant as instant
 from .admin import ABSOLUTE_URI
 from .consent import CONSENT_LIFETIME, STATES, authorisation_url, new_consent, render, resolve_user
 from .dialect import meta, not_found, ok, refused
-from .timing import query_instant, stamp, time_to_expire
+from .formats import query_instant, stamp, time_to_expire
 
 CODES = kit.Tickets("yapily:code", timedelta(minutes=10))
 ONE_TIME_TOKENS = kit.Tickets("yapily:ott", timedelta(minutes=10))

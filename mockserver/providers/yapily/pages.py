@@ -8,8 +8,8 @@ from typing import Any
 
 from ... import kit
 from .consent import STATES
+from .formats import sign_token
 from .handlers import CODES, ONE_TIME_TOKENS
-from .tokens import sign_token
 
 PAGES = kit.Pages(__package__)
 JOURNEY = kit.Tickets("yapily:journey")

@@ -1,13 +1,17 @@
-"""Yapily's time formats: millisecond stamps, lenient query dates, ISO 8601 durations left."""
+"""Yapily's formats: millisecond stamps, lenient query dates, durations, consent tokens."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from ... import kit
-
-__all__ = ["query_instant", "stamp", "time_to_expire"]
 
 
 def stamp(value: datetime) -> str:
@@ -55,3 +59,41 @@ def time_to_expire(expires: datetime, now: datetime) -> tuple[int, str] | None:
     if seconds or fraction:
         text += f"{seconds}.{fraction:03d}".rstrip("0").rstrip(".") + "S"
     return millis, text
+
+
+# The simulator's own signing key: tokens are verifiable (see verify_token), never real.
+SIGNING_KEY = b"consent-mockserver yapily sandbox signing key"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _signature(signed: str) -> str:
+    return _b64(hmac.new(SIGNING_KEY, signed.encode(), hashlib.sha512).digest())
+
+
+def sign_token(claims: Mapping[str, Any]) -> str:
+    """An HS512 JWT shaped like the seed's consent token, signed with the simulator's key."""
+    header = _b64(json.dumps({"typ": "JWT", "alg": "HS512"}, separators=(",", ":")).encode())
+    payload = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
+    return f"{header}.{payload}.{_signature(f'{header}.{payload}')}"
+
+
+def verify_token(token: str) -> kit.JsonDict | None:
+    """The claims of a token this simulator signed; None for anything else."""
+    parts = token.split(".")
+    if len(parts) != 3 or not hmac.compare_digest(_signature(f"{parts[0]}.{parts[1]}"), parts[2]):
+        return None
+    claims: kit.JsonDict = json.loads(
+        base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+    )
+    return claims
+
+
+def consent_token(data: kit.JsonDict) -> str:
+    claims = {"INSTITUTION": data.get("institutionId"), "CONSENT": data["id"]}
+    if data.get("applicationUserId"):
+        claims["APPLICATION_USER_ID"] = data["applicationUserId"]
+    claims["USER"] = data.get("userUuid")
+    return sign_token(claims)
