@@ -93,7 +93,8 @@ def _checked(name: str, schema: JsonDict, value: Any) -> Any:
         return format_instant(instant_field(value, datetime.min, name))
     if "integer" in kinds:
         if isinstance(value, bool) or not isinstance(value, int) or not conforms(value, fmt or ""):
-            raise ValueError(f"{name} must be a 32-bit integer, got {value!r}")
+            size = {"int32": "a 32-bit integer", "int64": "a 64-bit integer"}.get(fmt or "")
+            raise ValueError(f"{name} must be {size or 'an integer'}, got {value!r}")
         return value
     if "array" in kinds:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
