@@ -37,7 +37,7 @@ from .fields import (
 )
 from .journey import Site, Tickets, is_http_url, with_params
 from .listing import filtered_page, missing_property, owned
-from .pages import Pages
+from .pages import PageRefused, Pages
 from .states import Expire, Purge, States, at_field
 
 JsonDict = dict[str, Any]
@@ -51,6 +51,7 @@ __all__ = [
     "FirstSecret",
     "Handlers",
     "JsonDict",
+    "PageRefused",
     "Pages",
     "ProviderDef",
     "Purge",

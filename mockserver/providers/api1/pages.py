@@ -10,89 +10,63 @@ from .handlers import ONE_TIME_CODES
 
 PAGES = kit.Pages(__package__)
 JOURNEY = kit.Tickets("api1:journey")
-_NOT_FOUND = ("Consent not found", "This consent does not exist.", 404)
-
-
-def _bad_link(site: kit.Site, redirect_url: str, delay: str) -> Any:
-    if redirect_url and not kit.is_http_url(redirect_url):
-        return PAGES.error(
-            site, "Invalid redirect", "redirecturl must be an absolute http(s) URL.", 400
-        )
-    if delay and not (delay.isdigit() and int(delay) <= 60):
-        return PAGES.error(
-            site, "Invalid redirect delay", "redirectdelay must be 0 to 60 seconds.", 400
-        )
-    return None
+_EXPIRED = (
+    "This onboarding link is invalid, expired or already used. "
+    "Ask the service that sent you here for a new link."
+)
 
 
 def sandbox(site: kit.Site) -> None:
-    @site.route("/consent/<consent_id>/")
+    @PAGES.route(site, "/consent/<consent_id>/")
     def onboarding(consent_id: str) -> Any:
         args = site.args()
-        redirect_url, delay = args.get("redirecturl") or "", args.get("redirectdelay") or ""
-        refused = _bad_link(site, redirect_url, delay)
-        if refused is not None:
-            return refused
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
-        ctx = site.context(record.tenant)
-        code = args.get("otc") or ""
-        if not ONE_TIME_CODES.take(ctx, code, consentId=consent_id):
-            message = (
-                "This onboarding link is invalid, expired or already used. "
-                "Ask the service that sent you here for a new link."
+        url, delay = (
+            PAGES.back_url(args.get("redirecturl") or "", "redirecturl"),
+            args.get("redirectdelay") or "",
+        )
+        if delay and not (delay.isdigit() and int(delay) <= 60):
+            raise kit.PageRefused(
+                "Invalid redirect delay", "redirectdelay must be 0 to 60 seconds.", 400
             )
-            return PAGES.error(site, "Link expired", message, 403)
+        record = PAGES.found(site.find(consent_id))
+        ctx = site.context(record.tenant)
+        if not ONE_TIME_CODES.take(ctx, args.get("otc") or "", consentId=consent_id):
+            raise kit.PageRefused("Link expired", _EXPIRED, 403)
         status = STATES.status_of(record.data)
         if status != "CREATED":
-            return PAGES.error(site, "Already connected", f"This consent is {status}.", 409)
-        state = {"consentId": consent_id, "redirecturl": redirect_url, "delay": delay}
+            raise kit.PageRefused("Already connected", f"This consent is {status}.", 409)
+        state = {"consentId": consent_id, "redirecturl": url, "delay": delay}
+        name = record.data.get("name") or "A service"
+        journey = JOURNEY.issue(ctx, state)
+        heading = "Connect your accounting system"
         return PAGES.page(
-            site,
-            "api1/onboarding.html",
-            "Connect your accounting system",
-            name=record.data.get("name") or "A service",
-            journey=JOURNEY.issue(ctx, state),
-            systems=SYSTEMS,
+            site, "api1/onboarding.html", heading, name=name, journey=journey, systems=SYSTEMS
         )
 
-    @site.route("/consent/<consent_id>/decision", methods=("POST",))
+    @PAGES.route(site, "/consent/<consent_id>/decision", methods=("POST",))
     def decision(consent_id: str) -> Any:
         form = site.form()
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
-        state = JOURNEY.take(
-            site.context(record.tenant), form.get("journey", ""), consentId=consent_id
+        ctx = site.context(PAGES.found(site.find(consent_id)).tenant)
+        state = PAGES.ticket(
+            JOURNEY.take(ctx, form.get("journey", ""), consentId=consent_id), "onboarding link"
         )
-        if not state:
-            return PAGES.expired(site, "onboarding link")
-        choice = form.get("decision")
+        choice, system = form.get("decision"), form.get("system") or "testone"
         if choice not in ("approve", "reject"):
-            return PAGES.error(site, "Unknown decision", "Choose Connect or Cancel.", 400)
-        system = form.get("system") or "testone"
-        if choice == "approve" and system not in SYSTEMS:
-            return PAGES.error(site, "Unknown system", f"{system} is not supported.", 400)
-        try:
-            if choice == "approve":
+            raise kit.PageRefused("Unknown decision", "Choose Connect or Cancel.", 400)
+        params = {"consentId": consent_id, "status": "rejected"}
+        if choice == "approve":
+            if system not in SYSTEMS:
+                raise kit.PageRefused("Unknown system", f"{system} is not supported.", 400)
+            with PAGES.moving("Cannot connect"):
                 site.move(consent_id, "ACCEPTED", source=system)
-            else:
+            params = {"consentId": consent_id, "status": "accepted", "source": system}
+        else:
+            with PAGES.moving("Cannot cancel"):
                 site.move(consent_id, "REVOKED")
-        except kit.TransitionRefused as refused:
-            heading = "Cannot connect" if choice == "approve" else "Cannot cancel"
-            return PAGES.error(site, heading, str(refused), 409)
-        params = {"consentId": consent_id, "status": "accepted", "source": system}
-        if choice == "reject":
-            params = {"consentId": consent_id, "status": "rejected"}
-        return _back(site, state, params)
-
-
-def _back(site: kit.Site, state: dict[str, Any], params: dict[str, str]) -> Any:
-    url = str(state.get("redirecturl") or "")
-    if not url:
-        return PAGES.done(site)
-    if state.get("delay"):
+        url = str(state.get("redirecturl") or "")
+        if not url:
+            return PAGES.done(site)
+        if not state.get("delay"):
+            return site.redirect_to(url, params)
         target = kit.with_params(url, params)
         return PAGES.page(site, "api1/back.html", "All done", delay=state["delay"], target=target)
-    return site.redirect_to(url, params)

@@ -23,7 +23,6 @@ from .dialect import TOKENS
 PAGES = kit.Pages(__package__)
 JOURNEY = kit.Tickets("atto:journey")
 OPEN = ("Pending", *REAUTHENTICABLE)
-_NOT_FOUND = ("Consent not found", "This consent does not exist.", 404)
 _LINK = "Atto Connect link"
 
 
@@ -32,13 +31,13 @@ def _start_page(site: kit.Site, args: Mapping[str, str], redirect_url: str) -> A
     client_id, customer_ref = (args.get("client_id") or "").strip(), args.get("customer_ref") or ""
     chosen = args.get("provider_id") or str(DEFAULT_PROVIDER)
     if not client_id:
-        return PAGES.error(site, "Missing client", "client_id is required.", 400)
+        raise kit.PageRefused("Missing client", "client_id is required.", 400)
     if not customer_ref.strip() or len(customer_ref) > 255:
         message = "customer_ref is required (1 to 255 characters)."
-        return PAGES.error(site, "Missing customer reference", message, 400)
+        raise kit.PageRefused("Missing customer reference", message, 400)
     if not chosen.isdigit() or int(chosen) not in PROVIDERS:
         known = ", ".join(f"{pid} ({name})" for pid, name in PROVIDERS.items())
-        return PAGES.error(site, "Unknown bank", f"provider_id must be one of {known}.", 400)
+        raise kit.PageRefused("Unknown bank", f"provider_id must be one of {known}.", 400)
     ctx = site.context("")
     state = {"step": "bank", "clientId": client_id, "customerRef": customer_ref}
     state |= {"configurationName": args.get("config_id") or DEFAULT_CONFIGURATION}
@@ -56,17 +55,16 @@ def _reauth_entry(site: kit.Site, args: Mapping[str, str], redirect_url: str) ->
     grant = TOKENS.grant(ctx, args.get("access_token") or "")
     if grant is None:
         message = "access_token is missing, unknown or expired: get a new api:consent token."
-        return PAGES.error(site, "Link expired", message, 401)
+        raise kit.PageRefused("Link expired", message, 401)
     record = site.find(consent_id)
-    if record is None or record.tenant != grant["tenant"]:
-        return PAGES.error(site, *_NOT_FOUND)
+    record = PAGES.found(record if record and record.tenant == grant["tenant"] else None)
     status = STATES.status_of(record.data)
     if status not in OPEN:
         message = (
             f"This consent is {status}; only a Pending, Expired or Revoked consent can go "
             "through Atto Connect."
         )
-        return PAGES.error(site, "Nothing to do", message, 409)
+        raise kit.PageRefused("Nothing to do", message, 409)
     key = JOURNEY.issue(
         ctx, {"step": "decide", "consentId": consent_id, "redirectUrl": redirect_url}
     )
@@ -114,26 +112,23 @@ def _decide(site: kit.Site, record: kit.Record, choice: str, error: str) -> dict
 
 
 def sandbox(site: kit.Site) -> None:
-    @site.route("/connect")
+    @PAGES.route(site, "/connect")
     def connect() -> Any:
         args = site.args()
-        redirect_url = args.get("redirect_url") or ""
-        if redirect_url and not kit.is_http_url(redirect_url):
-            message = "redirect_url must be an absolute http(s) URL."
-            return PAGES.error(site, "Invalid redirect", message, 400)
+        redirect_url = PAGES.back_url(args.get("redirect_url") or "", "redirect_url")
         if "consent_id" in args:
             return _reauth_entry(site, args, redirect_url)
         return _start_page(site, args, redirect_url)
 
-    @site.route("/connect/start", methods=("POST",))
+    @PAGES.route(site, "/connect/start", methods=("POST",))
     def start() -> Any:
         form = site.form()
         chosen = form.get("provider") or ""
         if not chosen.isdigit() or int(chosen) not in PROVIDERS:
-            return PAGES.error(site, "Unknown bank", "Choose one of the banks listed.", 400)
-        state = JOURNEY.take(site.context(""), form.get("journey", ""), step="bank")
-        if not state:
-            return PAGES.expired(site, _LINK)
+            raise kit.PageRefused("Unknown bank", "Choose one of the banks listed.", 400)
+        state = PAGES.ticket(
+            JOURNEY.take(site.context(""), form.get("journey", ""), step="bank"), _LINK
+        )
         ctx = site.context(str(state["clientId"]))
         consent_id = str(uuid.uuid4())
         data = new_consent(
@@ -149,35 +144,27 @@ def sandbox(site: kit.Site) -> None:
         key = JOURNEY.issue(site.context(""), next_step)
         return site.redirect_to(f"{ctx.sandbox_url}/connect/{consent_id}", {"journey": key})
 
-    @site.route("/connect/<consent_id>")
+    @PAGES.route(site, "/connect/<consent_id>")
     def consent_screen(consent_id: str) -> Any:
         key = site.args().get("journey", "")
         state = JOURNEY.peek(site.context(""), key)
-        if not state or state.get("consentId") != consent_id:
-            return PAGES.expired(site, _LINK)
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
+        PAGES.ticket(state and state.get("consentId") == consent_id, _LINK)
+        record = PAGES.found(site.find(consent_id))
         status = STATES.status_of(record.data)
         if status not in OPEN:
-            return PAGES.error(site, "Already done", f"This consent is {status}.", 409)
+            raise kit.PageRefused("Already done", f"This consent is {status}.", 409)
         return _decision_page(site, record, key)
 
-    @site.route("/connect/<consent_id>/decision", methods=("POST",))
+    @PAGES.route(site, "/connect/<consent_id>/decision", methods=("POST",))
     def decision(consent_id: str) -> Any:
         form = site.form()
         choice, error = form.get("decision", ""), form.get("error") or "access_denied"
         if choice not in ("approve", "cancel", "fail") or error not in CONNECT_ERRORS:
-            return PAGES.error(site, "Unknown decision", "Choose Approve, Cancel or Fail.", 400)
-        state = JOURNEY.take(site.context(""), form.get("journey", ""), consentId=consent_id)
-        if not state:
-            return PAGES.expired(site, _LINK)
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
-        try:
+            raise kit.PageRefused("Unknown decision", "Choose Approve, Cancel or Fail.", 400)
+        journey = JOURNEY.take(site.context(""), form.get("journey", ""), consentId=consent_id)
+        state = PAGES.ticket(journey, _LINK)
+        record = PAGES.found(site.find(consent_id))
+        with PAGES.moving("Cannot continue"):
             params = _decide(site, record, choice, error)
-        except kit.TransitionRefused as refused:
-            return PAGES.error(site, "Cannot continue", str(refused), 409)
         url = str(state.get("redirectUrl") or "")
         return site.redirect_to(url, params) if url else PAGES.done(site, facts=params)

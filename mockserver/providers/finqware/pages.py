@@ -12,21 +12,23 @@ PAGES = kit.Pages(__package__)
 JOURNEY = kit.Tickets("finqware:journey")
 
 
+def _check_skill(skill: str) -> str:
+    if skill not in SKILLS:
+        raise kit.PageRefused("Unknown skill", f"{skill} is not a sandbox skill.", 400)
+    return skill
+
+
 def sandbox(site: kit.Site) -> None:
     """/__sandbox/finqware/onboarding?client_id=..&redirect_uri=..[&state=..][&skill=..]."""
 
-    @site.route("/onboarding")
+    @PAGES.route(site, "/onboarding")
     def onboarding() -> Any:
         args = site.args()
-        client_id, redirect_uri = args.get("client_id") or "", args.get("redirect_uri") or ""
-        chosen = args.get("skill") or DEFAULT_SKILL
+        client_id, chosen = args.get("client_id") or "", args.get("skill") or DEFAULT_SKILL
         if not client_id:
-            return PAGES.error(site, "Missing client_id", "client_id names the tenant app.", 400)
-        if redirect_uri and not kit.is_http_url(redirect_uri):
-            message = "redirect_uri must be an absolute http(s) URL."
-            return PAGES.error(site, "Invalid redirect", message, 400)
-        if chosen not in SKILLS:
-            return PAGES.error(site, "Unknown skill", f"{chosen} is not a sandbox skill.", 400)
+            raise kit.PageRefused("Missing client_id", "client_id names the tenant app.", 400)
+        redirect_uri = PAGES.back_url(args.get("redirect_uri") or "", "redirect_uri")
+        _check_skill(chosen)
         ctx = site.context(client_id)
         state = {"client_id": client_id, "redirect_uri": redirect_uri, "state": args.get("state")}
         return PAGES.page(
@@ -40,21 +42,18 @@ def sandbox(site: kit.Site) -> None:
             chosen=chosen,
         )
 
-    @site.route("/onboarding/decision", methods=("POST",))
+    @PAGES.route(site, "/onboarding/decision", methods=("POST",))
     def decision() -> Any:
         form = site.form()
         ctx = site.context(form.get("client_id", ""))
         state = JOURNEY.take(ctx, form.get("journey", ""), client_id=ctx.tenant)
-        if not state:
-            return PAGES.expired(site, "onboarding link")
+        PAGES.ticket(state, "onboarding link")
         choice, skill = form.get("decision"), form.get("skill") or DEFAULT_SKILL
         if choice not in ("approve", "reject"):
-            return PAGES.error(site, "Unknown decision", "Choose Approve or Reject.", 400)
-        if choice == "approve" and skill not in SKILLS:
-            return PAGES.error(site, "Unknown skill", f"{skill} is not a sandbox skill.", 400)
+            raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
         params = {"error": "access_denied"}
         if choice == "approve":
-            params = {"temp_token": issue_temp_token(ctx, skill)}
+            params = {"temp_token": issue_temp_token(ctx, _check_skill(skill))}
         if state.get("state"):
             params["state"] = str(state["state"])
         if state.get("redirect_uri"):

@@ -11,18 +11,16 @@ from .handlers import OUTBOX_CAPACITY, OUTBOX_FEED
 
 PAGES = kit.Pages(__package__)
 JOURNEY = kit.Tickets("fliqa:journey")
-_NOT_FOUND = ("Consent not found", "This consent does not exist.", 404)
 _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
-def _not_open(data: kit.JsonDict) -> str | None:
-    status = data["status"]
+def _check_open(data: kit.JsonDict) -> None:
+    status, owed = data["status"], pending(data)
     if status not in ("initiated", "started", "received"):
-        return f"This consent is already {status}."
-    owed = pending(data)
+        raise kit.PageRefused("Bank step not open", f"This consent is already {status}.", 409)
     if owed:
-        return f"The bank step opens once every item has a value; missing: {', '.join(owed)}."
-    return None
+        message = f"The bank step opens once every item has a value; missing: {', '.join(owed)}."
+        raise kit.PageRefused("Bank step not open", message, 409)
 
 
 def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:
@@ -38,18 +36,11 @@ def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:
 def sandbox(site: kit.Site) -> None:
     """/__sandbox/fliqa/bank/<consentId>[?redirectUrl=<url>]: approve, reject or fail."""
 
-    @site.route("/bank/<consent_id>")
+    @PAGES.route(site, "/bank/<consent_id>")
     def bank(consent_id: str) -> Any:
-        redirect_url = site.args().get("redirectUrl") or ""
-        if redirect_url and not kit.is_http_url(redirect_url):
-            message = "redirectUrl must be an absolute http(s) URL."
-            return PAGES.error(site, "Invalid redirect", message, 400)
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
-        refusal = _not_open(record.data)
-        if refusal:
-            return PAGES.error(site, "Bank step not open", refusal, 409)
+        redirect_url = PAGES.back_url(site.args().get("redirectUrl") or "", "redirectUrl")
+        record = PAGES.found(site.find(consent_id))
+        _check_open(record.data)
         state = {"consentId": consent_id, "redirectUrl": redirect_url}
         journey = JOURNEY.issue(site.context(record.tenant), state)
         data = record.data
@@ -62,28 +53,19 @@ def sandbox(site: kit.Site) -> None:
             journey=journey,
         )
 
-    @site.route("/bank/<consent_id>/decision", methods=("POST",))
+    @PAGES.route(site, "/bank/<consent_id>/decision", methods=("POST",))
     def decision(consent_id: str) -> Any:
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
+        record = PAGES.found(site.find(consent_id))
         ctx = site.context(record.tenant)
-        state = JOURNEY.take(ctx, site.form().get("journey", ""), consentId=consent_id)
-        if not state:
-            return PAGES.expired(site, "bank page")
+        journey = JOURNEY.take(ctx, site.form().get("journey", ""), consentId=consent_id)
+        state = PAGES.ticket(journey, "bank page")
         target = _TARGETS.get(site.form().get("decision", ""))
         if target is None:
-            return PAGES.error(
-                site, "Unknown decision", "Choose Approve, Reject or Bank error.", 400
-            )
-        refusal = _not_open(record.data)
-        if refusal:
-            return PAGES.error(site, "Bank step not open", refusal, 409)
-        try:
+            raise kit.PageRefused("Unknown decision", "Choose Approve, Reject or Bank error.", 400)
+        _check_open(record.data)
+        with PAGES.moving("Cannot change the consent"):
             for step in STATES.path_to(STATES.status_of(record.data), target):
                 site.move(consent_id, step)
-        except kit.TransitionRefused as refused:
-            return PAGES.error(site, "Cannot change the consent", str(refused), 409)
         url = str(state.get("redirectUrl") or "")
         if url:
             return site.redirect_to(url, {"consentId": consent_id, "status": target})

@@ -11,7 +11,7 @@ from .consent import STATES
 from .formats import sign_token
 from .handlers import CODES, ONE_TIME_TOKENS
 
-PAGES = kit.Pages(__package__)
+PAGES = kit.Pages(__package__, ("Authorisation not found", "This request does not exist."))
 JOURNEY = kit.Tickets("yapily:journey")
 INSTITUTIONS = {
     "modelo-sandbox": "Modelo Sandbox",
@@ -20,7 +20,6 @@ INSTITUTIONS = {
     "natwest-sandbox": "NatWest Sandbox",
     "revolut-sandbox": "Revolut Sandbox",
 }
-_NOT_FOUND = ("Authorisation not found", "This request does not exist.", 404)
 _REJECTED = "The user rejected the authorisation request"
 
 
@@ -72,17 +71,15 @@ def _bank(data: kit.JsonDict) -> str:
 
 
 def sandbox(site: kit.Site) -> None:
-    @site.route("/authorise/<consent_id>")
+    @PAGES.route(site, "/authorise/<consent_id>")
     def authorise(consent_id: str) -> Any:
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
+        record = PAGES.found(site.find(consent_id))
         if not kit.same_secret(site.args().get("state", ""), record.data["state"]):
             message = "This authorisation link is invalid: its state does not match."
-            return PAGES.error(site, "Link invalid", message, 403)
+            raise kit.PageRefused("Link invalid", message, 403)
         status = STATES.status_of(record.data)
         if "AUTHORIZED" not in STATES.transitions[status]:
-            return PAGES.error(site, "Already answered", f"This request is {status}.", 409)
+            raise kit.PageRefused("Already answered", f"This request is {status}.", 409)
         data = record.data
         return PAGES.page(
             site,
@@ -96,34 +93,25 @@ def sandbox(site: kit.Site) -> None:
             journey=JOURNEY.issue(site.context(record.tenant), consent_id),
         )
 
-    @site.route("/authorise/<consent_id>/decision", methods=("POST",))
+    @PAGES.route(site, "/authorise/<consent_id>/decision", methods=("POST",))
     def decide(consent_id: str) -> Any:
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
-        ctx = site.context(record.tenant)
-        if JOURNEY.take(ctx, site.form().get("journey", "")) != consent_id:
-            return PAGES.expired(site, "authorisation link")
+        ctx = site.context(PAGES.found(site.find(consent_id)).tenant)
+        journey = JOURNEY.take(ctx, site.form().get("journey", ""))
+        PAGES.ticket(journey == consent_id, "authorisation link")
         choice = site.form().get("decision")
         if choice not in ("approve", "reject"):
-            return PAGES.error(site, "Unknown decision", "Choose Approve or Reject.", 400)
-        try:
+            raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
+        with PAGES.moving("Cannot answer"):
             moved = site.move(consent_id, "AUTHORIZED" if choice == "approve" else "REJECTED")
-        except kit.TransitionRefused as refused:
-            return PAGES.error(site, "Cannot answer", str(refused), 409)
-        if moved is None:
-            return PAGES.error(site, *_NOT_FOUND)
-        url, params = callback_params(ctx, moved.data, choice == "approve")
+        url, params = callback_params(ctx, PAGES.found(moved).data, choice == "approve")
         if url:
             return site.redirect_to(url, params)
         outcome = "authorised" if choice == "approve" else "rejected"
         return PAGES.done(site, f"Access {outcome}. You can close this window.")
 
-    @site.route("/qr/<consent_id>")
+    @PAGES.route(site, "/qr/<consent_id>")
     def qr_code(consent_id: str) -> Any:
-        record = site.find(consent_id)
-        if record is None:
-            return PAGES.error(site, *_NOT_FOUND)
+        record = PAGES.found(site.find(consent_id))
         link = f"../authorise/{consent_id}?state={record.data['state']}"
         heading = "Authorise on another device"
         return PAGES.page(site, "yapily/qr.html", heading, link=link, bank=_bank(record.data))
