@@ -36,7 +36,7 @@ from .fields import (
     text,
 )
 from .journey import Site, Tickets, is_http_url, with_params
-from .listing import filtered_page, missing_property, owned
+from .listing import Filters, missing_property, owned
 from .pages import PageRefused, Pages
 from .states import Expire, Purge, States, at_field
 
@@ -48,6 +48,7 @@ __all__ = [
     "Context",
     "ErrorScope",
     "Expire",
+    "Filters",
     "FirstSecret",
     "Handlers",
     "JsonDict",
@@ -69,7 +70,6 @@ __all__ = [
     "check_fields",
     "check_uuid",
     "error_code",
-    "filtered_page",
     "format_instant",
     "instant_field",
     "is_http_url",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..behaviour import ApiError, Context
 from ..store import Record
 from ..validation import Violation
 
-__all__ = ["filtered_page", "missing_property", "owned"]
+__all__ = ["Filters", "missing_property", "owned"]
 
 JsonDict = dict[str, Any]
 _REQUIRED = re.compile(r"'([^']+)' is a required property")
@@ -25,16 +25,24 @@ def owned(ctx: Context, missing: Callable[[str], ApiError], param: str = "consen
     return record
 
 
-def filtered_page(
-    ctx: Context,
-    filters: Iterable[str],
-    matches: Callable[[JsonDict], bool],
-    **paging: Any,
-) -> tuple[list[Record], int]:
-    """A page of `ctx.listing`; `matches` is applied only when the query names a filter
-    (without one, the store's index serves the page and reads only its records)."""
-    keep = matches if any(name in ctx.query for name in filters) else None
-    return ctx.listing(keep=keep, **paging)
+class Filters:
+    """A list's filters: query parameter → does a record's data match the parameter's value.
+
+    The store's index serves the status and the order; these are applied to each record of
+    that status, and only when the query names one (else the store reads just the page)."""
+
+    def __init__(self, checks: Mapping[str, Callable[[JsonDict, Any], bool]]) -> None:
+        self.checks = dict(checks)
+
+    def keep(self, query: Mapping[str, Any]) -> Callable[[JsonDict], bool] | None:
+        given = [(check, query[name]) for name, check in self.checks.items() if name in query]
+        if not given:
+            return None
+        return lambda data: all(check(data, value) for check, value in given)
+
+    def page(self, ctx: Context, **paging: Any) -> tuple[list[Record], int]:
+        """A page of `ctx.listing`, filtered by what `ctx.query` names."""
+        return ctx.listing(keep=self.keep(ctx.query), **paging)
 
 
 def missing_property(violation: Violation) -> str | None:

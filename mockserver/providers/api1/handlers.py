@@ -1,4 +1,4 @@
-"""API.1's operations: consents with ETags, tombstones, one-time codes, the list's filters."""
+"""API.1's operations, its x-api-key tenants and RFC 7807 problem details."""
 
 from __future__ import annotations
 
@@ -10,7 +10,45 @@ from datetime import timedelta
 
 from ... import kit
 from .consent import STATES, new_consent, render
-from .dialect import not_found
+
+identify = kit.api_key_tenant("ApiKey")
+
+_RFC = "https://tools.ietf.org/html/rfc9110#section-"
+_PROBLEM_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6"}
+_PROBLEM_TYPES |= {409: "15.5.10", 412: "15.5.13", 413: "15.5.14", 415: "15.5.16", 500: "15.6.1"}
+
+
+def _problem_type(status: int) -> str:
+    if status == 428:
+        return "https://tools.ietf.org/html/rfc6585#section-3"
+    return _RFC + _PROBLEM_TYPES[status] if status in _PROBLEM_TYPES else "about:blank"
+
+
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
+    """RFC 7807 problem details, as an ASP.NET Core service writes them."""
+    validation = err.kind == "invalid_request" and bool(err.violations)
+    hexed = scope.request_id.replace("-", "")
+    body: kit.JsonDict = {
+        "type": _problem_type(err.status),
+        "title": "One or more validation errors occurred."
+        if validation
+        else kit.status_phrase(err.status),
+        "status": err.status,
+        "detail": err.message,
+        "instance": scope.path,
+        "traceId": f"00-{hexed}-{hexed[:16]}-01",  # a W3C traceparent, as ASP.NET Core's
+    }
+    if validation:
+        errors: dict[str, list[str]] = {}
+        for violation in err.violations:
+            errors.setdefault(violation.name or violation.location, []).append(violation.message)
+        body["errors"] = errors
+    return kit.Reply(err.status, body, media_type="application/problem+json")
+
+
+def not_found(consent_id: str) -> kit.ApiError:
+    return kit.ApiError(404, "not_found", f"Consent {consent_id} was not found.")
+
 
 ONE_TIME_CODES = kit.Tickets("api1:otc", timedelta(hours=1))
 TOMBSTONE_NS = "api1:deleted"
@@ -101,13 +139,11 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     if "Status" in query and status is None:
         shown, total = [], 0
     elif field == "createdOn":  # the store's own order: only this page is read
-        keep = (lambda d: _matches(d, query)) if any(f in query for f in _FILTERS) else None
-        records, total = ctx.listing(
-            status=status, descending=direction == "desc", offset=start, limit=count, keep=keep
-        )
+        paging = {"descending": direction == "desc", "offset": start, "limit": count}
+        records, total = FILTERS.page(ctx, status=status, **paging)
         shown = [r.data for r in records]
     else:
-        records, total = ctx.listing(status=status, keep=lambda d: _matches(d, query))
+        records, total = FILTERS.page(ctx, status=status)
         # None sorts apart; a falsy value such as status 0 (CREATED) must still sort as itself.
         shown = sorted(
             (r.data for r in records),
@@ -119,23 +155,20 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(200, {"data": [render(d) for d in shown], "meta": meta})
 
 
-_FILTERS = ("Source", "Name", "IsTest", "SystemSettingsId", "CreatedOn", "UpdatedOn")
+def _settings_id(data: kit.JsonDict, wanted: str) -> bool:
+    ids = {str(data.get("systemSettingsId") or "").lower()}
+    ids |= {str(v).lower() for v in (data.get("systemSettings") or {}).values()}
+    return wanted.lower() in ids
 
 
-def _matches(data: kit.JsonDict, query: kit.JsonDict) -> bool:
-    """The filters besides Status (which the store's index serves)."""
-    if "Source" in query and str(data.get("source") or "").lower() != query["Source"].lower():
-        return False
-    if "Name" in query and query["Name"].lower() not in str(data.get("name") or "").lower():
-        return False
-    if "IsTest" in query and bool(data.get("_isTest", True)) != query["IsTest"]:
-        return False
-    if "SystemSettingsId" in query:
-        ids = {str(data.get("systemSettingsId") or "").lower()}
-        ids |= {str(v).lower() for v in (data.get("systemSettings") or {}).values()}
-        if query["SystemSettingsId"].lower() not in ids:
-            return False
-    if "CreatedOn" in query and not str(data["createdOn"]).startswith(query["CreatedOn"]):
-        return False
-    updated = str(data.get("updatedOn") or "")
-    return "UpdatedOn" not in query or updated.startswith(query["UpdatedOn"])
+# The filters besides Status (which the store's index serves).
+FILTERS = kit.Filters(
+    {
+        "Source": lambda d, v: str(d.get("source") or "").lower() == v.lower(),
+        "Name": lambda d, v: v.lower() in str(d.get("name") or "").lower(),
+        "IsTest": lambda d, v: bool(d.get("_isTest", True)) == v,
+        "SystemSettingsId": _settings_id,
+        "CreatedOn": lambda d, v: str(d["createdOn"]).startswith(v),
+        "UpdatedOn": lambda d, v: str(d.get("updatedOn") or "").startswith(v),
+    }
+)

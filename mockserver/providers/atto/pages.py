@@ -18,7 +18,7 @@ from .consent import (
     lifetime,
     new_consent,
 )
-from .dialect import TOKENS
+from .handlers import TOKENS
 
 PAGES = kit.Pages(__package__)
 JOURNEY = kit.Tickets("atto:journey")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import kit
 from .consent import STATES
-from .dialect import OPTIONAL, REQUIRED
+from .handlers import OPTIONAL, REQUIRED
 
 __all__ = ["OPTIONAL", "PROVIDER", "REQUIRED", "STATUSES"]
 

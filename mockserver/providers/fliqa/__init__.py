@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import kit
 from .consent import STATES
-from .contact import iban_ok, phone_problem
+from .dialect import iban_ok, phone_problem
 
 __all__ = ["PROVIDER", "STATUSES", "TRANSITIONS", "iban_ok", "phone_problem"]
 

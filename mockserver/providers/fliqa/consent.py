@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ... import kit
-from .contact import admin_owner
+from .dialect import admin_owner
 
 VALIDITY = timedelta(days=90)
 MASKED = "********"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import copy
-import functools
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from ... import kit
 from .consent import (
@@ -22,8 +21,17 @@ from .consent import (
     pending,
     render,
 )
-from .contact import contact, iban_ok, owner, recipients
-from .dialect import DEFAULT_TOKEN_SCOPE, KEYS, TOKEN_LIFETIME, TOKENS, fail
+from .dialect import (
+    DEFAULT_TOKEN_SCOPE,
+    KEYS,
+    TOKEN_LIFETIME,
+    TOKENS,
+    contact,
+    fail,
+    iban_ok,
+    owner,
+    recipients,
+)
 
 OTP_LIFETIME, OTP_LENGTH = timedelta(seconds=300), 6
 OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
@@ -195,16 +203,16 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
         if query["inquiryId"] not in known:
             raise fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
     limit, status = int(query["limit"]), query.get("status")
-    matches = functools.partial(_matches, query=query)
+    filters = _filters(query)
     if query.get("cursor"):  # an empty cursor is the first page
         after = CURSORS.peek(ctx, str(query["cursor"]))
         if not after or after["tenant"] != ctx.tenant or "after" not in after:
             raise fail(400, "invalid_parameter", f"Invalid cursor '{query['cursor']}'")
-        everything, total = kit.filtered_page(ctx, _FILTERS, matches, status=status)
+        everything, total = filters.page(ctx, status=status)
         later = [r for r in everything if order_key(r.data) > after["after"]]
         page, more = later[:limit], len(later) > limit
     else:  # the first page: the store reads just these records
-        page, total = kit.filtered_page(ctx, _FILTERS, matches, status=status, limit=limit)
+        page, total = filters.page(ctx, status=status, limit=limit)
         more = total > len(page)
     position = {"tenant": ctx.tenant, "after": order_key(page[-1].data)} if more else None
     cursor = CURSORS.issue(ctx, position, secrets.token_urlsafe(12)) if position else None
@@ -214,32 +222,36 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     )
 
 
-_FILTERS = ("inquiryId", "msisdn", "msidsn", "email", "validFrom", "validUntil", "providerName") + (
-    "country",
-    "scope",
-    "dataKey",
-    "dataValue",
-)
-
-
-def _matches(data: kit.JsonDict, query: kit.JsonDict) -> bool:
-    held = data.get("owner") or {}
-    checks: dict[str, Callable[[str], bool]] = {
-        "inquiryId": lambda v: data["inquiryId"] == v,
-        "msisdn": lambda v: held.get("msisdn") == v,
-        "msidsn": lambda v: held.get("msisdn") == v,
-        "email": lambda v: str(held.get("email", "")).casefold() == v.casefold(),
-        "validFrom": lambda v: kit.parse_instant(data["created"]) >= kit.parse_instant(v),
-        "validUntil": lambda v: kit.parse_instant(data["validUntil"]) <= kit.parse_instant(v),
-        "providerName": lambda v: data["providerId"] == v,
-        "country": lambda v: str(data.get("country", "")).upper() == v.upper(),
-        "status": lambda v: data["status"] == v,
-        "scope": lambda v: data["scope"] == v,
-    }
-    if not all(check(query[name]) for name, check in checks.items() if name in query):
-        return False
+def _data_entry(data: kit.JsonDict, query: kit.JsonDict) -> bool:
+    """dataKey and dataValue name one entry of the consent's data, together."""
     key, value = query.get("dataKey"), query.get("dataValue")
-    return (key is None and value is None) or any(
+    return any(
         (key is None or e.get("key") == key) and (value is None or e.get("value") == value)
         for e in data.get("data", [])
+    )
+
+
+def _filters(query: kit.JsonDict) -> kit.Filters:
+    """The filters besides status (which the store's index serves)."""
+
+    def entry(d: kit.JsonDict, _: Any) -> bool:
+        return _data_entry(d, query)
+
+    def owner(d: kit.JsonDict) -> kit.JsonDict:
+        return d.get("owner") or {}
+
+    return kit.Filters(
+        {
+            "inquiryId": lambda d, v: d["inquiryId"] == v,
+            "msisdn": lambda d, v: owner(d).get("msisdn") == v,
+            "msidsn": lambda d, v: owner(d).get("msisdn") == v,
+            "email": lambda d, v: str(owner(d).get("email", "")).casefold() == v.casefold(),
+            "validFrom": lambda d, v: kit.parse_instant(d["created"]) >= kit.parse_instant(v),
+            "validUntil": lambda d, v: kit.parse_instant(d["validUntil"]) <= kit.parse_instant(v),
+            "providerName": lambda d, v: d["providerId"] == v,
+            "country": lambda d, v: str(d.get("country", "")).upper() == v.upper(),
+            "scope": lambda d, v: d["scope"] == v,
+            "dataKey": entry,
+            "dataValue": entry,
+        }
     )

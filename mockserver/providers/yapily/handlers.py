@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from ... import kit
 from ...kit import parse_instant as instant
-from .admin import ABSOLUTE_URI
-from .consent import CONSENT_LIFETIME, STATES, authorisation_url, new_consent, render, resolve_user
+from .consent import (
+    ABSOLUTE_URI,
+    CONSENT_LIFETIME,
+    STATES,
+    authorisation_url,
+    new_consent,
+    render,
+    resolve_user,
+)
 from .dialect import meta, not_found, ok, refused
 from .formats import query_instant, stamp, time_to_expire
 
@@ -40,69 +48,57 @@ def order_key(data: kit.JsonDict) -> str:
     return kit.sort_stamp(instant(data["createdAt"])) + str(data["id"])
 
 
-_USERS = ("filter[applicationUserId]", "filter[userUuid]")
-_FILTERS = (*_USERS, "filter[institution]", "from", "before")
+def _one_of(field: str, fold: bool = False) -> Callable[[kit.JsonDict, Any], bool]:
+    """The record's field is one of the parameter's values (compared case-folded, or not)."""
+
+    def case(value: Any) -> Any:
+        return str(value).lower() if fold else value
+
+    return lambda d, values: case(d.get(field)) in [case(v) for v in values]
+
+
+# The filters besides one status (which the store's index serves).
+FILTERS = kit.Filters(
+    {
+        "filter[applicationUserId]": _one_of("applicationUserId"),
+        "filter[userUuid]": _one_of("userUuid", fold=True),
+        "filter[institution]": _one_of("institutionId"),
+        "filter[status]": _one_of("status"),
+        "from": lambda d, v: instant(d["createdAt"]) >= query_instant(v),
+        "before": lambda d, v: instant(d["createdAt"]) <= query_instant(v),
+    }
+)
+_MISSING_FILTER = (
+    "At least one of these filters filter[applicationUserId], filter[userUuid]=, "
+    "limit= must be provided"
+)
 
 
 @handlers
 def get_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
-    if not any(k in query for k in (*_USERS, "limit")):
-        message = (
-            "At least one of these filters filter[applicationUserId], filter[userUuid]=, "
-            "limit= must be provided"
-        )
-        violations = [kit.Violation("query", "limit", message)]
+    if not any(k in query for k in ("filter[applicationUserId]", "filter[userUuid]", "limit")):
+        missing = [kit.Violation("query", "limit", _MISSING_FILTER)]
         raise kit.ApiError(
-            400, "invalid_request", message, code="MISSING_FILTER", violations=violations
+            400, "invalid_request", _MISSING_FILTER, code="MISSING_FILTER", violations=missing
         )
-    lower = query_instant(query["from"]) if "from" in query else None
-    upper = query_instant(query["before"]) if "before" in query else None
-    offset, limit = int(query.get("offset", 0)), int(query.get("limit", 1000))
-    statuses = query.get("filter[status]") or []
-    # One status is served by the store's index; the other filters are checked here.
-    status = statuses[0] if len(statuses) == 1 else None
-    filtered = status is None and bool(statuses) or any(name in query for name in _FILTERS)
-    records, total = ctx.listing(
-        status=status,
-        descending=True,
-        offset=offset,
-        limit=limit,
-        keep=(lambda d: _matches(d, query, lower, upper)) if filtered else None,
-    )
-    echo: kit.JsonDict = {} if lower is None else {"from": stamp(lower)}
-    if upper is not None:
-        echo["before"] = stamp(upper)
-    if "limit" in query:
-        echo["limit"] = limit
-    pagination: kit.JsonDict = {
-        "totalCount": total,
-        "self": {**echo, "sort": "-date", "offset": offset},
+    echo: kit.JsonDict = {
+        k: stamp(query_instant(query[k])) for k in ("from", "before") if k in query
     }
+    offset, limit = int(query.get("offset", 0)), int(query.get("limit", 1000))
+    echo |= {"limit": limit} if "limit" in query else {}
+    statuses = query.get("filter[status]") or []
+    status = statuses[0] if len(statuses) == 1 else None
+    keep = FILTERS.keep({k: v for k, v in query.items() if k != "filter[status]" or not status})
+    records, total = ctx.listing(
+        status=status, keep=keep, descending=True, offset=offset, limit=limit
+    )
+    pagination: kit.JsonDict = {"totalCount": total, "self": {**echo, "sort": "-date"}}
+    pagination["self"]["offset"] = offset
     if offset + limit < total:
         pagination["next"] = {**echo, "cursor": str(offset + limit)}
     listed = {**meta(ctx), "count": len(records), "pagination": pagination}
     return ok(200, {"meta": listed, "data": [render_at(r.data, ctx.now) for r in records]})
-
-
-def _matches(
-    data: kit.JsonDict, query: kit.JsonDict, lower: datetime | None, upper: datetime | None
-) -> bool:
-    def wanted(name: str, value: Any, fold: bool = False) -> bool:
-        if name not in query:
-            return True
-        values = [str(v).lower() if fold else v for v in query[name]]
-        return (str(value).lower() if fold else value) in values
-
-    created = instant(data["createdAt"])
-    return (
-        wanted("filter[applicationUserId]", data.get("applicationUserId"))
-        and wanted("filter[userUuid]", data.get("userUuid"), fold=True)
-        and wanted("filter[institution]", data.get("institutionId"))
-        and wanted("filter[status]", data.get("status"))
-        and (lower is None or created >= lower)
-        and (upper is None or created <= upper)
-    )
 
 
 @handlers
