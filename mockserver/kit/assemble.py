@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from types import ModuleType
 from typing import Any
 
 from ..behaviour import ProviderDef
@@ -37,7 +38,7 @@ def assemble(package: str, title: str, **settings: Any) -> ProviderDef:
         submodule = importlib.import_module(f"{package}.{info.name}")
         for part in ("STATES", *_PARTS):
             found = vars(submodule).get(part)
-            if found is None:
+            if found is None or isinstance(found, ModuleType):  # a sibling module, imported
                 continue
             if part in parts and parts[part] is not found:  # the same one imported is fine
                 raise TypeError(f"{package}: {part} is defined in two modules")

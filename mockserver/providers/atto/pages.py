@@ -7,45 +7,40 @@ from collections.abc import Mapping
 from typing import Any
 
 from ... import kit
-from .consent import (
-    CANCELLED,
-    CONNECT_ERRORS,
-    DEFAULT_CONFIGURATION,
-    DEFAULT_PROVIDER,
-    PROVIDERS,
-    REAUTHENTICABLE,
-    STATES,
-    lifetime,
-    new_consent,
-)
+from . import consent
 from .handlers import TOKENS
 
 PAGES = kit.Pages(__package__)
 JOURNEY = kit.Tickets("atto:journey")
-OPEN = ("Pending", *REAUTHENTICABLE)
+OPEN = ("Pending", *consent.REAUTHENTICABLE)
 _LINK = "Atto Connect link"
 
 
 def _start_page(site: kit.Site, args: Mapping[str, str], redirect_url: str) -> Any:
     """GET /connect?client_id=&customer_ref=[&config_id][&provider_id][&redirect_url]."""
     client_id, customer_ref = (args.get("client_id") or "").strip(), args.get("customer_ref") or ""
-    chosen = args.get("provider_id") or str(DEFAULT_PROVIDER)
+    chosen = args.get("provider_id") or str(consent.DEFAULT_PROVIDER)
     if not client_id:
         raise kit.PageRefused("Missing client", "client_id is required.", 400)
     if not customer_ref.strip() or len(customer_ref) > 255:
         message = "customer_ref is required (1 to 255 characters)."
         raise kit.PageRefused("Missing customer reference", message, 400)
-    if not chosen.isdigit() or int(chosen) not in PROVIDERS:
-        known = ", ".join(f"{pid} ({name})" for pid, name in PROVIDERS.items())
+    if not chosen.isdigit() or int(chosen) not in consent.PROVIDERS:
+        known = ", ".join(f"{pid} ({name})" for pid, name in consent.PROVIDERS.items())
         raise kit.PageRefused("Unknown bank", f"provider_id must be one of {known}.", 400)
     ctx = site.context("")
     state = {"step": "bank", "clientId": client_id, "customerRef": customer_ref}
-    state |= {"configurationName": args.get("config_id") or DEFAULT_CONFIGURATION}
+    state |= {"configurationName": args.get("config_id") or consent.DEFAULT_CONFIGURATION}
     key = JOURNEY.issue(ctx, {**state, "redirectUrl": redirect_url})
     action = f"{ctx.sandbox_url}/connect/start"
     values: dict[str, Any] = {"client": client_id, "action": action, "key": key}
     return PAGES.page(
-        site, "atto/start.html", "Connect your bank", banks=PROVIDERS, chosen=int(chosen), **values
+        site,
+        "atto/start.html",
+        "Connect your bank",
+        banks=consent.PROVIDERS,
+        chosen=int(chosen),
+        **values,
     )
 
 
@@ -58,7 +53,7 @@ def _reauth_entry(site: kit.Site, args: Mapping[str, str], redirect_url: str) ->
         raise kit.PageRefused("Link expired", message, 401)
     record = site.find(consent_id)
     record = PAGES.found(record if record and record.tenant == grant["tenant"] else None)
-    status = STATES.status_of(record.data)
+    status = consent.STATES.status_of(record.data)
     if status not in OPEN:
         message = (
             f"This consent is {status}; only a Pending, Expired or Revoked consent can go "
@@ -72,8 +67,8 @@ def _reauth_entry(site: kit.Site, args: Mapping[str, str], redirect_url: str) ->
 
 
 def _decision_page(site: kit.Site, record: kit.Record, key: str) -> Any:
-    data, span = record.data, lifetime(record.data)
-    reauth = STATES.status_of(data) in REAUTHENTICABLE
+    data, span = record.data, consent.lifetime(record.data)
+    reauth = consent.STATES.status_of(data) in consent.REAUTHENTICABLE
     return PAGES.page(
         site,
         "atto/decide.html",
@@ -82,7 +77,7 @@ def _decision_page(site: kit.Site, record: kit.Record, key: str) -> Any:
         data=data,
         client=record.tenant,
         span="no end date" if span is None else f"{span.days} days",
-        errors=CONNECT_ERRORS,
+        errors=consent.CONNECT_ERRORS,
         action=f"{site.context('').sandbox_url}/connect/{record.id}/decision",
         key=key,
     )
@@ -97,7 +92,7 @@ def _outcome(data: kit.JsonDict, state: str, **extra: str) -> dict[str, str]:
 
 def _decide(site: kit.Site, record: kit.Record, choice: str, error: str) -> dict[str, str]:
     """Apply the user's choice; a refused re-authentication leaves the consent as it was."""
-    reauth = STATES.status_of(record.data) in REAUTHENTICABLE
+    reauth = consent.STATES.status_of(record.data) in consent.REAUTHENTICABLE
     if choice == "approve":
         moved = site.move(record.id, "Active")
         return _outcome((moved or record).data, "success", consent_id=record.id)
@@ -105,10 +100,12 @@ def _decide(site: kit.Site, record: kit.Record, choice: str, error: str) -> dict
         if not reauth:
             site.move(record.id, "Abandoned")
         text = "The customer cancelled the Atto Connect journey."
-        return _outcome(record.data, "error", error=CANCELLED, error_description=text)
+        return _outcome(record.data, "error", error=consent.CANCELLED, error_description=text)
     if not reauth:
         site.move(record.id, "Failed", error=error)
-    return _outcome(record.data, "error", error=error, error_description=CONNECT_ERRORS[error])
+    return _outcome(
+        record.data, "error", error=error, error_description=consent.CONNECT_ERRORS[error]
+    )
 
 
 def sandbox(site: kit.Site) -> None:
@@ -124,14 +121,14 @@ def sandbox(site: kit.Site) -> None:
     def start() -> Any:
         form = site.form()
         chosen = form.get("provider") or ""
-        if not chosen.isdigit() or int(chosen) not in PROVIDERS:
+        if not chosen.isdigit() or int(chosen) not in consent.PROVIDERS:
             raise kit.PageRefused("Unknown bank", "Choose one of the banks listed.", 400)
         state = PAGES.ticket(
             JOURNEY.take(site.context(""), form.get("journey", ""), step="bank"), _LINK
         )
         ctx = site.context(str(state["clientId"]))
         consent_id = str(uuid.uuid4())
-        data = new_consent(
+        data = consent.new_consent(
             ctx.tenant,
             consent_id,
             ctx.now,
@@ -150,7 +147,7 @@ def sandbox(site: kit.Site) -> None:
         state = JOURNEY.peek(site.context(""), key)
         PAGES.ticket(state and state.get("consentId") == consent_id, _LINK)
         record = PAGES.found(site.find(consent_id))
-        status = STATES.status_of(record.data)
+        status = consent.STATES.status_of(record.data)
         if status not in OPEN:
             raise kit.PageRefused("Already done", f"This consent is {status}.", 409)
         return _decision_page(site, record, key)
@@ -159,7 +156,7 @@ def sandbox(site: kit.Site) -> None:
     def decision(consent_id: str) -> Any:
         form = site.form()
         choice, error = form.get("decision", ""), form.get("error") or "access_denied"
-        if choice not in ("approve", "cancel", "fail") or error not in CONNECT_ERRORS:
+        if choice not in ("approve", "cancel", "fail") or error not in consent.CONNECT_ERRORS:
             raise kit.PageRefused("Unknown decision", "Choose Approve, Cancel or Fail.", 400)
         journey = JOURNEY.take(site.context(""), form.get("journey", ""), consentId=consent_id)
         state = PAGES.ticket(journey, _LINK)

@@ -6,19 +6,9 @@ import copy
 import uuid
 
 from ... import kit
-from .consent import (
-    MAX_RETENTION,
-    TENANT_NS,
-    end,
-    minutes_after,
-    new_consent,
-    render,
-    retention_of,
-    tenant_name,
-    token,
-)
+from . import consent
 
-TENANTS = kit.FirstSecret(TENANT_NS)
+TENANTS = kit.FirstSecret(consent.TENANT_NS)
 CONSENT_FIELDS = ("client_id", "client_secret", "credentials_id", "access_token")
 REQUIRED: dict[str, tuple[str, ...]] = {
     "createToken": ("client_id", "client_secret", "temp_token"),
@@ -73,10 +63,11 @@ def identify(ctx: kit.Context) -> str:
     for name, code in FIELD_CODES.items():
         if name in body and (not isinstance(body[name], str) or not body[name]):
             raise bad(code, f"{name} must be a non-empty string")
-    if "pcd_data_retention" in body and retention_of(body["pcd_data_retention"]) is None:
+    if "pcd_data_retention" in body and consent.retention_of(body["pcd_data_retention"]) is None:
         raise bad(
             "invalid_pcd_data_retention",
-            f"pcd_data_retention must be an integer number of minutes, 0 to {MAX_RETENTION}",
+            "pcd_data_retention must be an integer number of minutes, 0 to "
+            f"{consent.MAX_RETENTION}",
         )
     client_id = str(body["client_id"])
     if TENANTS.claim(ctx, client_id, str(body["client_secret"]), name=client_id) is None:
@@ -140,8 +131,8 @@ handlers = kit.Handlers()
 
 
 def issue_temp_token(ctx: kit.Context, skill: str) -> str:
-    """What a finished onboarding session hands the tenant app's front-end."""
-    return TEMP_TOKENS.issue(ctx, {"tenant": ctx.tenant, "skill": skill}, token())
+    """What a finished onboarding session hands the tenant app's front-consent.end."""
+    return TEMP_TOKENS.issue(ctx, {"tenant": ctx.tenant, "skill": skill}, consent.token())
 
 
 @handlers
@@ -150,9 +141,9 @@ def create_token(ctx: kit.Context) -> kit.Reply:
     entry = TEMP_TOKENS.take(ctx, str(ctx.body["temp_token"]), tenant=ctx.tenant)
     if not entry:
         raise unauthorized("invalid_temp_token", "The temp_token is unknown or already exchanged")
-    credentials_id, access_token = str(uuid.uuid4()), token()
-    data = new_consent(
-        credentials_id, access_token, entry["skill"], ctx.tenant, tenant_name(ctx), ctx.now
+    credentials_id, access_token = str(uuid.uuid4()), consent.token()
+    data = consent.new_consent(
+        credentials_id, access_token, entry["skill"], ctx.tenant, consent.tenant_name(ctx), ctx.now
     )
     ctx.insert(credentials_id, data)
     shown = {"credentials_id": credentials_id, "access_token": access_token}
@@ -173,7 +164,7 @@ def _consent(ctx: kit.Context) -> kit.Record:
 @handlers
 def get_consent(ctx: kit.Context) -> kit.Reply:
     body = {"op_type": "read", "code": "credentials_info", "http": 200}
-    body |= {"message": "Consent info retrieved", "result": render(_consent(ctx).data)}
+    body |= {"message": "Consent info retrieved", "result": consent.render(_consent(ctx).data)}
     return kit.Reply(200, body)
 
 
@@ -182,15 +173,15 @@ def delete_consent(ctx: kit.Context) -> kit.Reply:
     """ACTIVE → DELETED; idempotent; pcd_data_retention counts from when it stopped being ACTIVE."""
     record = _consent(ctx)
     raw = ctx.body.get("pcd_data_retention")
-    retention = None if raw is None else retention_of(raw)
+    retention = None if raw is None else consent.retention_of(raw)
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if data["status"] == "ACTIVE":
-            end(data, "DELETED", ctx.now)
+            consent.end(data, "DELETED", ctx.now)
         if retention is not None:
             ended = kit.parse_instant(data.get("_ended_at") or data["utc_last_update"])
             try:
-                data["max_data_retention"] = minutes_after(ended, retention)
+                data["max_data_retention"] = consent.minutes_after(ended, retention)
             except ValueError as exc:
                 raise bad("invalid_pcd_data_retention", str(exc)) from None
         return data

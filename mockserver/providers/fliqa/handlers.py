@@ -10,28 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from ... import kit
-from .consent import (
-    BANKS,
-    CHOICES,
-    bank_page,
-    default_inquiry,
-    new_consent,
-    open_bank_step,
-    order_key,
-    pending,
-    render,
-)
-from .dialect import (
-    DEFAULT_TOKEN_SCOPE,
-    KEYS,
-    TOKEN_LIFETIME,
-    TOKENS,
-    contact,
-    fail,
-    iban_ok,
-    owner,
-    recipients,
-)
+from . import consent, dialect
 
 OTP_LIFETIME, OTP_LENGTH = timedelta(seconds=300), 6
 OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
@@ -53,16 +32,16 @@ handlers = kit.Handlers()
 def get_token(ctx: kit.Context) -> kit.Reply:
     environment, slug = ctx.path["environment"], ctx.path["tenantSlug"]
     secret = str(ctx.credentials["ApiSecret"])
-    first = {"environment": environment, "tenantSlug": slug, "scope": DEFAULT_TOKEN_SCOPE}
-    bound = KEYS.claim(ctx, ctx.tenant, secret, **first)
+    first = {"environment": environment, "tenantSlug": slug, "scope": dialect.DEFAULT_TOKEN_SCOPE}
+    bound = dialect.KEYS.claim(ctx, ctx.tenant, secret, **first)
     if bound is None:
-        raise fail(401, "unauthorized", "Not authorized", "not_authorized")
+        raise dialect.fail(401, "unauthorized", "Not authorized", "not_authorized")
     if (bound["environment"], bound["tenantSlug"]) != (environment, slug):
         message = f"API key is not valid for environment '{environment}' and tenant '{slug}'"
-        raise fail(403, "forbidden", message, "access_not_allowed")
-    token, expires = TOKENS.issue(ctx, scope=bound["scope"])
+        raise dialect.fail(403, "forbidden", message, "access_not_allowed")
+    token, expires = dialect.TOKENS.issue(ctx, scope=bound["scope"])
     body: kit.JsonDict = {"accessToken": token, "expires": kit.format_instant(expires)}
-    body |= {"expiresIn": int(TOKEN_LIFETIME.total_seconds()), "scope": bound["scope"]}
+    body |= {"expiresIn": int(dialect.TOKEN_LIFETIME.total_seconds()), "scope": bound["scope"]}
     return kit.Reply(200, body)
 
 
@@ -73,9 +52,9 @@ def _language(ctx: kit.Context) -> str:
 
 @handlers
 def login(ctx: kit.Context) -> kit.Reply:
-    msisdn, email = contact(ctx.body)
+    msisdn, email = dialect.contact(ctx.body)
     otp = "".join(secrets.choice("0123456789") for _ in range(OTP_LENGTH))
-    keys, expires = recipients(ctx.tenant, msisdn, email), ctx.now + OTP_LIFETIME
+    keys, expires = dialect.recipients(ctx.tenant, msisdn, email), ctx.now + OTP_LIFETIME
     for key in keys:
         ctx.store.put_value(OTP_NS, key, {"otp": otp, "keys": keys}, expires)
         ctx.store.put_value(KNOWN_NS, key, True, None)
@@ -94,7 +73,7 @@ def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
     """Accept the latest live OTP of the phone or the e-mail, once; else 401."""
     if not any(ctx.store.get_value(KNOWN_NS, key, ctx.now) for key in keys):
         message = "Phone number or e-mail is not registered: call login first"
-        raise fail(401, "unauthorized", message, "phone_or_email_not_registered")
+        raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
     for key in keys:
         entry = ctx.store.get_value(OTP_NS, key, ctx.now)
         if not entry or not hmac.compare_digest(entry["otp"].encode(), otp.encode()):
@@ -106,7 +85,7 @@ def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
                 if sibling and sibling["otp"] == otp:
                     ctx.store.delete_value(OTP_NS, other)
             return
-    raise fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
+    raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
 
 
 @handlers
@@ -114,15 +93,15 @@ def create_consent(ctx: kit.Context) -> kit.Reply:
     body: kit.JsonDict = ctx.body
     provider, otp = body["provider"].strip(), body["otp"].strip()
     if not provider or not otp:
-        raise fail(
+        raise dialect.fail(
             400, "invalid_parameter", f"Missing consent '{'otp' if provider else 'provider'}'!"
         )
-    msisdn, email = contact(body)
-    if provider not in BANKS:
-        raise fail(400, "invalid_parameter", f"Unknown consent provider '{provider}'")
-    _use_otp(ctx, recipients(ctx.tenant, msisdn, email), otp)
+    msisdn, email = dialect.contact(body)
+    if provider not in consent.BANKS:
+        raise dialect.fail(400, "invalid_parameter", f"Unknown consent provider '{provider}'")
+    _use_otp(ctx, dialect.recipients(ctx.tenant, msisdn, email), otp)
     consent_id = uuid.uuid4().hex
-    data = new_consent(ctx, consent_id, provider, owner(msisdn, email), ctx.now)
+    data = consent.new_consent(ctx, consent_id, provider, dialect.owner(msisdn, email), ctx.now)
     data.update(data=copy.deepcopy(body.get("data", [])), locale=_language(ctx))
     record = ctx.insert(consent_id, data)
     return kit.Reply(201, _shown(ctx, record.data), location=f"/service/consent/{consent_id}")
@@ -130,17 +109,17 @@ def create_consent(ctx: kit.Context) -> kit.Reply:
 
 def _shown(ctx: kit.Context, data: kit.JsonDict, items: bool = True) -> kit.JsonDict:
     """The consent for an API answer: the bank page URL on this host, or no consentData."""
-    shown = render(data)
+    shown = consent.render(data)
     if not items:
         shown.pop("consentData", None)
     for item in shown.get("consentData", []):
         if item["name"] == "redirect":
-            item["value"] = bank_page(data, ctx.sandbox_url)
+            item["value"] = consent.bank_page(data, ctx.sandbox_url)
     return shown
 
 
 def not_found(consent_id: str) -> kit.ApiError:
-    return fail(404, "not_found", f"Consent '{consent_id}' not found", resource=consent_id)
+    return dialect.fail(404, "not_found", f"Consent '{consent_id}' not found", resource=consent_id)
 
 
 @handlers
@@ -156,9 +135,9 @@ def add_consent_data(ctx: kit.Context) -> kit.Reply:
             if item["name"] in values:
                 item["value"] = values[item["name"]]
         data.update(status="started", modified=stamp)
-        if not pending(data):
+        if not consent.pending(data):
             data["status"] = "received"
-            open_bank_step(data)
+            consent.open_bank_step(data)
         return data
 
     if supplied:
@@ -172,8 +151,8 @@ def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
     consent_id = data["consentId"]
     if data["status"] not in ("initiated", "started"):
         message = f"Consent '{consent_id}' is '{data['status']}' and accepts no more data"
-        raise fail(400, "not_allowed", message, resource=consent_id)
-    owed = set(pending(data))
+        raise dialect.fail(400, "not_allowed", message, resource=consent_id)
+    owed = set(consent.pending(data))
     for item in supplied:
         name, value = item["name"], item["value"]
         problem = None
@@ -181,12 +160,12 @@ def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
             problem = f"Consent data '{name}' is not requested by consent '{consent_id}'"
         elif not value.strip():
             problem = f"Consent data '{name}' needs a value"
-        elif name == "iban" and not iban_ok(value):
+        elif name == "iban" and not dialect.iban_ok(value):
             problem = f"'{value}' is not a valid IBAN"
-        elif name == "select" and value not in CHOICES:
+        elif name == "select" and value not in consent.CHOICES:
             problem = f"'{value}' is not one of the choices of 'select'"
         if problem:
-            raise fail(400, "invalid_parameter", problem, resource=consent_id)
+            raise dialect.fail(400, "invalid_parameter", problem, resource=consent_id)
         owed.discard(name)
 
 
@@ -199,22 +178,22 @@ def get_consent(ctx: kit.Context) -> kit.Reply:
 def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
     if "inquiryId" in query:
-        known = {default_inquiry(ctx.tenant)} | {r.data["inquiryId"] for r in ctx.records()}
+        known = {consent.default_inquiry(ctx.tenant)} | {r.data["inquiryId"] for r in ctx.records()}
         if query["inquiryId"] not in known:
-            raise fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
+            raise dialect.fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
     limit, status = int(query["limit"]), query.get("status")
     filters = _filters(query)
     if query.get("cursor"):  # an empty cursor is the first page
         after = CURSORS.peek(ctx, str(query["cursor"]))
         if not after or after["tenant"] != ctx.tenant or "after" not in after:
-            raise fail(400, "invalid_parameter", f"Invalid cursor '{query['cursor']}'")
+            raise dialect.fail(400, "invalid_parameter", f"Invalid cursor '{query['cursor']}'")
         everything, total = filters.page(ctx, status=status)
-        later = [r for r in everything if order_key(r.data) > after["after"]]
+        later = [r for r in everything if consent.order_key(r.data) > after["after"]]
         page, more = later[:limit], len(later) > limit
     else:  # the first page: the store reads just these records
         page, total = filters.page(ctx, status=status, limit=limit)
         more = total > len(page)
-    position = {"tenant": ctx.tenant, "after": order_key(page[-1].data)} if more else None
+    position = {"tenant": ctx.tenant, "after": consent.order_key(page[-1].data)} if more else None
     cursor = CURSORS.issue(ctx, position, secrets.token_urlsafe(12)) if position else None
     body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
     return kit.Reply(
@@ -237,15 +216,15 @@ def _filters(query: kit.JsonDict) -> kit.Filters:
     def entry(d: kit.JsonDict, _: Any) -> bool:
         return _data_entry(d, query)
 
-    def owner(d: kit.JsonDict) -> kit.JsonDict:
+    def held(d: kit.JsonDict) -> kit.JsonDict:
         return d.get("owner") or {}
 
     return kit.Filters(
         {
             "inquiryId": lambda d, v: d["inquiryId"] == v,
-            "msisdn": lambda d, v: owner(d).get("msisdn") == v,
-            "msidsn": lambda d, v: owner(d).get("msisdn") == v,
-            "email": lambda d, v: str(owner(d).get("email", "")).casefold() == v.casefold(),
+            "msisdn": lambda d, v: held(d).get("msisdn") == v,
+            "msidsn": lambda d, v: held(d).get("msisdn") == v,
+            "email": lambda d, v: str(held(d).get("email", "")).casefold() == v.casefold(),
             "validFrom": lambda d, v: kit.parse_instant(d["created"]) >= kit.parse_instant(v),
             "validUntil": lambda d, v: kit.parse_instant(d["validUntil"]) <= kit.parse_instant(v),
             "providerName": lambda d, v: d["providerId"] == v,

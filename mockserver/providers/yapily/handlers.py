@@ -9,15 +9,7 @@ from typing import Any
 
 from ... import kit
 from ...kit import parse_instant as instant
-from .consent import (
-    ABSOLUTE_URI,
-    CONSENT_LIFETIME,
-    STATES,
-    authorisation_url,
-    new_consent,
-    render,
-    resolve_user,
-)
+from . import consent
 from .dialect import meta, not_found, ok, refused
 from .formats import query_instant, stamp, time_to_expire
 
@@ -29,7 +21,7 @@ handlers = kit.Handlers()
 
 def render_at(data: kit.JsonDict, now: datetime) -> kit.JsonDict:
     """The consent as the API answers it at `now`: `timeToExpire*` while expiresAt is ahead."""
-    shown = render(data)
+    shown = consent.render(data)
     left = time_to_expire(instant(data["expiresAt"]), now) if data.get("expiresAt") else None
     if left is None:
         return shown
@@ -125,7 +117,7 @@ def delete_consent(ctx: kit.Context) -> kit.Reply:
 @handlers
 def extend_consent(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
-    status = STATES.status_of(record.data)
+    status = consent.STATES.status_of(record.data)
     if status != "AUTHORIZED":
         message = f"Consent status {status} cannot be reconfirmed; it must be AUTHORIZED"
         raise refused(400, "invalid_state", message, "INVALID_CONSENT_STATUS")
@@ -139,7 +131,7 @@ def extend_consent(ctx: kit.Context) -> kit.Reply:
         raise refused(400, "invalid_request", problem, code, "$.lastConfirmedAt")
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
-        reconfirm = stamp(confirmed + CONSENT_LIFETIME)
+        reconfirm = stamp(confirmed + consent.CONSENT_LIFETIME)
         data.update(lastConfirmedAt=stamp(confirmed), reconfirmBy=reconfirm)
         if not data.get("_requestedExpiresAt"):
             data["expiresAt"] = reconfirm
@@ -154,18 +146,20 @@ def initiate_account_request(ctx: kit.Context) -> kit.Reply:
     body: kit.JsonDict = ctx.body
     callback, redirect = body.get("callback"), (body.get("redirect") or {}).get("url")
     for name, url in (("callback", callback), ("redirect.url", redirect)):
-        if url is not None and not ABSOLUTE_URI.match(url):
+        if url is not None and not consent.ABSOLUTE_URI.match(url):
             message = f"{name} must be an absolute URI"
             violations = [kit.Violation("body", name.replace(".", "/"), message)]
             raise kit.ApiError(
                 400, "invalid_request", message, code="INVALID_URI", violations=violations
             )
     try:
-        user_uuid, app_user = resolve_user(ctx, body.get("userUuid"), body.get("applicationUserId"))
+        user_uuid, app_user = consent.resolve_user(
+            ctx, body.get("userUuid"), body.get("applicationUserId")
+        )
     except ValueError as exc:  # Yapily's 409: "conflict on create (e.g. users)"
         raise kit.ApiError(409, "conflict", str(exc), code="USER_CONFLICT") from None
     consent_id = str(uuid.uuid4())
-    data = new_consent(consent_id, body["institutionId"], user_uuid, app_user, ctx.now)
+    data = consent.new_consent(consent_id, body["institutionId"], user_uuid, app_user, ctx.now)
     request: kit.JsonDict = body.get("accountRequest") or {}
     for name in ("transactionFrom", "transactionTo"):
         if name in request:
@@ -180,7 +174,7 @@ def initiate_account_request(ctx: kit.Context) -> kit.Reply:
     record = ctx.insert(consent_id, data)
     shown = render_at(record.data, ctx.now)
     shown.pop("isDeletedByInstitution", None)
-    shown["authorisationUrl"] = authorisation_url(ctx, data)
+    shown["authorisationUrl"] = consent.authorisation_url(ctx, data)
     shown["qrCodeUrl"] = f"{ctx.sandbox_url}/qr/{consent_id}"
     return ok(201, {"meta": meta(ctx), "data": shown}, location=f"/consents/{consent_id}")
 
