@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +15,14 @@ from mockserver.clock import format_instant
 from mockserver.kit import (
     Expire,
     FirstSecret,
+    PageRefused,
+    Pages,
     Purge,
     States,
     Tickets,
     Tokens,
+    TransitionRefused,
+    assemble,
     at_field,
     check_fields,
     error_code,
@@ -199,10 +206,108 @@ def test_error_codes_by_code_kind_status_then_default() -> None:
 
 
 def test_the_kit_names_no_provider() -> None:
-    from pathlib import Path
-
     kit = Path(__file__).parents[1] / "mockserver" / "kit"
     for path in [*kit.rglob("*.py"), *kit.rglob("*.html")]:
         text = path.read_text().lower()
         for name in ("api1", "finqware", "yapily", "atto", "fliqa", "zwapgrid"):
             assert name not in text, f"{path.name} mentions {name}"
+
+
+def _imports(path: Path) -> tuple[list[tuple[int, str]], list[int]]:
+    """The modules a file imports (`..x` relative names kept) and the lines of imports that
+    are not at module level (an import inside a function hides a cycle)."""
+    tree = ast.parse(path.read_text())
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(0, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.level, node.module or ""))
+    nested = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and node not in tree.body
+    ]
+    return found, nested
+
+
+PACKAGE = Path(__file__).parents[1] / "mockserver"
+
+
+def test_providers_import_only_the_kit_their_siblings_and_the_standard_library() -> None:
+    for path in (PACKAGE / "providers").rglob("*.py"):
+        depth = len(path.relative_to(PACKAGE).parts)  # providers/p/x.py: `...` is mockserver
+        imports, nested = _imports(path)
+        assert not nested, f"{path}: imports inside functions at lines {nested}"
+        for level, module in imports:
+            if level == 0:
+                assert module.split(".")[0] in sys.stdlib_module_names, f"{path}: {module}"
+            elif level == depth:  # from the mockserver package: the kit only
+                assert module in ("", "kit") or module.startswith("kit."), f"{path}: {module}"
+            else:  # a module of the providers package (a sibling)
+                assert level < depth, f"{path}: {'.' * level}{module}"
+
+
+def test_the_kit_imports_no_blueprint_app_or_engine() -> None:
+    blueprints = {"app", "sandbox", "control", "engine", "cli", "wsgi", "seeding", "providers"}
+    for path in (PACKAGE / "kit").rglob("*.py"):
+        imports, nested = _imports(path)
+        assert not nested, f"{path}: imports inside functions at lines {nested}"
+        for level, module in imports:
+            assert level != 2 or module.split(".")[0] not in blueprints, f"{path}: {module}"
+            assert level != 0 or module.split(".")[0] != "mockserver", f"{path}: {module}"
+
+
+class _Site:
+    title = "Test Bank"
+
+    def html(self, text: str, status: int = 200) -> tuple[str, int]:
+        return text, status
+
+
+def test_pages_share_the_base_layout_and_refusals_become_error_pages() -> None:
+    pages = Pages()
+    site: Any = _Site()
+    text, status = pages.error(site, "Consent not found", "This <consent> does not exist.", 404)
+    assert status == 404
+    assert "<title>Test Bank · Consent not found</title>" in text
+    assert "<p class='notice'>This &lt;consent&gt; does not exist.</p>" in text
+    assert "no real bank or accounting system is contacted" in text
+    done, _ = pages.done(site, None, {"temp_token": "a&b"}, code=True)
+    assert (
+        "<dt>temp_token</dt><dd><code>a&amp;b</code></dd>" in done
+        and "<p class='lead'>" not in done
+    )
+    routes: dict[str, Any] = {}
+    site.route = lambda rule, methods: lambda view: routes.setdefault(rule, view)
+
+    @pages.route(site, "/x")
+    def view() -> Any:
+        pages.ticket(None, "onboarding link")
+
+    answer, status = routes["/x"]()
+    assert status == 403 and "Open the onboarding link again." in answer
+    with pytest.raises(PageRefused) as refused, pages.moving("Cannot connect"):
+        raise TransitionRefused("REVOKED", "ACCEPTED", ())
+    assert refused.value.status == 409 and "final state" in refused.value.message
+    with pytest.raises(PageRefused, match="redirecturl must be an absolute"):
+        pages.back_url("javascript:alert(1)", "redirecturl")
+
+
+def test_the_sandbox_index_lists_each_provider_with_pages() -> None:
+    from mockserver.app import create_app
+
+    html = create_app(["api1", "atto"], fixtures=None).test_client().get("/__sandbox/").text
+    assert "<li><b>API.1 (Zwapgrid) Consents API</b>: <code>/__sandbox/api1/…</code></li>" in html
+    assert "<b>Atto Consent API</b>" in html
+
+
+def test_assemble_refuses_a_part_defined_twice(tmp_path: Path, monkeypatch: Any) -> None:
+    package = tmp_path / "twice"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("a", "b"):
+        (package / f"{name}.py").write_text("def render(data):\n    return data\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TypeError, match="render is defined in two modules"):
+        assemble("twice", "Twice")
