@@ -36,7 +36,7 @@ from .fields import (
     text,
 )
 from .journey import Site, Tickets, is_http_url, with_params
-from .listing import Filters, missing_property, owned
+from .listing import Filters, missing_property, order_by, owned
 from .pages import PageRefused, Pages
 from .states import Expire, Purge, States, at_field
 
@@ -75,6 +75,7 @@ __all__ = [
     "is_http_url",
     "missing_property",
     "optional_text",
+    "order_by",
     "owned",
     "parse_duration",
     "parse_instant",

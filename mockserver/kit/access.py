@@ -53,6 +53,17 @@ class FirstSecret:
         entry = {"secret": self._kept(secret), **extra}
         ctx.store.put_value(self.namespace, tenant, entry, None)
 
+    def seeder(self, field: str) -> Callable[[Context, JsonDict], None]:
+        """A `seed_tenant`: the fixtures' `credentials: {<field>: <secret>}` register it."""
+
+        def seed_tenant(ctx: Context, credentials: JsonDict) -> None:
+            secret = credentials.get(field)
+            if set(credentials) - {field} or not isinstance(secret, str) or not secret:
+                raise ValueError(f"give exactly {field}: a non-empty string")
+            self.register(ctx, ctx.tenant, secret)
+
+        return seed_tenant
+
     def entry(self, ctx: Context, tenant: str) -> JsonDict | None:
         found: JsonDict | None = ctx.store.get_value(self.namespace, tenant, ctx.now)
         return found

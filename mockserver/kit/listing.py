@@ -6,11 +6,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..behaviour import ApiError, Context
+from ..behaviour import ApiError, Context, sort_stamp
+from ..clock import parse_instant
 from ..store import Record
 from ..validation import Violation
 
-__all__ = ["Filters", "missing_property", "owned"]
+__all__ = ["Filters", "missing_property", "order_by", "owned"]
 
 JsonDict = dict[str, Any]
 _REQUIRED = re.compile(r"'([^']+)' is a required property")
@@ -43,6 +44,18 @@ class Filters:
     def page(self, ctx: Context, **paging: Any) -> tuple[list[Record], int]:
         """A page of `ctx.listing`, filtered by what `ctx.query` names."""
         return ctx.listing(keep=self.keep(ctx.query), **paging)
+
+
+def order_by(field: str, *, tie: str = "", newest_first: bool = False) -> Callable[[JsonDict], str]:
+    """An `order_key`: the instant in `field` (oldest first, or newest), ties by `tie`'s value;
+    a record without the instant sorts first."""
+
+    def order_key(data: JsonDict) -> str:
+        moment = data.get(field)
+        stamp = sort_stamp(parse_instant(str(moment)), newest_first=newest_first) if moment else ""
+        return stamp + (str(data[tie]) if tie else "")
+
+    return order_key
 
 
 def missing_property(violation: Violation) -> str | None:

@@ -47,9 +47,7 @@ def render(data: kit.JsonDict) -> kit.JsonDict:
     return {key: data.get(key) for key in PUBLIC_FIELDS}
 
 
-def order_key(data: kit.JsonDict) -> str:
-    """The default list order is by createdOn."""
-    return kit.sort_stamp(kit.parse_instant(data["createdOn"]))
+order_key = kit.order_by("createdOn")  # the default list order
 
 
 def transition(

@@ -67,10 +67,7 @@ def render(data: kit.JsonDict) -> kit.JsonDict:
     return {key: data.get(key) for key in _consent_schema()}
 
 
-def order_key(data: kit.JsonDict) -> str:
-    """Lists show consents in the order they were created."""
-    created = data.get("_createdAt")
-    return kit.sort_stamp(kit.parse_instant(str(created))) if created else ""
+order_key = kit.order_by("_createdAt")  # lists show consents in the order they were created
 
 
 def application_id(client_id: str) -> str:

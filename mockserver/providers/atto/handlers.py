@@ -14,12 +14,7 @@ TOKENS = kit.Tokens("atto:token", TOKEN_LIFETIME)
 CLIENTS = kit.FirstSecret("atto:client", hashed=True)
 
 
-def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
-    """A fixture's `credentials: {client_secret: ...}` registers the client's secret."""
-    secret = credentials.get("client_secret")
-    if set(credentials) - {"client_secret"} or not isinstance(secret, str) or not secret:
-        raise ValueError("give exactly client_secret: a non-empty string")
-    CLIENTS.register(ctx, ctx.tenant, secret)
+seed_tenant = CLIENTS.seeder("client_secret")  # the fixtures' credentials
 
 
 def unauthorised(details: str) -> kit.ApiError:

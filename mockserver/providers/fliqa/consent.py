@@ -90,10 +90,7 @@ def render(data: kit.JsonDict) -> kit.JsonDict:
     return shown
 
 
-def order_key(data: kit.JsonDict) -> str:
-    """Newest `created` first, ties by consentId."""
-    newest = kit.sort_stamp(kit.parse_instant(data["created"]), newest_first=True)
-    return newest + str(data["consentId"])
+order_key = kit.order_by("created", tie="consentId", newest_first=True)
 
 
 def pending(data: kit.JsonDict) -> list[str]:

@@ -12,12 +12,7 @@ UNAUTHORIZED = "Full authentication is required to access this resource"
 SECRETS = kit.FirstSecret("yapily:secret")
 
 
-def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
-    """A fixture's `credentials: {secret: ...}`: the application's registered secret."""
-    secret = credentials.get("secret")
-    if set(credentials) - {"secret"} or not isinstance(secret, str) or not secret:
-        raise ValueError("give exactly {secret: <the application secret>}, a non-empty string")
-    SECRETS.register(ctx, ctx.tenant, secret)
+seed_tenant = SECRETS.seeder("secret")  # the fixtures' credentials: {secret: ...}
 
 
 def identify(ctx: kit.Context) -> str:

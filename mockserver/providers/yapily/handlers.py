@@ -35,9 +35,8 @@ def render_at(data: kit.JsonDict, now: datetime) -> kit.JsonDict:
     return ordered
 
 
-def order_key(data: kit.JsonDict) -> str:
-    """Lists show the newest first (`sort=-date`), ties by id (descending too)."""
-    return kit.sort_stamp(instant(data["createdAt"])) + str(data["id"])
+# Lists show the newest first (`sort=-date`), ties by id (descending too).
+order_key = kit.order_by("createdAt", tie="id")
 
 
 def _one_of(field: str, fold: bool = False) -> Callable[[kit.JsonDict, Any], bool]:
