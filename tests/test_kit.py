@@ -27,6 +27,7 @@ from mockserver.kit import (
     check_fields,
     error_code,
     instant_field,
+    order_by,
     refuse_unknown,
     spec_enum,
 )
@@ -311,3 +312,25 @@ def test_assemble_refuses_a_part_defined_twice(tmp_path: Path, monkeypatch: Any)
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(TypeError, match="render is defined in two modules"):
         assemble("twice", "Twice")
+
+
+def test_order_by_sorts_by_an_instant_then_a_tie_breaker() -> None:
+    oldest = order_by("at", tie="id")
+    newest = order_by("at", tie="id", newest_first=True)
+    early = {"at": "2030-01-01T00:00:00Z", "id": "b"}
+    late = {"at": "2030-01-02T00:00:00Z", "id": "a"}
+    assert oldest(early) < oldest(late) and newest(late) < newest(early)
+    assert oldest({**early, "id": "a"}) < oldest(early)
+    assert order_by("at")({"id": "z"}) == "" < order_by("at")(early)  # no instant: first
+
+
+def test_a_seeder_registers_the_fixtures_secret() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0}, "app")
+    registry = FirstSecret("t:secret")
+    seed = registry.seeder("client_secret")
+    seed(ctx, {"client_secret": "s"})
+    assert registry.refuses(ctx, "app", "other") and not registry.refuses(ctx, "app", "s")
+    for bad in ({}, {"client_secret": ""}, {"client_secret": "s", "name": "x"}):
+        with pytest.raises(ValueError, match="give exactly client_secret"):
+            seed(ctx, bad)

@@ -48,7 +48,7 @@ class Filters:
 
 def order_by(field: str, *, tie: str = "", newest_first: bool = False) -> Callable[[JsonDict], str]:
     """An `order_key`: the instant in `field` (oldest first, or newest), ties by `tie`'s value;
-    a record without the instant sorts first."""
+    without the instant, the stamp is empty (first, unless a tie is appended)."""
 
     def order_key(data: JsonDict) -> str:
         moment = data.get(field)
