@@ -26,7 +26,11 @@ __all__ = [
 ]
 
 JsonDict = dict[str, Any]
-_REPO_SPECS = Path(__file__).resolve().parents[2] / "specs"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# A wheel holds the specs as package data (mockserver/_specs), a checkout at its top.
+_OWN_SPECS = next(
+    (p for p in (_PACKAGE / "_specs", _PACKAGE.parent / "specs") if p.is_dir()), _PACKAGE / "_specs"
+)
 
 
 def instant_field(
@@ -111,15 +115,15 @@ def check_fields(fields: Mapping[str, Any], properties: Mapping[str, JsonDict]) 
 
 
 def spec_dir() -> Path:
-    """Where the specs are: MOCKSERVER_SPEC_DIR, as for the app, else the project's own."""
-    return Path(os.environ.get("MOCKSERVER_SPEC_DIR", _REPO_SPECS))
+    """Where the specs are, as for the app: MOCKSERVER_SPEC_DIR, else the package's own."""
+    return Path(os.environ.get("MOCKSERVER_SPEC_DIR") or _OWN_SPECS)
 
 
 @functools.cache
 def _schemas(spec_file: str) -> JsonDict:
     path = spec_dir() / spec_file
-    if not path.exists():  # a spec folder of other providers (tests): the project's own spec
-        path = _REPO_SPECS / spec_file
+    if not path.exists():  # a spec folder of other providers (tests): the package's own spec
+        path = _OWN_SPECS / spec_file
     schemas: JsonDict = read_yaml(path)["components"]["schemas"]
     return schemas
 
