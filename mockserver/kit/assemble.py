@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from types import ModuleType
@@ -12,26 +13,22 @@ from .states import States
 
 __all__ = ["assemble"]
 
-# What a provider's modules may define, by the names ProviderDef gives them.
-_PARTS = (
-    "handlers",
-    "identify",
-    "render_error",
-    "render",
-    "transition",
-    "admin_create",
-    "sandbox",
-    "admin",
-    "seed_tenant",
-    "order_key",
+# What assemble sets itself; every other field of ProviderDef a module defines is taken from it
+# (handlers, identify, render_error, render, transition, admin_create, sandbox, admin,
+# seed_tenant, order_key, and any field added later).
+_SET_HERE = frozenset(
+    {"name", "title", "spec_file", "status_of", "parse_status", "lifecycle", "deadline"}
+    | {"transitions"}
 )
+_PARTS = tuple(f.name for f in dataclasses.fields(ProviderDef) if f.name not in _SET_HERE)
 
 
 def assemble(package: str, title: str, **settings: Any) -> ProviderDef:
     """The definition of the provider whose package is `package` (its last name is the
-    provider's): `STATES` (a `States`) and each of `_PARTS` from the module of the package
-    that defines it; the rest (`default_tenant`, `credentials_doc`...) and any override of a
-    part as given. A part defined twice is an error, so a module cannot shadow another."""
+    provider's): `STATES` (a `States`) and each field of `ProviderDef` (`_PARTS`) from the
+    module of the package that defines it under that name; `settings` (`default_tenant`,
+    `credentials_doc`...) as given, over any part. A part defined in two modules is an error,
+    so a module cannot shadow another."""
     module = importlib.import_module(package)
     parts: dict[str, Any] = {}
     for info in pkgutil.iter_modules(module.__path__):

@@ -77,7 +77,7 @@ def admin(site: kit.Site) -> None:
             else "tenant (the client_id) must be a non-empty string"
             if not isinstance(tenant, str) or not tenant
             else f"skill must be one of: {', '.join(SKILLS)}"
-            if skill not in SKILLS
+            if not isinstance(skill, str) or skill not in SKILLS
             else None
         )
         if problem is not None:
