@@ -1,6 +1,9 @@
 """What the suite needs to know per provider: credentials, how to sign in, live settings.
 
-Everything else (operations, statuses, headers, schemas, links) comes from `specs/<p>.yaml`.
+All of it comes from `specs/<p>.yaml`: its operations, schemas and security schemes, and its
+`x-contract` block (the credentials and their environment variables, the read-only
+operations, and which of the sign-in styles below the provider uses, with its parameters).
+A provider is in the suite when its spec has an `x-contract` block: there is no registry.
 Sign-in always goes through the provider's own endpoints (its token endpoint, or the
 simulator's onboarding shortcut plus the provider's token exchange), never around them.
 """
@@ -11,7 +14,11 @@ import os
 import secrets
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import yaml
+from requests.auth import _basic_auth_str
 
 from .wire import Wire
 
@@ -93,234 +100,196 @@ def _check(answer_status: int, what: str, text: str) -> None:
         raise SignInError(f"{what} answered {answer_status}: {text[:300]}")
 
 
-# -- api1: x-api-key, the key is the tenant ------------------------------------------------------
-def _api1_sign_in(session: Session) -> None:
-    session.token = session.credentials["api_key"]
+# -- the sign-in styles, each set up from the spec's `x-contract.sign-in` -----------------------
+Style = tuple[
+    Callable[[Session], None],
+    Callable[[Case, Session], None],
+    Callable[[Case, Session], None] | None,
+]
 
 
-def _api1_apply(case: Case, session: Session) -> None:
-    _headers(case)["x-api-key"] = session.token
+def _value(source: str, creds: Mapping[str, str]) -> str:
+    """`=text` is the text itself; any other name is that credential."""
+    return source[1:] if source.startswith("=") else creds[source]
 
 
-API1 = Profile(
-    name="api1",
-    spec_file="api1.yaml",
-    tenant_field="api_key",
-    live_env=("API1_BASE_URL", "API1_API_KEY"),
-    optional_env=(),
-    read_only=frozenset({"listConsents", "getConsent"}),
-    sandbox_credentials=lambda: {"api_key": _fresh("api1")},
-    live_credentials=lambda env: {"api_key": env["API1_API_KEY"]},
-    sign_in=_api1_sign_in,
-    apply=_api1_apply,
-)
+def _api_key(spec: Mapping[str, Any], options: Mapping[str, Any]) -> Style:
+    """A key in a header (the spec's apiKey scheme) that is itself the tenant's credential."""
+    schemes = spec["components"]["securitySchemes"].values()
+    header = next(s["name"] for s in schemes if s["type"] == "apiKey" and s["in"] == "header")
+
+    def sign_in(session: Session) -> None:
+        session.token = session.credentials[options["key"]]
+
+    def apply(case: Case, session: Session) -> None:
+        _headers(case)[header] = session.token
+
+    return sign_in, apply, None
 
 
-# -- finqware: credentials in the body; a consent's tokens come from the temp_token exchange ------
-_FINQWARE_APP = ("client_id", "client_secret")
-_FINQWARE_CONSENT = ("credentials_id", "access_token")
+def _basic(spec: Mapping[str, Any], options: Mapping[str, Any]) -> Style:
+    """HTTP Basic with two of the credentials."""
+
+    def sign_in(session: Session) -> None:
+        user, secret = (session.credentials[options[k]] for k in ("user", "secret"))
+        session.token = str(_basic_auth_str(user, secret))
+
+    def apply(case: Case, session: Session) -> None:
+        _headers(case)["Authorization"] = session.token
+
+    return sign_in, apply, None
 
 
-def _finqware_temp_token(session: Session) -> str:
-    answer = session.wire.send(
-        "POST",
-        "/__admin/finqware/temp-tokens",
-        json_body={"tenant": session.tenant},
+def _token_endpoint(spec: Mapping[str, Any], options: Mapping[str, Any]) -> Style:
+    """A bearer token from the provider's token operation: its form fields, headers and path
+    parameters come from the credentials (`url` names a credential that may override where)."""
+    op_id = options["operation"]
+    method, path = next(
+        (m, p)
+        for p, item in spec["paths"].items()
+        for m, op in item.items()
+        if isinstance(op, dict) and op.get("operationId") == op_id
     )
-    _check(answer.status, "POST /__admin/finqware/temp-tokens", answer.text)
-    return str(answer.json()["temp_token"])
+    form, headers = options.get("form", {}), options.get("headers", {})
 
+    def sign_in(session: Session) -> None:
+        creds = session.credentials
+        where = path.format(**{k: creds[v] for k, v in options.get("path", {}).items()})
+        url = creds.get(options.get("url", "")) or session.url(where)
+        answer = session.wire.send(
+            method.upper(),
+            url,
+            form={k: _value(v, creds) for k, v in form.items()} or None,
+            headers={k: _value(v, creds) for k, v in headers.items()} or None,
+        )
+        _check(answer.status, f"{method.upper()} {path}", answer.text)
+        session.token = str(answer.json()[options.get("field", "accessToken")])
 
-def _finqware_sign_in(session: Session) -> None:
-    creds = session.credentials
-    if creds.get("credentials_id") and creds.get("access_token"):
-        session.token = {k: creds[k] for k in _FINQWARE_CONSENT}
-        return
-    body = {k: creds[k] for k in _FINQWARE_APP} | {"temp_token": _finqware_temp_token(session)}
-    answer = session.wire.send("POST", session.url("/v1/tokens"), json_body=body)
-    _check(answer.status, "POST /v1/tokens", answer.text)
-    result = answer.json()
-    session.token = {k: str(result[k]) for k in _FINQWARE_CONSENT}
-
-
-def _finqware_apply(case: Case, session: Session) -> None:
-    if not isinstance(case.body, dict) or not _is_positive(case):
-        return  # a negative body keeps its own (broken) credentials
-    fields = dict(zip(_FINQWARE_APP, (session.credentials[k] for k in _FINQWARE_APP), strict=True))
-    if _operation_id(case) != "createToken":
-        fields |= session.token
-    for name, value in fields.items():
-        if name in case.body:
-            case.body[name] = value
-
-
-def _finqware_prepare(case: Case, session: Session) -> None:
-    """A fresh temp_token for each exchange (each is single use), from the onboarding shortcut."""
-    if (
-        _operation_id(case) == "createToken"
-        and session.simulator
-        and isinstance(case.body, dict)
-        and "temp_token" in case.body
-        and _is_positive(case)
-    ):
-        case.body["temp_token"] = _finqware_temp_token(session)
-
-
-FINQWARE = Profile(
-    name="finqware",
-    spec_file="finqware.yaml",
-    tenant_field="client_id",
-    live_env=(
-        "FINQWARE_BASE_URL",
-        "FINQWARE_CLIENT_ID",
-        "FINQWARE_CLIENT_SECRET",
-        "FINQWARE_CREDENTIALS_ID",
-        "FINQWARE_ACCESS_TOKEN",
-    ),
-    optional_env=(),
-    read_only=frozenset({"getConsent"}),
-    sandbox_credentials=lambda: {
-        "client_id": _fresh("finqware"),
-        "client_secret": secrets.token_urlsafe(18),
-    },
-    live_credentials=lambda env: {
-        "client_id": env["FINQWARE_CLIENT_ID"],
-        "client_secret": env["FINQWARE_CLIENT_SECRET"],
-        "credentials_id": env["FINQWARE_CREDENTIALS_ID"],
-        "access_token": env["FINQWARE_ACCESS_TOKEN"],
-    },
-    sign_in=_finqware_sign_in,
-    apply=_finqware_apply,
-    prepare=_finqware_prepare,
-)
-
-
-# -- yapily: HTTP Basic, application id : secret -------------------------------------------------
-def _basic(user: str, secret: str) -> str:
-    from requests.auth import _basic_auth_str
-
-    return str(_basic_auth_str(user, secret))
-
-
-def _yapily_sign_in(session: Session) -> None:
-    session.token = _basic(session.credentials["app_id"], session.credentials["app_secret"])
-
-
-def _yapily_apply(case: Case, session: Session) -> None:
-    _headers(case)["Authorization"] = session.token
-
-
-YAPILY = Profile(
-    name="yapily",
-    spec_file="yapily.yaml",
-    tenant_field="app_id",
-    live_env=("YAPILY_BASE_URL", "YAPILY_APP_ID", "YAPILY_APP_SECRET"),
-    optional_env=(),
-    read_only=frozenset({"getConsents", "getConsentById"}),
-    sandbox_credentials=lambda: {
-        "app_id": _fresh("yapily"),
-        "app_secret": secrets.token_urlsafe(18),
-    },
-    live_credentials=lambda env: {
-        "app_id": env["YAPILY_APP_ID"],
-        "app_secret": env["YAPILY_APP_SECRET"],
-    },
-    sign_in=_yapily_sign_in,
-    apply=_yapily_apply,
-)
-
-
-# -- atto: OAuth2 client credentials (form) → Bearer -----------------------------------------------
-def _atto_sign_in(session: Session) -> None:
-    creds = session.credentials
-    url = creds.get("token_url") or session.url("/v1/oauth2/token")
-    answer = session.wire.send(
-        "POST",
-        url,
-        form={
-            "grant_type": "client_credentials",
-            "client_id": creds["client_id"],
-            "client_secret": creds["client_secret"],
-            "scope": "api:consent",
-        },
-    )
-    _check(answer.status, "POST /v1/oauth2/token", answer.text)
-    session.token = str(answer.json()["accessToken"])
-
-
-def _atto_apply(case: Case, session: Session) -> None:
-    if _operation_id(case) == "createToken":
+    def apply(case: Case, session: Session) -> None:
+        if _operation_id(case) != op_id:
+            _headers(case)["Authorization"] = f"Bearer {session.token}"
+            return
+        for name, source in headers.items():
+            _headers(case)[name] = _value(source, session.credentials)
         if isinstance(case.body, dict) and _is_positive(case):
-            for name in ("client_id", "client_secret"):
-                if name in case.body:
-                    case.body[name] = session.credentials[name]
-        return
-    _headers(case)["Authorization"] = f"Bearer {session.token}"
+            for name, source in form.items():
+                if name in case.body and not source.startswith("="):
+                    case.body[name] = session.credentials[source]
+
+    return sign_in, apply, None
 
 
-ATTO = Profile(
-    name="atto",
-    spec_file="atto.yaml",
-    tenant_field="client_id",
-    live_env=("ATTO_BASE_URL", "ATTO_CLIENT_ID", "ATTO_CLIENT_SECRET"),
-    optional_env=("ATTO_TOKEN_URL",),
-    read_only=frozenset({"listConsents", "listConsentsV2", "getConsent", "createToken"}),
-    sandbox_credentials=lambda: {
-        "client_id": _fresh("atto"),
-        "client_secret": secrets.token_urlsafe(18),
-    },
-    live_credentials=lambda env: {
-        "client_id": env["ATTO_CLIENT_ID"],
-        "client_secret": env["ATTO_CLIENT_SECRET"],
-        **({"token_url": env["ATTO_TOKEN_URL"]} if env.get("ATTO_TOKEN_URL") else {}),
-    },
-    sign_in=_atto_sign_in,
-    apply=_atto_apply,
-)
-
-
-# -- fliqa: Api-Key + Api-Secret → Bearer (getToken) -----------------------------------------------
-def _fliqa_sign_in(session: Session) -> None:
-    creds = session.credentials
-    answer = session.wire.send(
-        "GET",
-        session.url(f"/service/auth/token/{creds['environment']}/{creds['tenant_slug']}"),
-        headers={"Api-Key": creds["api_key"], "Api-Secret": creds["api_secret"]},
+def _body_credentials(spec: Mapping[str, Any], options: Mapping[str, Any]) -> Style:
+    """Credentials in the JSON body: the application's, and a consent's from exchanging a
+    single-use token that the simulator's admin route issues (a live run gives them)."""
+    app, consent = tuple(options["application"]), tuple(options["consent"])
+    exchange, temp, admin = options["exchange"], options["temp-token"], options["admin"]
+    method, path = next(
+        (m, p)
+        for p, item in spec["paths"].items()
+        for m, op in item.items()
+        if isinstance(op, dict) and op.get("operationId") == exchange
     )
-    _check(answer.status, "GET /service/auth/token/...", answer.text)
-    session.token = str(answer.json()["accessToken"])
+
+    def temp_token(session: Session) -> str:
+        answer = session.wire.send("POST", admin, json_body={"tenant": session.tenant})
+        _check(answer.status, f"POST {admin}", answer.text)
+        return str(answer.json()[temp])
+
+    def sign_in(session: Session) -> None:
+        creds = session.credentials
+        if all(creds.get(k) for k in consent):
+            session.token = {k: creds[k] for k in consent}
+            return
+        body = {k: creds[k] for k in app} | {temp: temp_token(session)}
+        answer = session.wire.send(method.upper(), session.url(path), json_body=body)
+        _check(answer.status, f"{method.upper()} {path}", answer.text)
+        session.token = {k: str(answer.json()[k]) for k in consent}
+
+    def apply(case: Case, session: Session) -> None:
+        if not isinstance(case.body, dict) or not _is_positive(case):
+            return  # a negative body keeps its own (broken) credentials
+        fields = {k: session.credentials[k] for k in app}
+        if _operation_id(case) != exchange:
+            fields |= session.token
+        for name, value in fields.items():
+            if name in case.body:
+                case.body[name] = value
+
+    def prepare(case: Case, session: Session) -> None:
+        """A fresh single-use token for each exchange, from the simulator's admin route."""
+        if (
+            _operation_id(case) == exchange
+            and session.simulator
+            and isinstance(case.body, dict)
+            and temp in case.body
+            and _is_positive(case)
+        ):
+            case.body[temp] = temp_token(session)
+
+    return sign_in, apply, prepare
 
 
-def _fliqa_apply(case: Case, session: Session) -> None:
-    headers = _headers(case)
-    if _operation_id(case) == "getToken":
-        headers["Api-Key"] = session.credentials["api_key"]
-        headers["Api-Secret"] = session.credentials["api_secret"]
-        return
-    headers["Authorization"] = f"Bearer {session.token}"
+STYLES: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Style]] = {
+    "api-key": _api_key,
+    "basic": _basic,
+    "token-endpoint": _token_endpoint,
+    "body-credentials": _body_credentials,
+}
 
 
-FLIQA = Profile(
-    name="fliqa",
-    spec_file="fliqa.yaml",
-    tenant_field="api_key",
-    live_env=("FLIQA_BASE_URL", "FLIQA_API_KEY", "FLIQA_API_SECRET", "FLIQA_TENANT_SLUG"),
-    optional_env=("FLIQA_ENVIRONMENT",),
-    read_only=frozenset({"getToken", "listConsents", "getConsent"}),
-    sandbox_credentials=lambda: {
-        "api_key": _fresh("fliqa"),
-        "api_secret": secrets.token_urlsafe(18),
-        "environment": "sandbox",
-        "tenant_slug": "contract-suite",
-    },
-    live_credentials=lambda env: {
-        "api_key": env["FLIQA_API_KEY"],
-        "api_secret": env["FLIQA_API_SECRET"],
-        "environment": env.get("FLIQA_ENVIRONMENT") or "sandbox",
-        "tenant_slug": env["FLIQA_TENANT_SLUG"],
-    },
-    sign_in=_fliqa_sign_in,
-    apply=_fliqa_apply,
-)
+def _sandbox(name: str, made: Mapping[str, str]) -> Callable[[], dict[str, str]]:
+    """A simulator run's credentials: `fresh` a new tenant id, `secret` a random secret, or
+    the value given."""
+    kinds = {"fresh": lambda: _fresh(name), "secret": lambda: secrets.token_urlsafe(18)}
+    return lambda: {k: kinds[v]() if v in kinds else v for k, v in made.items()}
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (API1, FINQWARE, YAPILY, ATTO, FLIQA)}
+
+def _live(
+    required: Mapping[str, str], optional: Mapping[str, Any]
+) -> Callable[[Mapping[str, str]], dict[str, str]]:
+    """A live run's credentials from the environment (an optional one may have a default)."""
+
+    def credentials(env: Mapping[str, str]) -> dict[str, str]:
+        found = {k: env[v] for k, v in required.items()}
+        for key, source in optional.items():
+            variable, default = (source, "") if isinstance(source, str) else source
+            if env.get(variable) or default:
+                found[key] = env.get(variable) or str(default)
+        return found
+
+    return credentials
+
+
+def profile_of_spec(name: str, spec: Mapping[str, Any]) -> Profile:
+    """The suite's profile of a provider, from its spec's `x-contract` block."""
+    contract = spec["x-contract"]
+    options = contract["sign-in"]
+    sign_in, apply, prepare = STYLES[options["style"]](spec, options)
+    required, optional = contract["credentials"], contract.get("optional", {})
+    return Profile(
+        name=name,
+        spec_file=f"{name}.yaml",
+        tenant_field=contract["tenant"],
+        live_env=(f"{name.upper()}_BASE_URL", *required.values()),
+        optional_env=tuple(v if isinstance(v, str) else v[0] for v in optional.values()),
+        read_only=frozenset(contract["read-only"]),
+        sandbox_credentials=_sandbox(name, contract["sandbox"]),
+        live_credentials=_live(required, optional),
+        sign_in=sign_in,
+        apply=apply,
+        prepare=prepare,
+    )
+
+
+def _profiles() -> dict[str, Profile]:
+    folder = Path(os.environ.get("MOCKSERVER_SPEC_DIR", Path(__file__).parents[1] / "specs"))
+    found = {}
+    for path in sorted(folder.glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(spec, dict) and "x-contract" in spec:
+            found[path.stem] = profile_of_spec(path.stem, spec)
+    return found
+
+
+PROFILES: dict[str, Profile] = _profiles()

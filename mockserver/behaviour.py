@@ -96,6 +96,12 @@ class Context:
     tenant: str = ""
     sandbox_url: str = ""
     state: dict[str, Any] = field(default_factory=dict)
+    # The simulated clock, for everyone (None) or one tenant: `identify` runs before the
+    # tenant (so `now`) is known, and a token's expiry is on its tenant's clock.
+    clock: Callable[[str | None], datetime] | None = None
+
+    def clock_now(self, tenant: str | None) -> datetime:
+        return self.now if self.clock is None else self.clock(tenant or None)
 
     # -- records, with the provider's lifecycle applied lazily on every read --------------
     def fetch(self, record_id: str) -> Record | None:
@@ -148,16 +154,15 @@ class Context:
         current: Record | None = record
         while current is not None:
             try:
-                return self.store.replace(
-                    current.provider,
-                    current.tenant,
-                    current.id,
-                    change(copy.deepcopy(current.data)),
-                    current.version,
-                )
+                return self._write(current, change)
             except VersionConflict as conflict:
                 current = self.settle(conflict.current)
         raise RecordNotFound(record.id)
+
+    def _write(self, record: Record, change: Callable[[JsonDict], JsonDict]) -> Record:
+        """The change, made on a copy, written over this version of the record."""
+        data = change(copy.deepcopy(record.data))
+        return self.store.replace(record.provider, record.tenant, record.id, data, record.version)
 
     def update_if_match(self, record: Record, change: Callable[[JsonDict], JsonDict]) -> Record:
         """A conditional write: the request's If-Match must name the record's current ETag.
@@ -175,13 +180,7 @@ class Context:
         if not etag_matches(header, record.etag):
             raise stale
         try:
-            return self.store.replace(
-                record.provider,
-                record.tenant,
-                record.id,
-                change(copy.deepcopy(record.data)),
-                record.version,
-            )
+            return self._write(record, change)
         except VersionConflict:
             raise stale from None
 

@@ -349,6 +349,7 @@ class Engine:
                 base_url=f"{self._host_url()}/{runtime.name}",
                 request_id=request_id,
                 sandbox_url=f"{self._host_url()}/__sandbox/{runtime.name}",
+                clock=self.sim.clock.now,
             )
             tenant = definition.identify(ctx)
             ctx.tenant = tenant

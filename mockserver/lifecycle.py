@@ -43,6 +43,7 @@ def admin_context(sim: Simulator, provider: str, tenant: str, base_url: str = ""
         request_id="admin",
         tenant=tenant,
         sandbox_url=f"{base_url}/__sandbox/{provider}",
+        clock=sim.clock.now,
     )
 
 

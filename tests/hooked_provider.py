@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from mockserver.providers._fliqa_signature import sign
+from mockserver.providers.fliqa.signature import sign
 from mockserver.webhooks import Event, WebhookDef
 
 import toy_provider

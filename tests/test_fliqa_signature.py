@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mockserver.providers._fliqa_signature import (
+from mockserver.providers.fliqa.signature import (
     HEADER,
     SignatureError,
     sign,

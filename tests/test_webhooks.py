@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from mockserver import SimClock, create_app
 from mockserver.providers import KNOWN
-from mockserver.providers._fliqa_signature import HEADER, verify
+from mockserver.providers.fliqa.signature import HEADER, verify
 from mockserver.webhooks import GENERIC_HEADER, Hub, generic_verify
 from mockserver.webhooks.receiver import WebhookReceiver
 

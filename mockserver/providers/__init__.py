@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ..behaviour import ProviderDef
+from ..kit import ProviderDef
 
 __all__ = ["KNOWN", "load_provider"]
 

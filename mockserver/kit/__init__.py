@@ -1,0 +1,90 @@
+"""The provider kit: the core contract and the building blocks a provider declares.
+
+A provider package imports from here only: never a blueprint module (`sandbox`, `control`)
+or `app`. See docs/adding-a-provider.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..behaviour import (
+    AdminCreated,
+    ApiError,
+    Context,
+    ErrorScope,
+    Handlers,
+    ProviderDef,
+    Reply,
+    sort_stamp,
+)
+from ..clock import format_instant, parse_duration, parse_instant
+from ..lifecycle import TransitionRefused
+from ..store import Record
+from ..validation import Violation
+from .access import FirstSecret, Tokens, api_key_tenant, same_secret
+from .assemble import assemble
+from .dialect import error_code, status_phrase
+from .fields import (
+    check_fields,
+    check_uuid,
+    instant_field,
+    optional_text,
+    refuse_unknown,
+    spec_enum,
+    spec_schema,
+    text,
+)
+from .journey import Site, Tickets, is_http_url, with_params
+from .listing import Filters, missing_property, order_by, owned
+from .pages import PageRefused, Pages
+from .states import Expire, Purge, States, at_field
+
+JsonDict = dict[str, Any]
+
+__all__ = [
+    "AdminCreated",
+    "ApiError",
+    "Context",
+    "ErrorScope",
+    "Expire",
+    "Filters",
+    "FirstSecret",
+    "Handlers",
+    "JsonDict",
+    "PageRefused",
+    "Pages",
+    "ProviderDef",
+    "Purge",
+    "Record",
+    "Reply",
+    "Site",
+    "States",
+    "Tickets",
+    "Tokens",
+    "TransitionRefused",
+    "Violation",
+    "api_key_tenant",
+    "assemble",
+    "at_field",
+    "check_fields",
+    "check_uuid",
+    "error_code",
+    "format_instant",
+    "instant_field",
+    "is_http_url",
+    "missing_property",
+    "optional_text",
+    "order_by",
+    "owned",
+    "parse_duration",
+    "parse_instant",
+    "refuse_unknown",
+    "same_secret",
+    "sort_stamp",
+    "spec_enum",
+    "spec_schema",
+    "status_phrase",
+    "text",
+    "with_params",
+]

@@ -1,0 +1,139 @@
+"""Checks for fields the admin API and the fixtures give: instants, uuids, text, a schema."""
+
+from __future__ import annotations
+
+import functools
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..clock import format_instant, parse_instant
+from ..spec import read_yaml
+from ..validation import conforms
+
+__all__ = [
+    "check_fields",
+    "check_uuid",
+    "instant_field",
+    "optional_text",
+    "refuse_unknown",
+    "spec_enum",
+    "spec_schema",
+    "text",
+]
+
+JsonDict = dict[str, Any]
+_PACKAGE = Path(__file__).resolve().parents[1]
+# A wheel holds the specs as package data (mockserver/_specs), a checkout at its top.
+_OWN_SPECS = next(
+    (p for p in (_PACKAGE / "_specs", _PACKAGE.parent / "specs") if p.is_dir()), _PACKAGE / "_specs"
+)
+
+
+def instant_field(
+    value: Any, default: datetime, name: str, parse: Callable[[str], datetime] = parse_instant
+) -> datetime:
+    """An RFC 3339 date-time field, or `default` when it is absent (None)."""
+    if value is None:
+        return default
+    try:
+        return parse(str(value))
+    except ValueError:
+        raise ValueError(f"{name} must be an RFC 3339 date-time, got {value!r}") from None
+
+
+def check_uuid(value: Any, name: str) -> str:
+    """A uuid field, in its canonical lower-case form."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"{name} must be a uuid, got {value!r}") from None
+
+
+def text(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def optional_text(value: Any, name: str) -> str | None:
+    return None if value is None else text(value, name)
+
+
+def refuse_unknown(
+    fields: Iterable[str], allowed: str, what: str = "unknown consent fields"
+) -> None:
+    """Refuse the fields left over once every known one was taken, saying which are allowed."""
+    left = sorted(fields)
+    if left:
+        raise ValueError(f"{what}: {', '.join(left)}; allowed: {allowed}")
+
+
+def _kinds(schema: JsonDict) -> tuple[set[str], bool]:
+    declared = schema.get("type", "string")
+    kinds = {declared} if isinstance(declared, str) else set(declared)
+    return kinds - {"null"}, "null" in kinds or None in schema.get("enum", ())
+
+
+def _checked(name: str, schema: JsonDict, value: Any) -> Any:
+    """One value against a (flat) JSON Schema, normalised as stored; ValueError in words."""
+    kinds, nullable = _kinds(schema)
+    if value is None:
+        if nullable:
+            return None
+        raise ValueError(f"{name} must not be null")
+    choices = [c for c in schema.get("enum", ()) if c is not None]
+    if choices:
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+    fmt = schema.get("format")
+    if fmt == "uuid":
+        return check_uuid(value, name)
+    if fmt == "date-time":
+        return format_instant(instant_field(value, datetime.min, name))
+    if "integer" in kinds:
+        if isinstance(value, bool) or not isinstance(value, int) or not conforms(value, fmt or ""):
+            size = {"int32": "a 32-bit integer", "int64": "a 64-bit integer"}.get(fmt or "")
+            raise ValueError(f"{name} must be {size or 'an integer'}, got {value!r}")
+        return value
+    if "array" in kinds:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{name} must be a list of strings or null")
+        return list(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string or null, got {value!r}")
+    return value
+
+
+def check_fields(fields: Mapping[str, Any], properties: Mapping[str, JsonDict]) -> JsonDict:
+    """Every given field checked against its schema in `properties` (the admin API's fields)."""
+    return {name: _checked(name, properties[name], value) for name, value in fields.items()}
+
+
+def spec_dir() -> Path:
+    """Where the specs are, as for the app: MOCKSERVER_SPEC_DIR, else the package's own."""
+    return Path(os.environ.get("MOCKSERVER_SPEC_DIR") or _OWN_SPECS)
+
+
+@functools.cache
+def _schemas(spec_file: str) -> JsonDict:
+    path = spec_dir() / spec_file
+    if not path.exists():  # a spec folder of other providers (tests): the package's own spec
+        path = _OWN_SPECS / spec_file
+    schemas: JsonDict = read_yaml(path)["components"]["schemas"]
+    return schemas
+
+
+def spec_schema(spec_file: str, schema: str) -> JsonDict:
+    """The schema the spec states in `components/schemas/<schema>` (its `$ref`s unresolved)."""
+    found: JsonDict = _schemas(spec_file)[schema]
+    return found
+
+
+def spec_enum(spec_file: str, schema: str) -> tuple[str, ...]:
+    """The values of an enum the spec states in `components/schemas/<schema>`."""
+    return tuple(str(value) for value in _schemas(spec_file)[schema]["enum"])

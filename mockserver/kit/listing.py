@@ -1,0 +1,64 @@
+"""Reading a tenant's consents: one by id or a 404 in the provider's words; filtered pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..behaviour import ApiError, Context, sort_stamp
+from ..clock import parse_instant
+from ..store import Record
+from ..validation import Violation
+
+__all__ = ["Filters", "missing_property", "order_by", "owned"]
+
+JsonDict = dict[str, Any]
+_REQUIRED = re.compile(r"'([^']+)' is a required property")
+
+
+def owned(ctx: Context, missing: Callable[[str], ApiError], param: str = "consentId") -> Record:
+    """The tenant's record the path names, brought up to the clock; else the provider's 404."""
+    record_id = str(ctx.path[param])
+    record = ctx.fetch(record_id)
+    if record is None:
+        raise missing(record_id)
+    return record
+
+
+class Filters:
+    """A list's filters: query parameter → does a record's data match the parameter's value.
+
+    The store's index serves the status and the order; these are applied to each record of
+    that status, and only when the query names one (else the store reads just the page)."""
+
+    def __init__(self, checks: Mapping[str, Callable[[JsonDict, Any], bool]]) -> None:
+        self.checks = dict(checks)
+
+    def keep(self, query: Mapping[str, Any]) -> Callable[[JsonDict], bool] | None:
+        given = [(check, query[name]) for name, check in self.checks.items() if name in query]
+        if not given:
+            return None
+        return lambda data: all(check(data, value) for check, value in given)
+
+    def page(self, ctx: Context, **paging: Any) -> tuple[list[Record], int]:
+        """A page of `ctx.listing`, filtered by what `ctx.query` names."""
+        return ctx.listing(keep=self.keep(ctx.query), **paging)
+
+
+def order_by(field: str, *, tie: str = "", newest_first: bool = False) -> Callable[[JsonDict], str]:
+    """An `order_key`: the instant in `field` (oldest first, or newest), ties by `tie`'s value;
+    without the instant, the stamp is empty (first, unless a tie is appended)."""
+
+    def order_key(data: JsonDict) -> str:
+        moment = data.get(field)
+        stamp = sort_stamp(parse_instant(str(moment)), newest_first=newest_first) if moment else ""
+        return stamp + (str(data[tie]) if tie else "")
+
+    return order_key
+
+
+def missing_property(violation: Violation) -> str | None:
+    """The property a `required` violation says is missing, if it is one."""
+    found = _REQUIRED.match(violation.message)
+    return found.group(1) if found else None

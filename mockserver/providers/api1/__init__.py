@@ -1,0 +1,20 @@
+"""API.1 (Zwapgrid) Consents API: x-api-key tenants, int statuses, ETags, one-time codes."""
+
+from __future__ import annotations
+
+from ... import kit
+from .consent import admin_transition, new_consent, transition
+from .handlers import consume_one_time_code
+
+__all__ = ["PROVIDER", "consume_one_time_code", "new_consent", "transition"]
+
+PROVIDER = kit.assemble(
+    __name__,
+    "API.1 (Zwapgrid) Consents API",
+    transition=admin_transition,
+    default_tenant="sandbox-api1-key",
+    credentials_doc="Header `x-api-key: sandbox-api1-key` (any non-empty key is its own tenant).",
+    secret_tenant=True,
+    approved="ACCEPTED",
+    rejected="REVOKED",
+)

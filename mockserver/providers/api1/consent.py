@@ -1,0 +1,123 @@
+"""API.1's consent: int statuses, purge and inactivity rules (FACTS §1.3), admin creation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from ... import kit
+
+SYSTEMS = (
+    *("fortnox", "vismaeaccounting", "bjornlunden", "procountor", "vismaeconomic", "testone"),
+    *("vismadinero", "billy", "fileone", "tripletex", "businesscentral", "vismanetvisor"),
+    *("exactonline", "quickbooks", "xero", "bokio"),
+)
+PUBLIC_FIELDS: tuple[str, ...] = ("id", "name", "status", "source", "systemSettingsId")
+PUBLIC_FIELDS += ("systemSettings", "createdOn", "updatedOn")
+
+
+def _inactive_since(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
+    return {"updatedOn": kit.format_instant(at), "_statusSince": kit.format_instant(at)}
+
+
+STATES = kit.States(
+    {
+        "CREATED": ("ACCEPTED", "REVOKED"),
+        "ACCEPTED": ("REVOKED", "INACTIVE"),
+        "REVOKED": (),
+        "INACTIVE": (),
+    },
+    [
+        kit.Purge(("CREATED",), kit.at_field("createdOn", after=timedelta(days=30))),
+        kit.Expire(
+            "ACCEPTED",
+            kit.at_field("_lastUsedOn", "_statusSince", after=timedelta(days=30)),
+            "INACTIVE",
+            then=_inactive_since,
+        ),
+        kit.Purge(("REVOKED", "INACTIVE"), kit.at_field("_statusSince", after=timedelta(days=180))),
+    ],
+    codes={"CREATED": 0, "ACCEPTED": 1, "REVOKED": 2, "INACTIVE": 3},
+)
+
+
+def render(data: kit.JsonDict) -> kit.JsonDict:
+    """The consent as API.1 shows it (ConsentDto): internal bookkeeping removed."""
+    return {key: data.get(key) for key in PUBLIC_FIELDS}
+
+
+order_key = kit.order_by("createdOn")  # the default list order
+
+
+def transition(
+    data: kit.JsonDict, to: str, now: datetime, source: str | None = None
+) -> kit.JsonDict:
+    """Move a consent to a new status, filling what that status implies."""
+    stamp = kit.format_instant(now)
+    data.update(status=STATES.stored(to), updatedOn=stamp, _statusSince=stamp)
+    if to == "ACCEPTED":
+        system = source or data.get("source") or "testone"
+        settings_id = data.get("systemSettingsId") or str(uuid.uuid4())
+        data.update(source=system, systemSettingsId=settings_id, _lastUsedOn=stamp)
+        data["systemSettings"] = {system: settings_id}
+    return data
+
+
+def _system(source: Any) -> Any:
+    if source is not None and source not in SYSTEMS:
+        raise ValueError(f"source {source!r} is not an API.1 system; known: {', '.join(SYSTEMS)}")
+    return source
+
+
+def admin_transition(
+    data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
+) -> kit.JsonDict:
+    kit.refuse_unknown(
+        set(options) - {"source"},
+        "source (the accounting system connected on ACCEPTED)",
+        "unknown transition options",
+    )
+    return transition(data, to, now, _system(options.get("source")))
+
+
+def new_consent(consent_id: str, name: str | None, now: datetime) -> kit.JsonDict:
+    stamp = kit.format_instant(now)
+    data: kit.JsonDict = dict.fromkeys(PUBLIC_FIELDS)
+    data.update(id=consent_id, name=name, status=0, createdOn=stamp, _statusSince=stamp)
+    return {**data, "_lastUsedOn": None, "_isTest": True}
+
+
+def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
+    """A consent in any state, with the defaults the API and the onboarding journey would give."""
+    fields = dict(fields)
+    status = fields.pop("status")
+    consent_id = str(fields.pop("id", None) or uuid.uuid4())
+    kit.check_uuid(consent_id, "id")
+    created = kit.instant_field(fields.pop("createdOn", None), ctx.now, "createdOn")
+    data = new_consent(consent_id, fields.pop("name", f"Sandbox consent {consent_id[:8]}"), created)
+    if data["name"] is not None and not isinstance(data["name"], str):
+        raise ValueError("name must be a string or null")
+    source = _system(fields.pop("source", None))
+    settings_id = fields.pop("systemSettingsId", None)
+    if settings_id is not None:
+        data["systemSettingsId"] = settings_id
+        kit.check_uuid(settings_id, "systemSettingsId")
+    if status != "CREATED":
+        updated = kit.instant_field(fields.pop("updatedOn", None), created, "updatedOn")
+        transition(data, status, updated, source)
+    elif source is not None:
+        data["source"] = source
+    if "systemSettings" in fields:
+        data["systemSettings"] = fields.pop("systemSettings")
+    if "lastUsedOn" in fields:
+        last_used = kit.instant_field(fields.pop("lastUsedOn"), ctx.now, "lastUsedOn")
+        data["_lastUsedOn"] = kit.format_instant(last_used)
+    if "isTest" in fields:
+        data["_isTest"] = bool(fields.pop("isTest"))
+    kit.refuse_unknown(
+        fields,
+        "id, name, status, source, systemSettingsId, systemSettings, createdOn, "
+        "updatedOn, lastUsedOn, isTest",
+    )
+    return kit.AdminCreated(consent_id, data)

@@ -1,0 +1,174 @@
+"""API.1's operations, its x-api-key tenants and RFC 7807 problem details."""
+
+from __future__ import annotations
+
+import base64
+import math
+import secrets
+import uuid
+from datetime import timedelta
+
+from ... import kit
+from .consent import STATES, new_consent, render
+
+identify = kit.api_key_tenant("ApiKey")
+
+_RFC = "https://tools.ietf.org/html/rfc9110#section-"
+_PROBLEM_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6"}
+_PROBLEM_TYPES |= {409: "15.5.10", 412: "15.5.13", 413: "15.5.14", 415: "15.5.16", 500: "15.6.1"}
+
+
+def _problem_type(status: int) -> str:
+    if status == 428:
+        return "https://tools.ietf.org/html/rfc6585#section-3"
+    return _RFC + _PROBLEM_TYPES[status] if status in _PROBLEM_TYPES else "about:blank"
+
+
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
+    """RFC 7807 problem details, as an ASP.NET Core service writes them."""
+    validation = err.kind == "invalid_request" and bool(err.violations)
+    hexed = scope.request_id.replace("-", "")
+    body: kit.JsonDict = {
+        "type": _problem_type(err.status),
+        "title": "One or more validation errors occurred."
+        if validation
+        else kit.status_phrase(err.status),
+        "status": err.status,
+        "detail": err.message,
+        "instance": scope.path,
+        "traceId": f"00-{hexed}-{hexed[:16]}-01",  # a W3C traceparent, as ASP.NET Core's
+    }
+    if validation:
+        errors: dict[str, list[str]] = {}
+        for violation in err.violations:
+            errors.setdefault(violation.name or violation.location, []).append(violation.message)
+        body["errors"] = errors
+    return kit.Reply(err.status, body, media_type="application/problem+json")
+
+
+def not_found(consent_id: str) -> kit.ApiError:
+    return kit.ApiError(404, "not_found", f"Consent {consent_id} was not found.")
+
+
+ONE_TIME_CODES = kit.Tickets("api1:otc", timedelta(hours=1))
+TOMBSTONE_NS = "api1:deleted"
+
+handlers = kit.Handlers()
+
+
+@handlers
+def create_consent(ctx: kit.Context) -> kit.Reply:
+    consent_id = str(uuid.uuid4())
+    record = ctx.insert(consent_id, new_consent(consent_id, ctx.body["name"], ctx.now))
+    return kit.Reply(
+        201, render(record.data), record=record, location=f"/api/v1/consents/{consent_id}"
+    )
+
+
+@handlers
+def get_consent(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    return kit.Reply(200, render(record.data), record=record)
+
+
+@handlers
+def update_consent(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    body: kit.JsonDict = ctx.body
+    if "status" in body and body["status"] != STATES.stored("REVOKED"):
+        raise kit.ApiError(
+            400,
+            "invalid_request",
+            "status can only be set to REVOKED (2).",
+            violations=[kit.Violation("body", "status", "can only be set to REVOKED (2)")],
+        )
+    stamp = kit.format_instant(ctx.now)
+
+    def change(data: kit.JsonDict) -> kit.JsonDict:
+        if "name" in body:
+            data["name"] = body["name"]
+        if "status" in body:
+            data.update(status=STATES.stored("REVOKED"), _statusSince=stamp)
+        data["updatedOn"] = stamp
+        return data
+
+    return kit.Reply(204, record=ctx.update_if_match(record, change))
+
+
+@handlers
+def delete_consent(ctx: kit.Context) -> kit.Reply:
+    consent_id = ctx.path["consentId"]
+    tombstones = f"{TOMBSTONE_NS}:{ctx.tenant}"
+    if ctx.fetch(consent_id) is not None:
+        ctx.store.delete(ctx.provider.name, ctx.tenant, consent_id)
+        ctx.store.put_value(tombstones, consent_id, True, None)
+    elif not ctx.store.get_value(tombstones, consent_id, ctx.now):
+        raise not_found(consent_id)
+    return kit.Reply(204)
+
+
+@handlers
+def create_one_time_code(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    status = STATES.status_of(record.data)
+    if status != "CREATED":
+        raise kit.ApiError(
+            409,
+            "invalid_state",
+            f"A one-time code can only be created for a CREATED consent; this one is {status}.",
+        )
+    # Standard base64 on purpose: the real code is not URL-encoded, and clients must encode it.
+    code = base64.b64encode(secrets.token_bytes(12)).decode()
+    ONE_TIME_CODES.issue(ctx, {"tenant": ctx.tenant, "consentId": record.id}, code)
+    return kit.Reply(201, {"code": code})
+
+
+def consume_one_time_code(ctx: kit.Context, consent_id: str, code: str) -> kit.JsonDict | None:
+    """Take a live code for this consent; a used, expired or foreign code gives None."""
+    taken: kit.JsonDict | None = ONE_TIME_CODES.take(ctx, code, consentId=consent_id)
+    return taken
+
+
+@handlers
+def list_consents(ctx: kit.Context) -> kit.Reply:
+    query = ctx.query
+    count, page = int(query.get("Count", 10)), int(query.get("CurrentPage", 1))
+    start = (page - 1) * count
+    status = STATES.parse_status(query["Status"]) if "Status" in query else None
+    field, _, direction = str(query.get("OrderBy", "createdOn desc")).partition(" ")
+    if "Status" in query and status is None:
+        shown, total = [], 0
+    elif field == "createdOn":  # the store's own order: only this page is read
+        paging = {"descending": direction == "desc", "offset": start, "limit": count}
+        records, total = FILTERS.page(ctx, status=status, **paging)
+        shown = [r.data for r in records]
+    else:
+        records, total = FILTERS.page(ctx, status=status)
+        # None sorts apart; a falsy value such as status 0 (CREATED) must still sort as itself.
+        shown = sorted(
+            (r.data for r in records),
+            key=lambda d: (d.get(field) is None, "" if d.get(field) is None else d.get(field)),
+            reverse=direction == "desc",
+        )[start : start + count]
+    meta = {"currentPage": page, "pageSize": count, "totalCount": total}
+    meta["totalPages"] = math.ceil(total / count)
+    return kit.Reply(200, {"data": [render(d) for d in shown], "meta": meta})
+
+
+def _settings_id(data: kit.JsonDict, wanted: str) -> bool:
+    ids = {str(data.get("systemSettingsId") or "").lower()}
+    ids |= {str(v).lower() for v in (data.get("systemSettings") or {}).values()}
+    return wanted.lower() in ids
+
+
+# The filters besides Status (which the store's index serves).
+FILTERS = kit.Filters(
+    {
+        "Source": lambda d, v: str(d.get("source") or "").lower() == v.lower(),
+        "Name": lambda d, v: v.lower() in str(d.get("name") or "").lower(),
+        "IsTest": lambda d, v: bool(d.get("_isTest", True)) == v,
+        "SystemSettingsId": _settings_id,
+        "CreatedOn": lambda d, v: str(d["createdOn"]).startswith(v),
+        "UpdatedOn": lambda d, v: str(d.get("updatedOn") or "").startswith(v),
+    }
+)

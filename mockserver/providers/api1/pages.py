@@ -1,0 +1,72 @@
+"""The Onboarding Flow: /__sandbox/api1/consent/<id>/?otc=<code>&redirecturl=<url>."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import kit
+from .consent import STATES, SYSTEMS
+from .handlers import ONE_TIME_CODES
+
+PAGES = kit.Pages(__package__)
+JOURNEY = kit.Tickets("api1:journey")
+_EXPIRED = (
+    "This onboarding link is invalid, expired or already used. "
+    "Ask the service that sent you here for a new link."
+)
+
+
+def sandbox(site: kit.Site) -> None:
+    @PAGES.route(site, "/consent/<consent_id>/")
+    def onboarding(consent_id: str) -> Any:
+        args = site.args()
+        url, delay = (
+            PAGES.back_url(args.get("redirecturl") or "", "redirecturl"),
+            args.get("redirectdelay") or "",
+        )
+        if delay and not (delay.isdigit() and int(delay) <= 60):
+            raise kit.PageRefused(
+                "Invalid redirect delay", "redirectdelay must be 0 to 60 seconds.", 400
+            )
+        record = PAGES.found(site.find(consent_id))
+        ctx = site.context(record.tenant)
+        if not ONE_TIME_CODES.take(ctx, args.get("otc") or "", consentId=consent_id):
+            raise kit.PageRefused("Link expired", _EXPIRED, 403)
+        status = STATES.status_of(record.data)
+        if status != "CREATED":
+            raise kit.PageRefused("Already connected", f"This consent is {status}.", 409)
+        state = {"consentId": consent_id, "redirecturl": url, "delay": delay}
+        name = record.data.get("name") or "A service"
+        journey = JOURNEY.issue(ctx, state)
+        heading = "Connect your accounting system"
+        return PAGES.page(
+            site, "api1/onboarding.html", heading, name=name, journey=journey, systems=SYSTEMS
+        )
+
+    @PAGES.route(site, "/consent/<consent_id>/decision", methods=("POST",))
+    def decision(consent_id: str) -> Any:
+        form = site.form()
+        ctx = site.context(PAGES.found(site.find(consent_id)).tenant)
+        state = PAGES.ticket(
+            JOURNEY.take(ctx, form.get("journey", ""), consentId=consent_id), "onboarding link"
+        )
+        choice, system = form.get("decision"), form.get("system") or "testone"
+        if choice not in ("approve", "reject"):
+            raise kit.PageRefused("Unknown decision", "Choose Connect or Cancel.", 400)
+        params = {"consentId": consent_id, "status": "rejected"}
+        if choice == "approve":
+            if system not in SYSTEMS:
+                raise kit.PageRefused("Unknown system", f"{system} is not supported.", 400)
+            with PAGES.moving("Cannot connect"):
+                site.move(consent_id, "ACCEPTED", source=system)
+            params = {"consentId": consent_id, "status": "accepted", "source": system}
+        else:
+            with PAGES.moving("Cannot cancel"):
+                site.move(consent_id, "REVOKED")
+        url = str(state.get("redirecturl") or "")
+        if not url:
+            return PAGES.done(site)
+        if not state.get("delay"):
+            return site.redirect_to(url, params)
+        target = kit.with_params(url, params)
+        return PAGES.page(site, "api1/back.html", "All done", delay=state["delay"], target=target)

@@ -1,0 +1,158 @@
+"""Atto's credentials (client-credentials tokens), error body and operations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from ... import kit
+from .consent import REVOKED_BY_API, STATES, apply_status, render
+
+TOKEN_LIFETIME = timedelta(seconds=3600)
+TOKENS = kit.Tokens("atto:token", TOKEN_LIFETIME)
+CLIENTS = kit.FirstSecret("atto:client", hashed=True)
+
+
+seed_tenant = CLIENTS.seeder("client_secret")  # the fixtures' credentials
+
+
+def unauthorised(details: str) -> kit.ApiError:
+    return kit.ApiError(401, "unauthenticated", details, code="unauthorised_client")
+
+
+def identify(ctx: kit.Context) -> str:
+    """Tenant = client_id: from the token request's body (checked by createToken), or from the
+    grant behind the bearer token while it is live on that tenant's clock."""
+    if ctx.operation_id == "createToken":
+        client_id = ctx.body.get("client_id") if isinstance(ctx.body, dict) else None
+        return client_id if isinstance(client_id, str) else ""
+    grant = TOKENS.grant(ctx, str(ctx.credentials.get("bearerAuth", "")))
+    if grant is None:
+        raise unauthorised("The access token is unknown or expired.")
+    return str(grant["tenant"])
+
+
+_DESCRIPTIONS = {
+    "application_invalid": "Invalid application id was provided.",
+    "parameters_invalid": "Invalid parameters were provided.",
+    "template_invalid": "Invalid template id was provided.",
+    "unauthorised_client": "Client is not authorised.",
+    "account_refresh_not_allowed": "Refresh is not allowed for this account.",
+    "consent_denied": "Consent was denied access by the bank.",
+    "consent_expired": "Consent has expired.",
+    "consent_revoked": "Consent was revoked.",
+    "sca_error": "SCA expiry has elapsed. Please have the user re-authenticate to continue.",
+    "account_not_found": "Account requested was not found.",
+    "client_not_found": "Client for the provided client id was not found.",
+    "configuration_not_found": "Configuration for the provided configuration id was not found.",
+    "consent_not_found": "Consent for the provided consent id was not found.",
+    "invitation_not_found": "Email invitation for the provided invitation id was not found.",
+    "provider_unsupported_feature": "Feature is unsupported for provider.",
+    "unexpected_error": "An unexpected error has occurred.",
+}
+# The code for an error the provider did not name (engine refusals, injected faults).
+_CODE_BY_STATUS = {401: "unauthorised_client", 403: "consent_denied", 404: "consent_not_found"}
+_CODE_BY_STATUS |= {422: "provider_unsupported_feature"}
+
+
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
+    """Atto's error body: {code, description, details, correlationId}, always application/json."""
+    code = err.code if err.code in _DESCRIPTIONS else None
+    if code is None and 400 <= err.status < 500:
+        code = _CODE_BY_STATUS.get(err.status, "parameters_invalid")
+    code = code or "unexpected_error"
+    # The engine also attaches a violation to other refusals; only schema violations need words.
+    schema = [v for v in err.violations if v.location != err.kind]
+    details = "; ".join(_explain(v) for v in schema) if schema else err.message
+    body = {"code": code, "description": _DESCRIPTIONS[code], "details": details or None}
+    body["correlationId"] = scope.request_id
+    return kit.Reply(err.status, body, dict(err.headers), media_type="application/json")
+
+
+def _explain(violation: kit.Violation) -> str:
+    """One violation in words a client developer can act on."""
+    rule = violation.schema_path.rsplit("/", 1)[-1]
+    field = violation.name.rsplit("/", 1)[-1] or violation.location
+    if rule == "required":
+        return f"{kit.missing_property(violation)} is required"
+    if field == "grant_type" and rule == "enum":
+        return "grant_type must be client_credentials"
+    if field == "scope" and rule == "pattern":
+        return "scope must be space-separated Atto scopes including api:consent"
+    if field == "consentId" and rule == "format":
+        return "consentId must be a uuid"
+    return f"{field}: {violation.message}"
+
+
+def not_found(consent_id: str) -> kit.ApiError:
+    message = f"No consent {consent_id} for this client."
+    return kit.ApiError(404, "not_found", message, code="consent_not_found")
+
+
+handlers = kit.Handlers()
+
+
+@handlers
+def create_token(ctx: kit.Context) -> kit.Reply:
+    body: kit.JsonDict = ctx.body
+    if CLIENTS.claim(ctx, ctx.tenant, str(body["client_secret"])) is None:
+        raise unauthorised("Invalid client credentials.")
+    token, _ = TOKENS.issue(ctx, scope=str(body["scope"]))
+    lifetime = int(TOKEN_LIFETIME.total_seconds())
+    return kit.Reply(200, {"tokenType": "Bearer", "expiresIn": lifetime, "accessToken": token})
+
+
+@handlers
+def list_consents(ctx: kit.Context) -> kit.Reply:
+    return kit.Reply(200, _listed(ctx))
+
+
+@handlers
+def list_consents_v2(ctx: kit.Context) -> kit.Reply:
+    # Simulator choice: every simulated consent is an OpenBanking consent.
+    credit = ctx.query.get("dataSourceType") == "CreditInformation"
+    return kit.Reply(200, [] if credit else _listed(ctx))
+
+
+def _when(data: kit.JsonDict, value: str, *, since: bool) -> bool:
+    updated, bound = kit.parse_instant(str(data["statusUpdated"])), kit.parse_instant(str(value))
+    return updated >= bound if since else updated <= bound
+
+
+def _equal(name: str) -> Callable[[kit.JsonDict, Any], bool]:
+    return lambda d, v: d.get(name) == v
+
+
+# The filters besides consentStatus (which the store's index serves).
+FILTERS = kit.Filters(
+    {name: _equal(name) for name in ("configurationName", "providerId", "customerReference")}
+    | {"userId": _equal("userId")}
+    | {"from": lambda d, v: _when(d, v, since=True), "to": lambda d, v: _when(d, v, since=False)}
+)
+
+
+def _listed(ctx: kit.Context) -> list[kit.JsonDict]:
+    offset, limit = int(ctx.query.get("offset", 0)), int(ctx.query.get("limit", 0)) or None
+    status = ctx.query.get("consentStatus")
+    records, _ = FILTERS.page(ctx, status=status, offset=offset, limit=limit)
+    return [render(r.data) for r in records]
+
+
+@handlers
+def get_consent(ctx: kit.Context) -> kit.Reply:
+    return kit.Reply(200, render(kit.owned(ctx, not_found).data))
+
+
+@handlers
+def revoke_consent(ctx: kit.Context) -> kit.Reply:
+    def change(data: kit.JsonDict) -> kit.JsonDict:
+        status = STATES.status_of(data)
+        if status != "Active":
+            code = "consent_expired" if status == "Expired" else "consent_revoked"
+            message = f"Only an Active consent can be revoked; this one is {status}."
+            raise kit.ApiError(403, "forbidden", message, code=code)
+        return apply_status(data, "Revoked", ctx.now, REVOKED_BY_API)
+
+    ctx.update(kit.owned(ctx, not_found), change)
+    return kit.Reply(204)

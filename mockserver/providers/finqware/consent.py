@@ -1,0 +1,150 @@
+"""Finqware's consent: ACTIVE until consent_exp, data retention, admin creation."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from ... import kit
+
+# Sandbox bank skills (seed; FACTS.md §2.1) → (country, servicer) for `originator`.
+SKILLS: dict[str, tuple[str, str]] = {
+    "rzb_ro_aisp_sbx_#1.0": ("Romania", "Raiffeisen Bank Romania"),
+    "bt_ro_aisp_sbx_#2.0": ("Romania", "Banca Transilvania"),
+}
+DEFAULT_SKILL = "rzb_ro_aisp_sbx_#1.0"
+CONSENT_DURATION = timedelta(days=90)  # consent_duration default, 129600 min (FACTS.md §2.3)
+CACHE_RETENTION = timedelta(days=120)  # cache_max_data_retention default, 172800 min
+MAX_RETENTION = 2147483647
+TENANT_NS = "finqware:tenant"  # client_id → {secret, name}
+
+
+def _expired(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
+    return {"utc_last_update": data["consent_exp"], "_ended_at": data["consent_exp"]}
+
+
+STATES = kit.States(
+    {"ACTIVE": ("DELETED", "EXPIRED"), "DELETED": (), "EXPIRED": ()},
+    [kit.Expire("ACTIVE", kit.at_field("consent_exp"), "EXPIRED", then=_expired)],
+    spec_enum=kit.spec_enum("finqware.yaml", "ConsentStatus"),
+)
+
+
+def render(data: kit.JsonDict) -> kit.JsonDict:
+    """The consent as `result` of /v1/consents/get shows it: bookkeeping (`_...`) removed."""
+    return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+def token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def tenant_name(ctx: kit.Context) -> str:
+    registered = ctx.store.get_value(TENANT_NS, ctx.tenant, ctx.now)
+    return str(registered["name"]) if registered else ctx.tenant
+
+
+def new_consent(
+    credentials_id: str, access_token: str, skill: str, tenant: str, name: str, at: datetime
+) -> kit.JsonDict:
+    """An ACTIVE consent as the token exchange creates it at `at`."""
+    country, servicer = SKILLS[skill]
+    stamp = kit.format_instant(at)
+    return {
+        "credentials_id": credentials_id,
+        "originator": {"country": country, "servicer": servicer, "skill": skill},
+        "status": "ACTIVE",
+        "tenant_app_info": {"client_id": tenant, "name": name},
+        "utc_created": stamp,
+        "utc_last_update": stamp,
+        "consent_exp": kit.format_instant(at + CONSENT_DURATION),
+        "max_data_retention": kit.format_instant(at + CACHE_RETENTION),
+        "_access_token": access_token,
+        "_ended_at": None,
+    }
+
+
+def minutes_after(at: datetime, minutes: int) -> str:
+    try:
+        return kit.format_instant(at + timedelta(minutes=minutes))
+    except OverflowError:
+        raise ValueError(
+            f"{minutes} minutes after {kit.format_instant(at)} is out of range"
+        ) from None
+
+
+def end(data: kit.JsonDict, to: str, at: datetime, retention: int | None = None) -> kit.JsonDict:
+    """ACTIVE → DELETED or EXPIRED at `at`; `retention` minutes from then set max_data_retention."""
+    stamp = kit.format_instant(at)
+    if to == "EXPIRED" and kit.parse_instant(data["consent_exp"]) > at:
+        data["consent_exp"] = stamp  # expired early (admin): consent_exp is when it happened
+    data.update(status=to, utc_last_update=stamp, _ended_at=stamp)
+    if retention is not None:
+        data["max_data_retention"] = minutes_after(at, retention)
+    return data
+
+
+def retention_of(value: Any) -> int | None:
+    """pcd_data_retention as whole minutes 0..2147483647 (5.0 is 5), or None when invalid."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value) if 0 <= int(value) <= MAX_RETENTION else None
+
+
+def _admin_retention(value: Any) -> int | None:
+    minutes = None if value is None else retention_of(value)
+    if value is not None and minutes is None:
+        raise ValueError(f"pcd_data_retention must be an integer 0..{MAX_RETENTION}, got {value!r}")
+    return minutes
+
+
+def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
+    kit.refuse_unknown(
+        set(options) - {"pcd_data_retention"},
+        "pcd_data_retention (minutes from now until max_data_retention)",
+        "unknown transition options",
+    )
+    return end(data, to, now, _admin_retention(options.get("pcd_data_retention")))
+
+
+def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
+    """A consent in any status, with the defaults a token exchange (and then delete) gives."""
+    fields = dict(fields)
+    status = fields.pop("status")
+    credentials_id = kit.text(
+        fields.pop("credentials_id", None) or str(uuid.uuid4()), "credentials_id"
+    )
+    access_token = kit.text(fields.pop("access_token", None) or token(), "access_token")
+    skill = fields.pop("skill", DEFAULT_SKILL)
+    if skill not in SKILLS:
+        raise ValueError(f"skill {skill!r} is not a sandbox skill; known: {', '.join(SKILLS)}")
+    name = kit.text(fields.pop("name", None) or tenant_name(ctx), "name")
+    # An EXPIRED consent by default expired just now, at the end of its 90 days.
+    default_created = ctx.now - CONSENT_DURATION if status == "EXPIRED" else ctx.now
+    created = kit.instant_field(fields.pop("utc_created", None), default_created, "utc_created")
+    data = new_consent(credentials_id, access_token, skill, ctx.tenant, name, created)
+    for key in ("consent_exp", "max_data_retention"):
+        if key in fields:
+            data[key] = kit.format_instant(kit.instant_field(fields.pop(key), created, key))
+    if kit.parse_instant(data["consent_exp"]) < created:
+        raise ValueError("consent_exp must not be before utc_created")
+    default_end = max(created, min(ctx.now, kit.parse_instant(data["consent_exp"])))
+    ended = kit.instant_field(fields.pop("utc_last_update", None), default_end, "utc_last_update")
+    retention = _admin_retention(fields.pop("pcd_data_retention", None))
+    kit.refuse_unknown(
+        fields,
+        "credentials_id, access_token, skill, name, utc_created, utc_last_update, consent_exp, "
+        "max_data_retention, pcd_data_retention, status",
+    )
+    if status != "ACTIVE":
+        if ended < created:
+            raise ValueError("utc_last_update must not be before utc_created")
+        end(data, status, ended, retention)
+    elif retention is not None:
+        raise ValueError("pcd_data_retention applies only to a DELETED or EXPIRED consent")
+    secrets_shown = {"credentials_id": credentials_id, "access_token": access_token}
+    return kit.AdminCreated(credentials_id, data, secrets_shown)

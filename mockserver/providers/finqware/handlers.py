@@ -1,0 +1,195 @@
+"""Finqware's credentials in the JSON body, its error body and its operations."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+
+from ... import kit
+from . import consent
+
+TENANTS = kit.FirstSecret(consent.TENANT_NS)
+CONSENT_FIELDS = ("client_id", "client_secret", "credentials_id", "access_token")
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "createToken": ("client_id", "client_secret", "temp_token"),
+    "getConsent": CONSENT_FIELDS,
+    "deleteConsent": CONSENT_FIELDS,
+}
+OPTIONAL: dict[str, tuple[str, ...]] = {"deleteConsent": ("pcd_data_retention",)}
+# The invalid_request code of a credential field that is not a non-empty string, in check order.
+FIELD_CODES = {
+    "client_id": "invalid_client_id",
+    "client_secret": "invalid_client_secret",
+    "credentials_id": "invalid_credentials_id",
+    "access_token": "invalid_access_token",
+    "temp_token": "invalid_field",
+}
+
+
+def bad(code: str, message: str) -> kit.ApiError:
+    return kit.ApiError(400, "invalid_request", message, code=code)
+
+
+def unauthorized(code: str, message: str) -> kit.ApiError:
+    return kit.ApiError(401, "unauthorized", message, code=code)
+
+
+def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
+    """Fixture `credentials: {client_secret, name}` register the tenant before any call."""
+    unknown = set(credentials) - {"client_secret", "name"}
+    if unknown:
+        raise ValueError(
+            f"unknown fields {', '.join(sorted(unknown))}; allowed: client_secret, name"
+        )
+    secret = kit.text(credentials.get("client_secret"), "client_secret")
+    name = kit.text(credentials.get("name", ctx.tenant), "name")
+    if TENANTS.refuses(ctx, ctx.tenant, secret):
+        raise ValueError(f"client_id {ctx.tenant!r} is already registered with another secret")
+    TENANTS.register(ctx, ctx.tenant, secret, name=name)
+
+
+def identify(ctx: kit.Context) -> str:
+    """Check the body's fields in the documented order; the tenant is the client_id."""
+    body = ctx.body
+    if not isinstance(body, dict):
+        raise bad("invalid_body", "The request body must be a JSON object.")
+    required = REQUIRED.get(ctx.operation_id, ())
+    missing = [name for name in required if name not in body]
+    if missing:
+        raise bad("missing_fields", f"Missing fields: {', '.join(missing)}")
+    unknown = sorted(set(body) - {*required, *OPTIONAL.get(ctx.operation_id, ())})
+    if unknown:
+        raise bad("unknown_fields", f"Unknown fields: {', '.join(unknown)}")
+    for name, code in FIELD_CODES.items():
+        if name in body and (not isinstance(body[name], str) or not body[name]):
+            raise bad(code, f"{name} must be a non-empty string")
+    if "pcd_data_retention" in body and consent.retention_of(body["pcd_data_retention"]) is None:
+        raise bad(
+            "invalid_pcd_data_retention",
+            "pcd_data_retention must be an integer number of minutes, 0 to "
+            f"{consent.MAX_RETENTION}",
+        )
+    client_id = str(body["client_id"])
+    if TENANTS.claim(ctx, client_id, str(body["client_secret"]), name=client_id) is None:
+        raise unauthorized("invalid_client_secret", "Invalid client_secret for this client_id")
+    return client_id
+
+
+# Engine kinds → (type, code). The HTTP status stays the engine's, except 415 (see render_error).
+_KIND_CODES = {
+    "malformed_body": "invalid_body",
+    "unsupported_media_type": "invalid_body",
+    "payload_too_large": "invalid_body",
+    "route_not_found": "not_found",
+    "method_not_allowed": "not_found",
+    "unauthenticated": "invalid_client_id",
+    "precondition_required": "invalid_headers",
+    "precondition_failed": "invalid_headers",
+}
+_FAULT_CODES = {401: "unauthorized_tenant", 404: "not_found", 429: "external_api_too_many_requests"}
+
+
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
+    """`{id, type, http, code, message}`; the id is the request's id, as in the journal."""
+    # A body that is not JSON is invalid_body, Finqware's only answer to it.
+    status = 400 if err.kind == "unsupported_media_type" else err.status
+    if err.code is None and err.kind == "invalid_request":
+        code = _violation_code(err)
+    elif err.code is None and err.kind not in _KIND_CODES and status >= 500:
+        code = "internal_error"
+    else:
+        code = kit.error_code(err, _KIND_CODES, _FAULT_CODES, "invalid_input")
+    kind = "unauthorized" if status == 401 else "invalid_request"
+    if code == "internal_error":
+        kind = code
+    elif code == "external_api_too_many_requests":
+        kind = "external_api_error"
+    body = {"id": scope.request_id, "type": kind, "http": status, "code": code}
+    return kit.Reply(status, {**body, "message": err.message}, media_type="application/json")
+
+
+def _violation_code(err: kit.ApiError) -> str:
+    """The engine's schema check runs after identify, so this is a safety net."""
+    for violation in err.violations:
+        if violation.schema_path.endswith("required"):
+            return "missing_fields"
+        if "additionalProperties" in violation.schema_path:
+            return "unknown_fields"
+        field = violation.name.split("/", 1)[0]
+        if field in FIELD_CODES:
+            return FIELD_CODES[field]
+        if field == "pcd_data_retention":
+            return "invalid_pcd_data_retention"
+        if not field:
+            return "invalid_body"
+    return "invalid_field"
+
+
+TEMP_TOKENS = kit.Tickets("finqware:temp_token", None)  # → {tenant, skill}; until exchanged
+
+handlers = kit.Handlers()
+
+
+def issue_temp_token(ctx: kit.Context, skill: str) -> str:
+    """What a finished onboarding session hands the tenant app's front-consent.end."""
+    return TEMP_TOKENS.issue(ctx, {"tenant": ctx.tenant, "skill": skill}, consent.token())
+
+
+@handlers
+def create_token(ctx: kit.Context) -> kit.Reply:
+    """Exchange a temp_token once, for the tenant whose onboarding issued it."""
+    entry = TEMP_TOKENS.take(ctx, str(ctx.body["temp_token"]), tenant=ctx.tenant)
+    if not entry:
+        raise unauthorized("invalid_temp_token", "The temp_token is unknown or already exchanged")
+    credentials_id, access_token = str(uuid.uuid4()), consent.token()
+    data = consent.new_consent(
+        credentials_id, access_token, entry["skill"], ctx.tenant, consent.tenant_name(ctx), ctx.now
+    )
+    ctx.insert(credentials_id, data)
+    shown = {"credentials_id": credentials_id, "access_token": access_token}
+    shown |= {k: data[k] for k in ("consent_exp", "max_data_retention")}
+    return kit.Reply(200, shown)
+
+
+def _consent(ctx: kit.Context) -> kit.Record:
+    """The consent named by credentials_id, if this tenant owns it and access_token is its own."""
+    record = ctx.fetch(str(ctx.body["credentials_id"]))
+    if record is None:
+        raise unauthorized("invalid_credentials_id", "Unknown credentials_id")
+    if not kit.same_secret(record.data["_access_token"], ctx.body["access_token"]):
+        raise unauthorized("invalid_access_token", "Invalid access_token for this credentials_id")
+    return record
+
+
+@handlers
+def get_consent(ctx: kit.Context) -> kit.Reply:
+    body = {"op_type": "read", "code": "credentials_info", "http": 200}
+    body |= {"message": "Consent info retrieved", "result": consent.render(_consent(ctx).data)}
+    return kit.Reply(200, body)
+
+
+@handlers
+def delete_consent(ctx: kit.Context) -> kit.Reply:
+    """ACTIVE → DELETED; idempotent; pcd_data_retention counts from when it stopped being ACTIVE."""
+    record = _consent(ctx)
+    raw = ctx.body.get("pcd_data_retention")
+    retention = None if raw is None else consent.retention_of(raw)
+
+    def change(data: kit.JsonDict) -> kit.JsonDict:
+        if data["status"] == "ACTIVE":
+            consent.end(data, "DELETED", ctx.now)
+        if retention is not None:
+            ended = kit.parse_instant(data.get("_ended_at") or data["utc_last_update"])
+            try:
+                data["max_data_retention"] = consent.minutes_after(ended, retention)
+            except ValueError as exc:
+                raise bad("invalid_pcd_data_retention", str(exc)) from None
+        return data
+
+    if change(copy.deepcopy(record.data)) != record.data:
+        record = ctx.update(record, change)
+    data = record.data
+    result = {"client_id": data["tenant_app_info"]["client_id"]}
+    result |= {k: data[k] for k in ("credentials_id", "max_data_retention")}
+    body = {"op_type": "delete", "code": "credentials_deleted", "http": 200}
+    return kit.Reply(200, {**body, "message": "Consent deleted", "result": result})

@@ -1,0 +1,206 @@
+"""Fliqa's consent: the data a bank asks for, the bank step, statuses, admin creation."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ... import kit
+from .dialect import admin_owner
+
+VALIDITY = timedelta(days=90)
+MASKED = "********"
+SECRET_ITEMS = frozenset({"password", "otp"})
+PUBLIC_FIELDS = (
+    *("inquiryId", "consentId", "status", "created", "modified", "scope", "validUntil"),
+    *("consentData", "providerId", "name", "description", "owner", "country", "data", "locale"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Bank:
+    """A sandbox account information provider: its country and the data it asks the user for."""
+
+    title: str
+    country: str
+    items: tuple[str, ...]
+    iban: str
+
+
+BANKS = {
+    "sandbox-bank-at": Bank("Sandbox Bank Austria", "AT", ("iban",), "AT611904300234573201"),
+    "sandbox-bank-de": Bank(
+        "Sandbox Bank Germany", "DE", ("iban", "select"), "DE89370400440532013000"
+    ),
+    "sandbox-bank-si": Bank(
+        "Sandbox Bank Slovenia", "SI", ("username", "password", "otp"), "SI56263300012039086"
+    ),
+    "sandbox-bank-ro": Bank("Sandbox Bank Romania", "RO", (), "RO49AAAA1B31007593840000"),
+}
+DEFAULT_BANK = "sandbox-bank-at"
+CHOICES = {"current": "Current accounts", "savings": "Savings accounts", "all": "All accounts"}
+ITEMS: dict[str, kit.JsonDict] = {
+    "iban": {"label": "IBAN", "description": "The IBAN of the account to share."},
+    "username": {"label": "User name", "description": "Your online banking user name."},
+    "password": {"label": "Password", "description": "Your online banking password."},
+    "otp": {"label": "One-time password", "description": "The code your bank sent you."},
+    "select": {
+        "label": "Accounts to share",
+        "description": "Which of your accounts the consent covers.",
+        "properties": [{"value": value, "label": label} for value, label in CHOICES.items()],
+    },
+}
+SANDBOX_VALUES = {"username": "tester", "password": "sandbox", "otp": "123456", "select": "all"}
+
+
+def _expired(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
+    return {"modified": data["validUntil"]}
+
+
+STATES = kit.States(
+    {
+        "initiated": ("started", "rejected", "failed"),
+        "started": ("received", "rejected", "failed"),
+        "received": ("valid", "partially_authorised", "rejected", "failed"),
+        "partially_authorised": ("valid", "rejected", "failed"),
+        "valid": ("expired", "revoked_by_psu", "terminated_by_tpp"),
+        "rejected": (),
+        "revoked_by_psu": (),
+        "expired": (),
+        "terminated_by_tpp": (),
+        "failed": (),
+    },
+    [kit.Expire("valid", kit.at_field("validUntil"), "expired", then=_expired)],
+    spec_enum=kit.spec_enum("fliqa.yaml", "ConsentStatus"),
+)
+
+
+def render(data: kit.JsonDict) -> kit.JsonDict:
+    """The consent as Fliqa shows it on create and add-data: secret item values masked."""
+    shown = {key: copy.deepcopy(data[key]) for key in PUBLIC_FIELDS if key in data}
+    for item in shown.get("consentData", []):
+        if item["name"] in SECRET_ITEMS and "value" in item:
+            item["value"] = MASKED
+    return shown
+
+
+order_key = kit.order_by("created", tie="consentId", newest_first=True)
+
+
+def pending(data: kit.JsonDict) -> list[str]:
+    """The items the user still owes (the bank's `redirect` step excluded)."""
+    return [i["name"] for i in data["consentData"] if i["name"] != "redirect" and "value" not in i]
+
+
+def bank_page(data: kit.JsonDict, sandbox_url: str | None = None) -> str:
+    base = sandbox_url if sandbox_url is not None else data.get("_sandboxUrl", "")
+    return f"{base}/bank/{data['consentId']}"
+
+
+def open_bank_step(data: kit.JsonDict) -> None:
+    """Every item has a value: add the `redirect` item that leads to the sandbox bank page."""
+    if not any(item["name"] == "redirect" for item in data["consentData"]):
+        step = {"name": "redirect", "label": "Continue at your bank"}
+        step["description"] = "Open this page to approve or reject the consent at the bank."
+        data["consentData"].append({**step, "value": bank_page(data)})
+
+
+def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
+    """Move a consent to a new status, filling what the status implies."""
+    if options:
+        unknown = ", ".join(sorted(options))
+        raise ValueError(f"unknown transition options: {unknown}; fliqa takes none")
+    data = copy.deepcopy(data)
+    bank, owed = BANKS.get(data["providerId"], BANKS[DEFAULT_BANK]), pending(data)
+    given = owed[:1] if to == "started" and len(owed) > 1 else []  # the user gave the first item
+    if to in ("received", "valid", "partially_authorised"):
+        given = owed
+    for item in data["consentData"]:
+        if item["name"] in given:
+            item["value"] = bank.iban if item["name"] == "iban" else SANDBOX_VALUES[item["name"]]
+    if to in ("received", "valid", "partially_authorised"):
+        open_bank_step(data)
+    if to == "expired" and kit.parse_instant(data["validUntil"]) > now:
+        data["validUntil"] = kit.format_instant(now)
+    data.update(status=to, modified=kit.format_instant(now))
+    return data
+
+
+def default_inquiry(tenant: str) -> str:
+    """Each tenant has one consent inquiry; its id is stable for the tenant."""
+    return hashlib.sha256(f"fliqa-inquiry:{tenant}".encode()).hexdigest()[:32]
+
+
+def new_consent(
+    ctx: kit.Context, consent_id: str, provider: str, owner: kit.JsonDict, now: datetime
+) -> kit.JsonDict:
+    bank, stamp = BANKS[provider], kit.format_instant(now)
+    data: kit.JsonDict = {"inquiryId": default_inquiry(ctx.tenant), "consentId": consent_id}
+    data.update(status="initiated", created=stamp, modified=stamp, scope="all")
+    data["validUntil"] = kit.format_instant(now + VALIDITY)
+    data["consentData"] = [{"name": name, **copy.deepcopy(ITEMS[name])} for name in bank.items]
+    data.update(providerId=provider, name="Account ownership check")
+    data.update(description="Account ownership confirmation", owner=owner, country=bank.country)
+    data.update({"data": [], "locale": "en", "_sandboxUrl": ctx.sandbox_url})
+    if not bank.items:
+        open_bank_step(data)
+    return data
+
+
+def _is_data_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(e, dict)
+        and set(e) <= {"key", "value"}
+        and all(isinstance(v, str) for v in e.values())
+        for e in value
+    )
+
+
+_ADMIN_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "data": _is_data_list,
+    "inquiryId": lambda v: isinstance(v, str) and bool(v),
+    "scope": lambda v: v in kit.spec_enum("fliqa.yaml", "ConsentScope"),
+    "name": lambda v: isinstance(v, str),
+    "description": lambda v: isinstance(v, str),
+    "country": lambda v: isinstance(v, str) and re.fullmatch(r"[A-Z]{2}", v) is not None,
+    "locale": lambda v: isinstance(v, str) and re.fullmatch(r"[a-z]{2}", v) is not None,
+}
+
+
+def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
+    """A consent in any status, with the defaults a real login + create + journey would give."""
+    fields = dict(fields)
+    status = fields.pop("status")
+    consent_id = str(fields.pop("consentId", None) or uuid.uuid4().hex)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", consent_id):
+        raise ValueError(f"consentId must be 1-64 letters, digits, '_' or '-', got {consent_id!r}")
+    provider = fields.pop("providerId", DEFAULT_BANK)
+    if provider not in BANKS:
+        known = ", ".join(BANKS)
+        raise ValueError(f"providerId {provider!r} is not a sandbox bank; known: {known}")
+    owner = admin_owner(fields.pop("owner", {"msisdn": "+43660123456"}))
+    created = kit.instant_field(fields.pop("created", None), ctx.now, "created")
+    data = new_consent(ctx, consent_id, provider, owner, created)
+    until = kit.instant_field(fields.pop("validUntil", None), created + VALIDITY, "validUntil")
+    data["validUntil"] = kit.format_instant(until)
+    for name, check in _ADMIN_CHECKS.items():
+        if name in fields:
+            value = fields.pop(name)
+            if not check(value):
+                raise ValueError(f"{name} {value!r} is not allowed here; see the fliqa spec")
+            data[name] = value
+    moved = kit.instant_field(fields.pop("modified", None), created, "modified")
+    kit.refuse_unknown(
+        fields,
+        "consentId, status, providerId, owner, data, inquiryId, scope, name, description, "
+        "country, locale, created, modified, validUntil",
+    )
+    for step in STATES.path_to("initiated", status):
+        data = transition(data, step, moved, {})
+    return kit.AdminCreated(consent_id, data)

@@ -1,0 +1,185 @@
+"""Fliqa's credentials, errors, and checks of phone numbers, e-mail addresses and IBANs."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from ... import kit
+
+_SEPARATORS = " -.()"
+_EMAIL = re.compile(r"^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$")
+_PHONE_MESSAGES = {
+    "string_supplied_was_too_long_to_parse": "The phone number is too long to parse",
+    "phone_number_start_with_plus_and_country": (
+        "Phone number must start with '+' and the country code"
+    ),
+    "supplied_string_not_phone_number": "The phone number contains characters that are not digits",
+    "could_not_interpret_numbers_after_plus": "Could not interpret the numbers after '+'",
+    "string_supplied_too_short_to_be_phone_number": "The phone number is too short",
+    "string_supplied_too_long_to_be_phone_number": "The phone number is too long",
+    "phone_number_invalid": "The phone number is not valid",
+}
+
+
+def phone_problem(value: str) -> str | None:
+    """The seed's sub-code for a malformed phone number (rules in the spec's Msisdn)."""
+    if len(value) > 250:
+        return "string_supplied_was_too_long_to_parse"
+    if not value.startswith("+"):
+        return "phone_number_start_with_plus_and_country"
+    rest = value[1:]
+    if any(not (c.isascii() and c.isdigit()) and c not in _SEPARATORS for c in rest):
+        return "supplied_string_not_phone_number"
+    digits = "".join(c for c in rest if c.isdigit())
+    if not digits or digits[0] == "0":
+        return "could_not_interpret_numbers_after_plus"
+    if len(digits) < 5:
+        return "string_supplied_too_short_to_be_phone_number"
+    if len(digits) > 17:
+        return "string_supplied_too_long_to_be_phone_number"
+    if not 8 <= len(digits) <= 15:
+        return "phone_number_invalid"
+    return None
+
+
+def iban_ok(value: str) -> bool:
+    """ISO 13616: country, check digits, BBAN; the rearranged number mod 97 is 1."""
+    text = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", text):
+        return False
+    return int("".join(str(int(c, 36)) for c in text[4:] + text[:4])) % 97 == 1
+
+
+def contact(body: kit.JsonDict) -> tuple[str, str]:
+    """The phone number and e-mail of a login or create request, validated ('' if absent)."""
+    msisdn, email = str(body.get("msisdn") or ""), str(body.get("email") or "")
+    if not msisdn and not email:
+        message = "Email or phone number is required"
+        raise fail(401, "unauthorized", message, "email_or_phone_number_required")
+    if msisdn and (problem := phone_problem(msisdn)):
+        raise fail(400, "invalid_parameter", _PHONE_MESSAGES[problem], problem)
+    if email and not _EMAIL.match(email):
+        raise fail(400, "invalid_parameter", "The e-mail address is not valid", "email_invalid")
+    return msisdn, email
+
+
+def owner(msisdn: str, email: str) -> kit.JsonDict:
+    return {k: v for k, v in (("msisdn", msisdn), ("email", email)) if v}
+
+
+def admin_owner(value: Any) -> kit.JsonDict:
+    if not isinstance(value, dict) or not value or set(value) - {"msisdn", "email"}:
+        raise ValueError("owner must be an object with msisdn and/or email")
+    try:
+        return owner(*contact(value))
+    except kit.ApiError as err:
+        raise ValueError(f"owner: {err.message}") from None
+
+
+def recipients(tenant: str, msisdn: str, email: str) -> list[str]:
+    """The OTP keys of a phone number (digits only) and an e-mail (case-folded)."""
+    keys = [f"{tenant}|sms:+{''.join(c for c in msisdn if c.isdigit())}"] if msisdn else []
+    return keys + ([f"{tenant}|email:{email.casefold()}"] if email else [])
+
+
+DOCS = "https://documentation.fliqa.io/api/errors"
+TOKEN_LIFETIME = timedelta(seconds=360)
+# Api-Key → {secret, environment, tenantSlug, scope}; a token stays in the store until used
+# after its expiry on its tenant's clock.
+KEYS = kit.FirstSecret("fliqa:key")
+TOKENS = kit.Tokens("fliqa:token", TOKEN_LIFETIME, forget=False)
+TOKEN_SCOPES = kit.spec_enum("fliqa.yaml", "TokenScope")
+DEFAULT_TOKEN_SCOPE = ["account_owner", "account_info"]
+
+
+def fail(
+    status: int, code: str, message: str, sub: str | None = None, resource: str | None = None
+) -> kit.ApiError:
+    extra = {k: v for k, v in (("errorSubCode", sub), ("resourceId", resource)) if v}
+    return kit.ApiError(status, code, message, code=code, extra=extra)
+
+
+def identify(ctx: kit.Context) -> str:
+    """getToken: the Api-Key is the tenant. Other calls: the tenant the token was issued to,
+    while the token is live on that tenant's clock."""
+    if "ApiKey" in ctx.credentials:
+        key = str(ctx.credentials["ApiKey"])
+        if KEYS.refuses(ctx, key, str(ctx.credentials["ApiSecret"])):
+            raise fail(401, "unauthorized", "Not authorized", "not_authorized")
+        return key
+    grant = TOKENS.grant(ctx, str(ctx.credentials.get("BearerAuth", "")))
+    if grant is None:
+        raise fail(401, "unauthorized", "Access token expired", "access_token_expired")
+    return str(grant["tenant"])
+
+
+def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
+    """Register a tenant's Api-Secret, environment, tenant slug and token scope."""
+    kit.refuse_unknown(
+        set(credentials) - {"apiSecret", "environment", "tenantSlug", "scope"},
+        "apiSecret, environment, tenantSlug, scope",
+        "unknown credential fields",
+    )
+    secret, slug = credentials.get("apiSecret"), credentials.get("tenantSlug")
+    environment = credentials.get("environment", "sandbox")
+    scope = credentials.get("scope", DEFAULT_TOKEN_SCOPE)
+    if not isinstance(secret, str) or not secret or not isinstance(slug, str) or not slug:
+        raise ValueError("apiSecret and tenantSlug are required non-empty strings")
+    environments = kit.spec_enum("fliqa.yaml", "Environment")
+    if environment not in environments:
+        raise ValueError(f"environment must be one of {', '.join(environments)}")
+    if not isinstance(scope, list) or not set(scope) <= set(TOKEN_SCOPES):
+        raise ValueError(f"scope must be a list of {', '.join(TOKEN_SCOPES)}")
+    KEYS.register(ctx, ctx.tenant, secret, environment=environment, tenantSlug=slug, scope=scope)
+
+
+_KIND_CODES = {
+    "invalid_request": "invalid_parameter",
+    "malformed_body": "bad_request",
+    "unsupported_media_type": "bad_request",
+    "payload_too_large": "bad_request",
+    "unauthenticated": "unauthorized",
+    "route_not_found": "not_found",
+    "method_not_allowed": "not_allowed",
+    "server_error": "other",
+}
+_STATUS_CODES = {400: "invalid_parameter", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+
+
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
+    """Fliqa's error body, for the provider's own refusals and the engine's alike."""
+    code = kit.error_code(err, _KIND_CODES, _STATUS_CODES, "other")
+    sub, message = err.extra.get("errorSubCode"), err.message
+    if err.kind == "unauthenticated" and scope.operation_id == "getToken":
+        sub = "api_key_secret_header_must_be_provided"
+        message = "Api-Key and Api-Secret headers must be provided"
+    elif err.kind == "unauthenticated":
+        sub = "authorization_header_must_be_provided"
+        message = "Authorization header must be provided"
+    elif err.kind == "invalid_request":
+        message = _invalid_message(err.violations, scope.operation_id)
+    body: kit.JsonDict = {"errorMessage": message, "errorCode": code}
+    if sub:
+        body["errorSubCode"] = sub
+    body["documentationUrl"] = f"{DOCS}/{code}" + (f"#{sub}" if sub else "")
+    body["requestId"] = scope.request_id.replace("-", "")
+    if err.extra.get("resourceId"):
+        body["resourceId"] = err.extra["resourceId"]
+    return kit.Reply(err.status, body, media_type="application/json")
+
+
+def _invalid_message(violations: list[kit.Violation], operation_id: str | None) -> str:
+    parts: list[str] = []
+    for v in violations:
+        missing = kit.missing_property(v)
+        if v.location == "body" and missing and v.schema_path.endswith("required"):
+            if operation_id == "createConsent" and not v.name:
+                return f"Missing consent '{missing}'!"
+            parts.append(f"Missing parameter '{'/'.join(filter(None, (v.name, missing)))}'")
+        elif v.location == "body" and not v.name:
+            parts.append(f"Invalid request body: {v.message}")
+        else:
+            parts.append(f"Invalid parameter '{v.name or v.location}': {v.message}")
+    return "; ".join(parts) or "Invalid parameter"

@@ -1,0 +1,236 @@
+"""Fliqa's operations: tokens, OTP login, consents and their data, the cursor-paged list."""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from ... import kit
+from . import consent, dialect
+
+OTP_LIFETIME, OTP_LENGTH = timedelta(seconds=300), 6
+OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
+KNOWN_NS = "fliqa:known"  # tenant|recipient → True once an OTP was ever sent
+OUTBOX_FEED = "fliqa:outbox"  # the messages, then {"_deleted": [ids]} for each filtered DELETE
+OUTBOX_CAPACITY = 1000
+CURSORS = kit.Tickets("fliqa:cursor", timedelta(days=1))
+LANGUAGES = ("en", "de", "sl")
+OTP_TEXTS = {
+    "en": "Your Fliqa verification code is {otp}. It is valid for 5 minutes.",
+    "de": "Ihr Fliqa-Bestätigungscode lautet {otp}. Er ist 5 Minuten gültig.",
+    "sl": "Vaša potrditvena koda Fliqa je {otp}. Veljavna je 5 minut.",
+}
+
+handlers = kit.Handlers()
+
+
+@handlers
+def get_token(ctx: kit.Context) -> kit.Reply:
+    environment, slug = ctx.path["environment"], ctx.path["tenantSlug"]
+    secret = str(ctx.credentials["ApiSecret"])
+    first = {"environment": environment, "tenantSlug": slug, "scope": dialect.DEFAULT_TOKEN_SCOPE}
+    bound = dialect.KEYS.claim(ctx, ctx.tenant, secret, **first)
+    if bound is None:
+        raise dialect.fail(401, "unauthorized", "Not authorized", "not_authorized")
+    if (bound["environment"], bound["tenantSlug"]) != (environment, slug):
+        message = f"API key is not valid for environment '{environment}' and tenant '{slug}'"
+        raise dialect.fail(403, "forbidden", message, "access_not_allowed")
+    token, expires = dialect.TOKENS.issue(ctx, scope=bound["scope"])
+    body: kit.JsonDict = {"accessToken": token, "expires": kit.format_instant(expires)}
+    body |= {"expiresIn": int(dialect.TOKEN_LIFETIME.total_seconds()), "scope": bound["scope"]}
+    return kit.Reply(200, body)
+
+
+def _language(ctx: kit.Context) -> str:
+    wanted = str(ctx.query.get("language", "")).strip().lower()
+    return wanted if wanted in LANGUAGES else "en"
+
+
+@handlers
+def login(ctx: kit.Context) -> kit.Reply:
+    msisdn, email = dialect.contact(ctx.body)
+    otp = "".join(secrets.choice("0123456789") for _ in range(OTP_LENGTH))
+    keys, expires = dialect.recipients(ctx.tenant, msisdn, email), ctx.now + OTP_LIFETIME
+    for key in keys:
+        ctx.store.put_value(OTP_NS, key, {"otp": otp, "keys": keys}, expires)
+        ctx.store.put_value(KNOWN_NS, key, True, None)
+    language = _language(ctx)
+    for channel, to in (("sms", msisdn), ("email", email)):
+        if to:  # one append to the store's feed each: no message is lost between workers
+            message = {"id": uuid.uuid4().hex, "channel": channel, "to": to, "otp": otp}
+            message |= {"text": OTP_TEXTS[language].format(otp=otp), "language": language}
+            message |= {"sentAt": kit.format_instant(ctx.now)}
+            message |= {"expiresAt": kit.format_instant(expires), "_tenant": ctx.tenant}
+            ctx.store.feed_append(OUTBOX_FEED, message, OUTBOX_CAPACITY)
+    return kit.Reply(200, {"otpLength": OTP_LENGTH})
+
+
+def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
+    """Accept the latest live OTP of the phone or the e-mail, once; else 401."""
+    if not any(ctx.store.get_value(KNOWN_NS, key, ctx.now) for key in keys):
+        message = "Phone number or e-mail is not registered: call login first"
+        raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
+    for key in keys:
+        entry = ctx.store.get_value(OTP_NS, key, ctx.now)
+        if not entry or not hmac.compare_digest(entry["otp"].encode(), otp.encode()):
+            continue
+        taken = ctx.store.take_value(OTP_NS, key, ctx.now)
+        if taken and taken["otp"] == otp:
+            for other in taken["keys"]:  # the same OTP sent to the other channel is spent too
+                sibling = ctx.store.get_value(OTP_NS, other, ctx.now)
+                if sibling and sibling["otp"] == otp:
+                    ctx.store.delete_value(OTP_NS, other)
+            return
+    raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
+
+
+@handlers
+def create_consent(ctx: kit.Context) -> kit.Reply:
+    body: kit.JsonDict = ctx.body
+    provider, otp = body["provider"].strip(), body["otp"].strip()
+    if not provider or not otp:
+        raise dialect.fail(
+            400, "invalid_parameter", f"Missing consent '{'otp' if provider else 'provider'}'!"
+        )
+    msisdn, email = dialect.contact(body)
+    if provider not in consent.BANKS:
+        raise dialect.fail(400, "invalid_parameter", f"Unknown consent provider '{provider}'")
+    _use_otp(ctx, dialect.recipients(ctx.tenant, msisdn, email), otp)
+    consent_id = uuid.uuid4().hex
+    data = consent.new_consent(ctx, consent_id, provider, dialect.owner(msisdn, email), ctx.now)
+    data.update(data=copy.deepcopy(body.get("data", [])), locale=_language(ctx))
+    record = ctx.insert(consent_id, data)
+    return kit.Reply(201, _shown(ctx, record.data), location=f"/service/consent/{consent_id}")
+
+
+def _shown(ctx: kit.Context, data: kit.JsonDict, items: bool = True) -> kit.JsonDict:
+    """The consent for an API answer: the bank page URL on this host, or no consentData."""
+    shown = consent.render(data)
+    if not items:
+        shown.pop("consentData", None)
+    for item in shown.get("consentData", []):
+        if item["name"] == "redirect":
+            item["value"] = consent.bank_page(data, ctx.sandbox_url)
+    return shown
+
+
+def not_found(consent_id: str) -> kit.ApiError:
+    return dialect.fail(404, "not_found", f"Consent '{consent_id}' not found", resource=consent_id)
+
+
+@handlers
+def add_consent_data(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    supplied: list[kit.JsonDict] = ctx.body
+    stamp = kit.format_instant(ctx.now)
+
+    def change(data: kit.JsonDict) -> kit.JsonDict:
+        _check_items(data, supplied)
+        values = {item["name"]: item["value"] for item in supplied}
+        for item in data["consentData"]:
+            if item["name"] in values:
+                item["value"] = values[item["name"]]
+        data.update(status="started", modified=stamp)
+        if not consent.pending(data):
+            data["status"] = "received"
+            consent.open_bank_step(data)
+        return data
+
+    if supplied:
+        record = ctx.update(record, change)
+    else:
+        _check_items(record.data, supplied)
+    return kit.Reply(200, _shown(ctx, record.data))
+
+
+def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
+    consent_id = data["consentId"]
+    if data["status"] not in ("initiated", "started"):
+        message = f"Consent '{consent_id}' is '{data['status']}' and accepts no more data"
+        raise dialect.fail(400, "not_allowed", message, resource=consent_id)
+    owed = set(consent.pending(data))
+    for item in supplied:
+        name, value = item["name"], item["value"]
+        problem = None
+        if name not in owed:
+            problem = f"Consent data '{name}' is not requested by consent '{consent_id}'"
+        elif not value.strip():
+            problem = f"Consent data '{name}' needs a value"
+        elif name == "iban" and not dialect.iban_ok(value):
+            problem = f"'{value}' is not a valid IBAN"
+        elif name == "select" and value not in consent.CHOICES:
+            problem = f"'{value}' is not one of the choices of 'select'"
+        if problem:
+            raise dialect.fail(400, "invalid_parameter", problem, resource=consent_id)
+        owed.discard(name)
+
+
+@handlers
+def get_consent(ctx: kit.Context) -> kit.Reply:
+    return kit.Reply(200, _shown(ctx, kit.owned(ctx, not_found).data, items=False))
+
+
+@handlers
+def list_consents(ctx: kit.Context) -> kit.Reply:
+    query = ctx.query
+    if "inquiryId" in query:
+        known = {consent.default_inquiry(ctx.tenant)} | {r.data["inquiryId"] for r in ctx.records()}
+        if query["inquiryId"] not in known:
+            raise dialect.fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
+    limit, status = int(query["limit"]), query.get("status")
+    filters = _filters(query)
+    if query.get("cursor"):  # an empty cursor is the first page
+        after = CURSORS.peek(ctx, str(query["cursor"]))
+        if not after or after["tenant"] != ctx.tenant or "after" not in after:
+            raise dialect.fail(400, "invalid_parameter", f"Invalid cursor '{query['cursor']}'")
+        everything, total = filters.page(ctx, status=status)
+        later = [r for r in everything if consent.order_key(r.data) > after["after"]]
+        page, more = later[:limit], len(later) > limit
+    else:  # the first page: the store reads just these records
+        page, total = filters.page(ctx, status=status, limit=limit)
+        more = total > len(page)
+    position = {"tenant": ctx.tenant, "after": consent.order_key(page[-1].data)} if more else None
+    cursor = CURSORS.issue(ctx, position, secrets.token_urlsafe(12)) if position else None
+    body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
+    return kit.Reply(
+        200, {**body, "metadata": {"total": total, "limit": limit, "nextCursor": cursor}}
+    )
+
+
+def _data_entry(data: kit.JsonDict, query: kit.JsonDict) -> bool:
+    """dataKey and dataValue name one entry of the consent's data, together."""
+    key, value = query.get("dataKey"), query.get("dataValue")
+    return any(
+        (key is None or e.get("key") == key) and (value is None or e.get("value") == value)
+        for e in data.get("data", [])
+    )
+
+
+def _filters(query: kit.JsonDict) -> kit.Filters:
+    """The filters besides status (which the store's index serves)."""
+
+    def entry(d: kit.JsonDict, _: Any) -> bool:
+        return _data_entry(d, query)
+
+    def held(d: kit.JsonDict) -> kit.JsonDict:
+        return d.get("owner") or {}
+
+    return kit.Filters(
+        {
+            "inquiryId": lambda d, v: d["inquiryId"] == v,
+            "msisdn": lambda d, v: held(d).get("msisdn") == v,
+            "msidsn": lambda d, v: held(d).get("msisdn") == v,
+            "email": lambda d, v: str(held(d).get("email", "")).casefold() == v.casefold(),
+            "validFrom": lambda d, v: kit.parse_instant(d["created"]) >= kit.parse_instant(v),
+            "validUntil": lambda d, v: kit.parse_instant(d["validUntil"]) <= kit.parse_instant(v),
+            "providerName": lambda d, v: d["providerId"] == v,
+            "country": lambda d, v: str(d.get("country", "")).upper() == v.upper(),
+            "scope": lambda d, v: d["scope"] == v,
+            "dataKey": entry,
+            "dataValue": entry,
+        }
+    )

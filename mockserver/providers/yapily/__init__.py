@@ -1,0 +1,24 @@
+"""Yapily consents: Basic-auth applications, account authorisations, consent tokens, the clock."""
+
+from __future__ import annotations
+
+from ... import kit
+from .consent import STATES
+from .formats import verify_token
+
+__all__ = ["PROVIDER", "STATUSES", "verify_token"]
+
+STATUSES = STATES.statuses
+
+PROVIDER = kit.assemble(
+    __name__,
+    "Yapily",
+    default_tenant="sandbox-yapily-app",
+    credentials_doc=(
+        "HTTP Basic `sandbox-yapily-app:sandbox-yapily-secret` (Application ID : Application "
+        "Secret; the first secret an Application ID sends is registered, another one is 401)."
+    ),
+    secret_fields=frozenset({"authcode", "onetimetoken"}),
+    approved="AUTHORIZED",
+    rejected="REJECTED",
+)

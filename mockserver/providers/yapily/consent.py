@@ -1,0 +1,227 @@
+"""Yapily's consent (an account authorisation): statuses, expiry, authorising, admin creation."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from ... import kit
+from ...kit import parse_instant as instant
+from .formats import consent_token, stamp
+
+# The seed's 13 account-information features, in the seed's order: the default featureScope.
+DEFAULT_FEATURES = (
+    *("ACCOUNT_BENEFICIARIES", "ACCOUNT_STATEMENT_FILE", "ACCOUNTS", "ACCOUNT_PERIODIC_PAYMENTS"),
+    *("ACCOUNT_TRANSACTIONS", "ACCOUNT", "ACCOUNT_STATEMENTS", "ACCOUNT_SCHEDULED_PAYMENTS"),
+    *("IDENTITY", "ACCOUNT_DIRECT_DEBITS", "ACCOUNT_STATEMENT", "ACCOUNT_BALANCES"),
+    "ACCOUNT_TRANSACTIONS_WITH_MERCHANT",
+)
+CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation interval
+USERS_NS = "yapily:users"
+PUBLIC_FIELDS = (
+    *("id", "userUuid", "applicationUserId", "referenceId", "institutionId", "status"),
+    *("createdAt", "transactionFrom", "transactionTo", "expiresAt", "featureScope"),
+    *("consentToken", "state", "authorizedAt", "lastConfirmedAt", "reconfirmBy"),
+    *("institutionConsentId", "isDeletedByInstitution"),
+)
+# Statuses that imply the user authorised the consent at some point (token, authorizedAt...).
+WAS_AUTHORIZED = frozenset(
+    {"AUTHORIZED", "EXPIRED", "REVOKED", "CONSUMED", "AWAITING_RE_AUTHORIZATION"}
+)
+_AWAITING = ("AUTHORIZED", "REJECTED", "FAILED", "REVOKED")
+_PRE = ("PRE_AUTHORIZED", "REJECTED", "FAILED", "REVOKED")
+# Yapily keeps every consent: AUTHORIZED → EXPIRED at `expiresAt`, nothing is purged.
+STATES = kit.States(
+    {
+        "AWAITING_AUTHORIZATION": _AWAITING,
+        "AWAITING_FURTHER_AUTHORIZATION": _AWAITING,
+        "AWAITING_RE_AUTHORIZATION": _AWAITING,
+        "AUTHORIZED": ("EXPIRED", "REVOKED", "AWAITING_RE_AUTHORIZATION", "CONSUMED"),
+        "CONSUMED": ("REVOKED",),
+        "REJECTED": ("REVOKED",),
+        "REVOKED": (),
+        "FAILED": ("REVOKED",),
+        "EXPIRED": ("AWAITING_RE_AUTHORIZATION", "REVOKED"),
+        "UNKNOWN": ("REVOKED",),
+        "INVALID": ("REVOKED",),
+        "AWAITING_DECOUPLED_PRE_AUTHORIZATION": _PRE,
+        "AWAITING_PRE_AUTHORIZATION": _PRE,
+        "PRE_AUTHORIZED": ("AWAITING_AUTHORIZATION", "REVOKED"),
+        "AWAITING_DECOUPLED_AUTHORIZATION": _AWAITING,
+        "AWAITING_SCA_METHOD": ("AWAITING_SCA_CODE", *_AWAITING),
+        "AWAITING_SCA_CODE": _AWAITING,
+    },
+    [kit.Expire("AUTHORIZED", kit.at_field("expiresAt"), "EXPIRED")],
+    spec_enum=kit.spec_enum("yapily.yaml", "AuthorisationStatus"),
+)
+
+
+def render(data: kit.JsonDict) -> kit.JsonDict:
+    """The consent as Yapily shows it, without the clock-dependent `timeToExpire*` fields."""
+    return {key: data[key] for key in PUBLIC_FIELDS if data.get(key) is not None}
+
+
+def authorise(data: kit.JsonDict, at: datetime) -> None:
+    requested = data.get("_requestedExpiresAt")
+    data.update(
+        authorizedAt=stamp(at),
+        lastConfirmedAt=stamp(at),
+        reconfirmBy=stamp(at + CONSENT_LIFETIME),
+        expiresAt=requested or stamp(at + CONSENT_LIFETIME),
+    )
+    data["consentToken"] = consent_token(data)
+
+
+def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
+    """Move a consent to a new status, filling what that status implies."""
+    kit.refuse_unknown(
+        set(options) - {"expiresAt"},
+        "expiresAt (RFC 3339, with AUTHORIZED only: the consent's hard end)",
+        "unknown transition options",
+    )
+    if "expiresAt" in options:
+        if to != "AUTHORIZED":
+            raise ValueError("expiresAt is an option of AUTHORIZED only")
+        data["_requestedExpiresAt"] = stamp(
+            kit.instant_field(options["expiresAt"], now, "expiresAt")
+        )
+    data["status"] = to
+    if to == "AUTHORIZED":
+        authorise(data, now)
+    elif to == "EXPIRED" and (not data.get("expiresAt") or instant(data["expiresAt"]) > now):
+        data["expiresAt"] = stamp(now)
+    return data
+
+
+def new_consent(
+    consent_id: str, institution: str, user_uuid: str, app_user: str | None, now: datetime
+) -> kit.JsonDict:
+    return {
+        "id": consent_id,
+        "userUuid": user_uuid,
+        "applicationUserId": app_user or None,
+        "institutionId": institution,
+        "status": "AWAITING_AUTHORIZATION",
+        "createdAt": stamp(now),
+        "featureScope": list(DEFAULT_FEATURES),
+        "state": uuid.uuid4().hex,
+        "institutionConsentId": f"aac-{uuid.uuid4()}",
+    }
+
+
+def authorisation_url(ctx: kit.Context, data: kit.JsonDict) -> str:
+    return f"{ctx.sandbox_url}/authorise/{data['id']}?state={data['state']}"
+
+
+def resolve_user(ctx: kit.Context, user_uuid: str | None, app_user: str | None) -> tuple[str, str]:
+    """The user a request names, created if new; ValueError when the two ids disagree."""
+    namespace = f"{USERS_NS}:{ctx.tenant}"
+    known_uuid = ctx.store.get_value(namespace, f"app:{app_user}", ctx.now) if app_user else None
+    known_app = (
+        ctx.store.get_value(namespace, f"uuid:{user_uuid.lower()}", ctx.now) if user_uuid else None
+    )
+    if user_uuid and app_user:
+        if (known_uuid is not None and known_uuid != user_uuid.lower()) or (
+            known_app and known_app != app_user
+        ):
+            raise ValueError(
+                f"userUuid {user_uuid} and applicationUserId {app_user} do not name the same user"
+            )
+    resolved_uuid = (user_uuid or known_uuid or str(uuid.uuid4())).lower()
+    resolved_app = app_user or known_app or ""
+    ctx.store.put_value(namespace, f"uuid:{resolved_uuid}", resolved_app, None)
+    if resolved_app:
+        ctx.store.put_value(namespace, f"app:{resolved_app}", resolved_uuid, None)
+    return resolved_uuid, resolved_app
+
+
+ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$")
+_ALLOWED = (
+    "id, status, userUuid, applicationUserId, referenceId, institutionId, createdAt, "
+    "transactionFrom, transactionTo, expiresAt, featureScope, state, institutionConsentId, "
+    "authorizedAt, lastConfirmedAt, reconfirmBy, isDeletedByInstitution, callback, redirectUrl, "
+    "oneTimeToken, forwardParameters (authorizedAt, lastConfirmedAt and reconfirmBy only with a "
+    f"status that was authorised: {', '.join(sorted(WAS_AUTHORIZED))})"
+)
+
+
+def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
+    """A consent in any status, with the defaults a real authorisation request would give."""
+    try:
+        return _admin_create(ctx, dict(fields))
+    except OverflowError:
+        raise ValueError("a date-time is too close to the ends of time (years 1 to 9999)") from None
+
+
+def _admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
+    status = fields.pop("status")
+    consent_id = str(fields.pop("id", None) or uuid.uuid4())
+    kit.check_uuid(consent_id, "id")
+    user_uuid = kit.optional_text(fields.pop("userUuid", None), "userUuid")
+    if user_uuid is not None:
+        kit.check_uuid(user_uuid, "userUuid")
+    app_user = kit.optional_text(fields.pop("applicationUserId", None), "applicationUserId")
+    if user_uuid is None and app_user is None:
+        app_user = "sandbox-user"
+    user_uuid, app_user = resolve_user(ctx, user_uuid, app_user)
+    institution = kit.optional_text(fields.pop("institutionId", None), "institutionId")
+    created = kit.instant_field(fields.pop("createdAt", None), ctx.now, "createdAt")
+    data = new_consent(consent_id, institution or "modelo-sandbox", user_uuid, app_user, created)
+    for name in ("referenceId", "state", "institutionConsentId"):
+        if name in fields:
+            data[name] = kit.optional_text(fields.pop(name), name)
+    for name in ("transactionFrom", "transactionTo", "expiresAt"):
+        if fields.get(name) is not None:
+            key = "_requestedExpiresAt" if name == "expiresAt" else name
+            data[key] = stamp(kit.instant_field(fields.pop(name), created, name))
+    fields.pop("expiresAt", None)
+    if "featureScope" in fields:
+        data["featureScope"] = _features(fields.pop("featureScope"))
+    _journey_fields(data, fields)
+    if status in WAS_AUTHORIZED:
+        authorised = kit.instant_field(fields.pop("authorizedAt", None), created, "authorizedAt")
+        authorise(data, authorised)
+        for name in ("lastConfirmedAt", "reconfirmBy"):
+            if fields.get(name) is not None:
+                data[name] = stamp(kit.instant_field(fields.pop(name), authorised, name))
+    data["status"] = status
+    if status == "EXPIRED" and kit.parse_instant(data["expiresAt"]) > ctx.now:
+        data["expiresAt"] = stamp(ctx.now)
+    if "isDeletedByInstitution" in fields:
+        deleted = fields.pop("isDeletedByInstitution")
+        if not isinstance(deleted, bool):
+            raise ValueError("isDeletedByInstitution must be a boolean")
+        data["isDeletedByInstitution"] = deleted or None
+    kit.refuse_unknown(fields, _ALLOWED, "unknown or misplaced consent fields")
+    made: kit.JsonDict = {}
+    if status == "AWAITING_AUTHORIZATION":
+        made["authorisationUrl"] = authorisation_url(ctx, data)
+    return kit.AdminCreated(consent_id, data, made)
+
+
+def _journey_fields(data: kit.JsonDict, fields: kit.JsonDict) -> None:
+    for name, key in (("callback", "_callback"), ("redirectUrl", "_redirectUrl")):
+        url = kit.optional_text(fields.pop(name, None), name)
+        if url is not None and not ABSOLUTE_URI.match(url):
+            raise ValueError(f"{name} must be an absolute URI")
+        data[key] = url
+    ott = fields.pop("oneTimeToken", False)
+    if not isinstance(ott, bool) or (ott and not data["_callback"]):
+        raise ValueError("oneTimeToken must be a boolean, and true only with a callback")
+    data["_oneTimeToken"] = ott
+    forward = fields.pop("forwardParameters", [])
+    if not isinstance(forward, list) or not all(isinstance(p, str) for p in forward):
+        raise ValueError("forwardParameters must be a list of strings")
+    data["_forwardParameters"] = forward
+
+
+def _features(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
+        raise ValueError("featureScope must be a non-empty list of distinct FeatureEnum values")
+    known = kit.spec_enum("yapily.yaml", "FeatureEnum")  # Yapily's FeatureEnum, as the spec has it
+    for item in value:
+        if item not in known:
+            raise ValueError(f"featureScope: {item!r} is not a Yapily FeatureEnum value")
+    return [str(item) for item in value]

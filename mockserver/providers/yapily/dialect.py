@@ -1,0 +1,136 @@
+"""Yapily's credentials (HTTP Basic: Application ID and its first secret) and error bodies."""
+
+from __future__ import annotations
+
+import uuid
+from http import HTTPStatus
+
+from ... import kit
+
+MEDIA = "application/json;charset=UTF-8"
+UNAUTHORIZED = "Full authentication is required to access this resource"
+SECRETS = kit.FirstSecret("yapily:secret")
+
+
+seed_tenant = SECRETS.seeder("secret")  # the fixtures' credentials: {secret: ...}
+
+
+def identify(ctx: kit.Context) -> str:
+    """The tenant is the Application ID; its first secret is registered, a different one is 401."""
+    application, secret = ctx.credentials["basicAuth"]
+    if not secret:
+        raise kit.ApiError(401, "unauthenticated", UNAUTHORIZED, code="empty_secret")
+    if SECRETS.claim(ctx, str(application), str(secret)) is None:
+        raise kit.ApiError(401, "unauthenticated", UNAUTHORIZED, code="wrong_secret")
+    return str(application)
+
+
+def tracing_id(request_id: str) -> str:
+    try:
+        return uuid.UUID(request_id).hex
+    except ValueError:
+        return uuid.uuid4().hex
+
+
+def meta(ctx: kit.Context) -> kit.JsonDict:
+    return {"tracingId": tracing_id(ctx.request_id)}
+
+
+def ok(status: int, body: kit.JsonDict, location: str | None = None) -> kit.Reply:
+    return kit.Reply(status, body, location=location, media_type=MEDIA)
+
+
+def refused(status: int, kind: str, message: str, code: str, parameter: str = "") -> kit.ApiError:
+    """Yapily's refusal; `parameter` names what is wrong (a body field as `$.name`)."""
+    violations = (
+        [kit.Violation("body", parameter[2:], message)] if parameter.startswith("$.") else []
+    )
+    extra = {"parameter": parameter} if parameter else {}
+    return kit.ApiError(status, kind, message, code=code, extra=extra, violations=violations)
+
+
+def not_found(consent_id: str) -> kit.ApiError:
+    message = f"Consent {consent_id} not found"
+    return refused(404, "not_found", message, "CONSENT_NOT_FOUND", "consentId")
+
+
+def _describe(violation: kit.Violation) -> str:
+    """One request violation in words close to Yapily's."""
+    name, path, message = violation.name, violation.schema_path, violation.message
+    if violation.location == "path":
+        return f"{name} must be a uuid"
+    if name == "limit":
+        return "limit must be between 1 and 1000"
+    if name in ("from", "before"):
+        return f"{name} must be a date-time like 2021-06-01T00:00:00.000+0000"
+    if violation.location != "body":
+        return f"{name}: {message}"
+    if path.endswith("anyOf"):
+        return "Either userUuid or applicationUserId must be provided"
+    if path.endswith("then/required"):
+        return "callback is required when oneTimeToken is true"
+    missing = kit.missing_property(violation)
+    if missing:
+        return f"{name}.{missing} is required" if name else f"{missing} is required"
+    return f"{name or 'body'}: {message}"
+
+
+def _parameter(violation: kit.Violation) -> str:
+    if violation.location != "body":
+        return violation.name
+    parts = [p for p in (violation.name, kit.missing_property(violation)) if p]
+    return "$." + ".".join(parts) if parts else "$"
+
+
+def _issues(err: kit.ApiError, message: str) -> list[kit.JsonDict]:
+    """The V2 body's issues: one per request violation, else one for the error itself."""
+    if err.kind == "invalid_request" and err.violations and not err.code:
+        return [
+            {
+                "type": "INVALID_REQUEST",
+                "code": "INVALID_PARAMETER"
+                if v.location != "body"
+                else "MISSING_PROPERTY"
+                if v.schema_path.endswith("required")
+                else "INVALID_PROPERTY_UNEXPECTED_VALUE",
+                "parameter": _parameter(v),
+                "message": _describe(v),
+            }
+            for v in err.violations
+        ]
+    kind = "NOT_FOUND" if err.status == 404 else "INVALID_REQUEST"
+    issue: kit.JsonDict = {"type": "SERVER_ERROR" if err.status >= 500 else kind}
+    issue["code"] = err.code or err.kind.upper()
+    if err.extra.get("parameter"):
+        issue["parameter"] = err.extra["parameter"]
+    return [{**issue, "message": message}]
+
+
+# Spring's names where Python's differ (Yapily is a Spring service).
+_STATUS_NAMES = {413: "PAYLOAD_TOO_LARGE", 422: "UNPROCESSABLE_ENTITY"}
+
+
+def _status_name(status: int) -> str:
+    try:
+        return _STATUS_NAMES.get(status) or HTTPStatus(status).name
+    except ValueError:
+        return "UNKNOWN"
+
+
+def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
+    """Yapily's legacy ApiResponseError; the V2 ApiErrorResponse for extendConsent (not 401)."""
+    trace, status = tracing_id(scope.request_id), _status_name(err.status)
+    message = err.message
+    if err.kind == "unauthenticated":
+        message = UNAUTHORIZED
+    elif err.kind == "invalid_request" and err.violations and not err.code:
+        message = "; ".join(dict.fromkeys(_describe(v) for v in err.violations))
+    elif err.kind == "malformed_body":
+        message = f"Request body does not conform to the contract: {err.message}"
+    headers = {"WWW-Authenticate": 'Basic realm="Yapily"'} if err.status == 401 else {}
+    if scope.operation_id == "extendConsent" and err.status != 401:
+        error: kit.JsonDict = {"tracingId": trace, "code": err.status, "status": status}
+        error |= {"source": "YAPILY", "issues": _issues(err, message)}
+    else:
+        error = {"code": err.status, "status": status, "message": message, "tracingId": trace}
+    return kit.Reply(err.status, {"error": error}, headers, media_type=MEDIA)

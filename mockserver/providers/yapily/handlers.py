@@ -1,0 +1,202 @@
+"""Yapily's operations: consents (list, get, revoke, reconfirm) and their authorisation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from ... import kit
+from ...kit import parse_instant as instant
+from . import consent
+from .dialect import meta, not_found, ok, refused
+from .formats import query_instant, stamp, time_to_expire
+
+CODES = kit.Tickets("yapily:code", timedelta(minutes=10))
+ONE_TIME_TOKENS = kit.Tickets("yapily:ott", timedelta(minutes=10))
+
+handlers = kit.Handlers()
+
+
+def render_at(data: kit.JsonDict, now: datetime) -> kit.JsonDict:
+    """The consent as the API answers it at `now`: `timeToExpire*` while expiresAt is ahead."""
+    shown = consent.render(data)
+    left = time_to_expire(instant(data["expiresAt"]), now) if data.get("expiresAt") else None
+    if left is None:
+        return shown
+    ordered: kit.JsonDict = {}
+    for key, value in shown.items():
+        if key == "featureScope":
+            ordered["timeToExpireInMillis"], ordered["timeToExpire"] = left
+        ordered[key] = value
+    if "timeToExpire" not in ordered:
+        ordered["timeToExpireInMillis"], ordered["timeToExpire"] = left
+    return ordered
+
+
+# Lists show the newest first (`sort=-date`), ties by id (descending too).
+order_key = kit.order_by("createdAt", tie="id")
+
+
+def _one_of(field: str, fold: bool = False) -> Callable[[kit.JsonDict, Any], bool]:
+    """The record's field is one of the parameter's values (compared case-folded, or not)."""
+
+    def case(value: Any) -> Any:
+        return str(value).lower() if fold else value
+
+    return lambda d, values: case(d.get(field)) in [case(v) for v in values]
+
+
+# The filters besides one status (which the store's index serves).
+FILTERS = kit.Filters(
+    {
+        "filter[applicationUserId]": _one_of("applicationUserId"),
+        "filter[userUuid]": _one_of("userUuid", fold=True),
+        "filter[institution]": _one_of("institutionId"),
+        "filter[status]": _one_of("status"),
+        "from": lambda d, v: instant(d["createdAt"]) >= query_instant(v),
+        "before": lambda d, v: instant(d["createdAt"]) <= query_instant(v),
+    }
+)
+_MISSING_FILTER = (
+    "At least one of these filters filter[applicationUserId], filter[userUuid]=, "
+    "limit= must be provided"
+)
+
+
+@handlers
+def get_consents(ctx: kit.Context) -> kit.Reply:
+    query = ctx.query
+    if not any(k in query for k in ("filter[applicationUserId]", "filter[userUuid]", "limit")):
+        missing = [kit.Violation("query", "limit", _MISSING_FILTER)]
+        raise kit.ApiError(
+            400, "invalid_request", _MISSING_FILTER, code="MISSING_FILTER", violations=missing
+        )
+    echo: kit.JsonDict = {
+        k: stamp(query_instant(query[k])) for k in ("from", "before") if k in query
+    }
+    offset, limit = int(query.get("offset", 0)), int(query.get("limit", 1000))
+    echo |= {"limit": limit} if "limit" in query else {}
+    statuses = query.get("filter[status]") or []
+    status = statuses[0] if len(statuses) == 1 else None
+    keep = FILTERS.keep({k: v for k, v in query.items() if k != "filter[status]" or not status})
+    records, total = ctx.listing(
+        status=status, keep=keep, descending=True, offset=offset, limit=limit
+    )
+    pagination: kit.JsonDict = {"totalCount": total, "self": {**echo, "sort": "-date"}}
+    pagination["self"]["offset"] = offset
+    if offset + limit < total:
+        pagination["next"] = {**echo, "cursor": str(offset + limit)}
+    listed = {**meta(ctx), "count": len(records), "pagination": pagination}
+    return ok(200, {"meta": listed, "data": [render_at(r.data, ctx.now) for r in records]})
+
+
+@handlers
+def get_consent_by_id(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    return ok(200, {"meta": meta(ctx), "data": render_at(record.data, ctx.now)})
+
+
+@handlers
+def delete_consent(ctx: kit.Context) -> kit.Reply:
+    """Revoke (any status → REVOKED); the consent stays readable; a repeat answers the same."""
+    record = kit.owned(ctx, not_found)
+    if record.data.get("status") != "REVOKED" or not record.data.get("isDeletedByInstitution"):
+        record = ctx.update(
+            record, lambda d: {**d, "status": "REVOKED", "isDeletedByInstitution": True}
+        )
+    data = record.data
+    shown = {"id": data["id"], "deleteStatus": "SUCCESS"}
+    shown |= {key: data[key] for key in ("institutionId", "institutionConsentId") if data.get(key)}
+    shown["creationDate"] = data["createdAt"]
+    return ok(200, {"meta": meta(ctx), "data": shown})
+
+
+@handlers
+def extend_consent(ctx: kit.Context) -> kit.Reply:
+    record = kit.owned(ctx, not_found)
+    status = consent.STATES.status_of(record.data)
+    if status != "AUTHORIZED":
+        message = f"Consent status {status} cannot be reconfirmed; it must be AUTHORIZED"
+        raise refused(400, "invalid_state", message, "INVALID_CONSENT_STATUS")
+    confirmed = instant(ctx.body["lastConfirmedAt"])
+    authorised = record.data.get("authorizedAt")
+    problem = "lastConfirmedAt cannot be a future date and time" if confirmed > ctx.now else ""
+    if not problem and authorised and confirmed < instant(authorised):
+        problem = "lastConfirmedAt cannot be before the consent was authorised"
+    if problem:
+        code = "INVALID_PROPERTY_UNEXPECTED_VALUE"
+        raise refused(400, "invalid_request", problem, code, "$.lastConfirmedAt")
+
+    def change(data: kit.JsonDict) -> kit.JsonDict:
+        reconfirm = stamp(confirmed + consent.CONSENT_LIFETIME)
+        data.update(lastConfirmedAt=stamp(confirmed), reconfirmBy=reconfirm)
+        if not data.get("_requestedExpiresAt"):
+            data["expiresAt"] = reconfirm
+        return data
+
+    updated = ctx.update(record, change)
+    return ok(200, {"meta": meta(ctx), "data": render_at(updated.data, ctx.now)})
+
+
+@handlers
+def initiate_account_request(ctx: kit.Context) -> kit.Reply:
+    body: kit.JsonDict = ctx.body
+    callback, redirect = body.get("callback"), (body.get("redirect") or {}).get("url")
+    for name, url in (("callback", callback), ("redirect.url", redirect)):
+        if url is not None and not consent.ABSOLUTE_URI.match(url):
+            message = f"{name} must be an absolute URI"
+            violations = [kit.Violation("body", name.replace(".", "/"), message)]
+            raise kit.ApiError(
+                400, "invalid_request", message, code="INVALID_URI", violations=violations
+            )
+    try:
+        user_uuid, app_user = consent.resolve_user(
+            ctx, body.get("userUuid"), body.get("applicationUserId")
+        )
+    except ValueError as exc:  # Yapily's 409: "conflict on create (e.g. users)"
+        raise kit.ApiError(409, "conflict", str(exc), code="USER_CONFLICT") from None
+    consent_id = str(uuid.uuid4())
+    data = consent.new_consent(consent_id, body["institutionId"], user_uuid, app_user, ctx.now)
+    request: kit.JsonDict = body.get("accountRequest") or {}
+    for name in ("transactionFrom", "transactionTo"):
+        if name in request:
+            data[name] = stamp(instant(request[name]))
+    if request.get("featureScope"):
+        data["featureScope"] = list(request["featureScope"])
+    if "expiresAt" in request:
+        data["_requestedExpiresAt"] = stamp(instant(request["expiresAt"]))
+    data["_callback"], data["_redirectUrl"] = callback, redirect
+    data["_oneTimeToken"] = bool(body.get("oneTimeToken"))
+    data["_forwardParameters"] = list(body.get("forwardParameters") or [])
+    record = ctx.insert(consent_id, data)
+    shown = render_at(record.data, ctx.now)
+    shown.pop("isDeletedByInstitution", None)
+    shown["authorisationUrl"] = consent.authorisation_url(ctx, data)
+    shown["qrCodeUrl"] = f"{ctx.sandbox_url}/qr/{consent_id}"
+    return ok(201, {"meta": meta(ctx), "data": shown}, location=f"/consents/{consent_id}")
+
+
+def _exchange(
+    ctx: kit.Context, tickets: kit.Tickets, key: str, what: str, **expect: str
+) -> kit.Record:
+    """Take a single-use code or token of this application; unknown, foreign or used → 404."""
+    entry = tickets.take(ctx, key, tenant=ctx.tenant, **expect)
+    record = ctx.fetch(str(entry["consentId"])) if entry else None
+    if record is None:
+        raise refused(404, "not_found", f"{what} not found or already used", "NOT_FOUND")
+    return record
+
+
+@handlers
+def exchange_consent_auth_code(ctx: kit.Context) -> kit.Reply:
+    body: kit.JsonDict = ctx.body
+    record = _exchange(ctx, CODES, body["authCode"], "Authorisation code", state=body["authState"])
+    return ok(200, render_at(record.data, ctx.now))
+
+
+@handlers
+def exchange_one_time_token(ctx: kit.Context) -> kit.Reply:
+    record = _exchange(ctx, ONE_TIME_TOKENS, ctx.body["oneTimeToken"], "One-time token")
+    return ok(201, render_at(record.data, ctx.now), location=f"/consents/{record.id}")

@@ -1,0 +1,117 @@
+"""The bank's authorisation page (/__sandbox/yapily/authorise/<consentId>?state=...) and the
+callback or redirect the browser is sent to after the user's decision."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ... import kit
+from .consent import STATES
+from .formats import sign_token
+from .handlers import CODES, ONE_TIME_TOKENS
+
+PAGES = kit.Pages(__package__, ("Authorisation not found", "This request does not exist."))
+JOURNEY = kit.Tickets("yapily:journey")
+INSTITUTIONS = {
+    "modelo-sandbox": "Modelo Sandbox",
+    "yapily-mock": "Yapily Mock Bank",
+    "bbva-sandbox": "BBVA Sandbox",
+    "natwest-sandbox": "NatWest Sandbox",
+    "revolut-sandbox": "Revolut Sandbox",
+}
+_REJECTED = "The user rejected the authorisation request"
+
+
+def callback_params(
+    ctx: kit.Context, data: kit.JsonDict, approved: bool
+) -> tuple[str, dict[str, str]]:
+    """Where the browser goes after the decision, and with which query parameters."""
+    url, params = _callback_params(ctx, data, approved)
+    if data.get("_callback"):  # forwardParameters go to the callback; ours win a name clash
+        for item in data.get("_forwardParameters") or ():
+            name, _, value = str(item).partition("=")
+            params.setdefault(name, value)
+    return url, params
+
+
+def _callback_params(
+    ctx: kit.Context, data: kit.JsonDict, approved: bool
+) -> tuple[str, dict[str, str]]:
+    user = {
+        "application-user-id": data.get("applicationUserId") or "",
+        "user-uuid": data.get("userUuid") or "",
+        "institution": data.get("institutionId") or "",
+    }
+    user = {k: v for k, v in user.items() if v}
+    callback, redirect, state = data.get("_callback"), data.get("_redirectUrl"), data["state"]
+    if callback and not approved:
+        refused = {"error": "access_denied", "error-source": "user", "error-description": _REJECTED}
+        return callback, {**refused, **user}
+    if callback and data.get("_oneTimeToken"):
+        ott = sign_token({"INSTITUTION": data.get("institutionId"), "UUID": str(uuid.uuid4())})
+        return callback, {
+            "one-time-token": ONE_TIME_TOKENS.issue(
+                ctx, {"tenant": ctx.tenant, "consentId": data["id"]}, ott
+            )
+        }
+    if callback:
+        return callback, {"consent": data["consentToken"], **user}
+    if redirect and not approved:
+        return redirect, {"error": "access_denied", "error_description": _REJECTED, "state": state}
+    if redirect:
+        entry = {"tenant": ctx.tenant, "consentId": data["id"], "state": state}
+        return redirect, {"code": CODES.issue(ctx, entry, str(uuid.uuid4())), "state": state}
+    return "", {}
+
+
+def _bank(data: kit.JsonDict) -> str:
+    institution = str(data.get("institutionId") or "")
+    return INSTITUTIONS.get(institution, institution)
+
+
+def sandbox(site: kit.Site) -> None:
+    @PAGES.route(site, "/authorise/<consent_id>")
+    def authorise(consent_id: str) -> Any:
+        record = PAGES.found(site.find(consent_id))
+        if not kit.same_secret(site.args().get("state", ""), record.data["state"]):
+            message = "This authorisation link is invalid: its state does not match."
+            raise kit.PageRefused("Link invalid", message, 403)
+        status = STATES.status_of(record.data)
+        if "AUTHORIZED" not in STATES.transitions[status]:
+            raise kit.PageRefused("Already answered", f"This request is {status}.", 409)
+        data = record.data
+        return PAGES.page(
+            site,
+            "yapily/authorise.html",
+            "Authorise account access",
+            bank=_bank(data),
+            institution=data.get("institutionId"),
+            user=data.get("applicationUserId") or data.get("userUuid"),
+            consent=consent_id,
+            features=[f.replace("_", " ").lower() for f in data.get("featureScope") or ()],
+            journey=JOURNEY.issue(site.context(record.tenant), consent_id),
+        )
+
+    @PAGES.route(site, "/authorise/<consent_id>/decision", methods=("POST",))
+    def decide(consent_id: str) -> Any:
+        ctx = site.context(PAGES.found(site.find(consent_id)).tenant)
+        journey = JOURNEY.take(ctx, site.form().get("journey", ""))
+        PAGES.ticket(journey == consent_id, "authorisation link")
+        choice = site.form().get("decision")
+        if choice not in ("approve", "reject"):
+            raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
+        with PAGES.moving("Cannot answer"):
+            moved = site.move(consent_id, "AUTHORIZED" if choice == "approve" else "REJECTED")
+        url, params = callback_params(ctx, PAGES.found(moved).data, choice == "approve")
+        if url:
+            return site.redirect_to(url, params)
+        outcome = "authorised" if choice == "approve" else "rejected"
+        return PAGES.done(site, f"Access {outcome}. You can close this window.")
+
+    @PAGES.route(site, "/qr/<consent_id>")
+    def qr_code(consent_id: str) -> Any:
+        record = PAGES.found(site.find(consent_id))
+        link = f"../authorise/{consent_id}?state={record.data['state']}"
+        heading = "Authorise on another device"
+        return PAGES.page(site, "yapily/qr.html", heading, link=link, bank=_bank(record.data))

@@ -1,0 +1,337 @@
+"""The provider kit's building blocks, each on its own (the providers' tests cover them in use)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.behaviour import ApiError, Context
+from mockserver.clock import format_instant
+from mockserver.kit import (
+    Expire,
+    FirstSecret,
+    PageRefused,
+    Pages,
+    Purge,
+    States,
+    Tickets,
+    Tokens,
+    TransitionRefused,
+    assemble,
+    at_field,
+    check_fields,
+    error_code,
+    instant_field,
+    order_by,
+    refuse_unknown,
+    spec_enum,
+)
+from mockserver.store import MemoryStore
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _states(**options: Any) -> States:
+    return States(
+        {"NEW": ("LIVE", "GONE"), "LIVE": ("OLD", "GONE"), "OLD": (), "GONE": ()},
+        [
+            Purge(("NEW",), at_field("created", after=10 * DAY)),
+            Expire(
+                "LIVE",
+                at_field("used", "since", after=30 * DAY),
+                "OLD",
+                then=lambda data, at: {"since": format_instant(at)},
+            ),
+            Purge(("OLD", "GONE"), at_field("since", after=100 * DAY)),
+        ],
+        **options,
+    )
+
+
+def test_lifecycle_applies_every_due_rule_in_one_call_and_deadline_agrees() -> None:
+    states = _states()
+    live = {"status": "LIVE", "since": format_instant(T0), "used": None}
+    assert states.deadline(live) == T0 + 30 * DAY
+    assert states.lifecycle(live, T0 + 30 * DAY - timedelta(seconds=1)) is live
+    old = states.lifecycle(live, T0 + 31 * DAY)
+    assert old == {"status": "OLD", "since": format_instant(T0 + 30 * DAY), "used": None}
+    assert old is not None and states.deadline(old) == T0 + 130 * DAY
+    assert states.lifecycle(live, T0 + 131 * DAY) is None  # expired, then purged
+    assert states.deadline({"status": "GONE"}) is None  # no instant: never
+
+
+def test_the_first_field_with_a_value_names_the_instant() -> None:
+    used = {"status": "LIVE", "since": format_instant(T0), "used": format_instant(T0 + DAY)}
+    assert _states().deadline(used) == T0 + 31 * DAY
+
+
+def test_statuses_by_name_in_any_case_or_by_code() -> None:
+    coded = _states(codes={"NEW": 0, "LIVE": 1, "OLD": 2, "GONE": 3})
+    assert coded.status_of({"status": 1}) == "LIVE"
+    assert [coded.parse_status(v) for v in ("live", " Gone ", 2, "02", "9", "x")] == [
+        "LIVE",
+        "GONE",
+        "OLD",
+        "OLD",
+        None,
+        None,
+    ]
+    expired = coded.lifecycle({"status": 1, "since": format_instant(T0)}, T0 + 40 * DAY)
+    assert expired is not None and expired["status"] == 2
+
+
+def test_the_transitions_must_name_exactly_the_specs_enum() -> None:
+    with pytest.raises(ValueError, match="spec's enum"):
+        _states(spec_enum=("NEW", "LIVE", "OLD"))
+    with pytest.raises(ValueError, match="unknown statuses"):
+        States({"A": ("B",)})
+    assert States({"A": ("B",), "B": ()}, spec_enum=("B", "A")).statuses == ("A", "B")
+
+
+def test_path_to_is_the_shortest_chain_of_allowed_moves() -> None:
+    states = _states()
+    assert states.path_to("NEW", "OLD") == ["LIVE", "OLD"]
+    assert states.path_to("OLD", "NEW") == []
+
+
+def test_spec_enum_reads_the_spec() -> None:
+    assert spec_enum("finqware.yaml", "ConsentStatus") == ("ACTIVE", "DELETED", "EXPIRED")
+
+
+def test_admin_fields_are_checked_against_a_schema() -> None:
+    schema: dict[str, dict[str, Any]] = {
+        "id": {"format": "uuid"},
+        "n": {"type": "integer", "format": "int32"},
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "kind": {"enum": ["a", "b", None]},
+        "tags": {"type": ["array", "null"]},
+    }
+    ok = check_fields(
+        {"id": "3FA85F64-5717-4562-B3FC-2C963F66AFA6", "n": 7, "at": "2030-01-01T01:00:00+01:00"},
+        schema,
+    )
+    assert ok == {
+        "id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "n": 7,
+        "at": "2030-01-01T00:00:00Z",
+    }
+    assert check_fields({"kind": None, "at": None}, schema) == {"kind": None, "at": None}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"id": "x"}, "id must be a uuid"),
+        ({"n": 2**31}, "n must be a 32-bit integer"),
+        ({"n": True}, "n must be a 32-bit integer"),
+        ({"id": None}, "id must not be null"),
+        ({"kind": "c"}, "kind must be one of a, b"),
+        ({"tags": [1]}, "tags must be a list of strings"),
+        ({"at": "soon"}, "at must be an RFC 3339 date-time"),
+    ]
+    for given, message in cases:
+        with pytest.raises(ValueError, match=message):
+            check_fields(given, schema)
+    with pytest.raises(ValueError, match="unknown consent fields: a, b; allowed: c"):
+        refuse_unknown({"b", "a"}, "c")
+    assert instant_field(None, T0, "x") == T0
+
+
+def _ctx(store: MemoryStore, clocks: dict[str | None, datetime], tenant: str = "") -> Context:
+    return Context(
+        provider=None,  # type: ignore[arg-type]  # the blocks here never read it
+        operation_id="",
+        path={},
+        query={},
+        headers={},
+        body=None,
+        credentials={},
+        store=store,
+        now=clocks.get(tenant, clocks[None]),
+        base_url="",
+        request_id="r",
+        tenant=tenant,
+        clock=lambda t: clocks.get(t, clocks[None]),
+    )
+
+
+def test_the_first_secret_registers_the_tenant() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0})
+    registry = FirstSecret("t:secret", hashed=True)
+    assert registry.claim(ctx, "app", "s1", name="App") == {
+        "secret": registry._kept("s1"),
+        "name": "App",
+    }
+    assert registry.claim(ctx, "app", "s2") is None
+    assert registry.refuses(ctx, "app", "s2") and not registry.refuses(ctx, "new", "s2")
+
+
+def test_a_token_lives_on_its_tenants_clock() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0, "t": T0 + DAY}
+    tokens = Tokens("t:token", timedelta(minutes=5))
+    token, expires = tokens.issue(_ctx(store, clocks, "t"), scope="s")
+    assert expires == T0 + DAY + timedelta(minutes=5)
+    grant = tokens.grant(_ctx(store, clocks), token)
+    assert grant is not None and grant["tenant"] == "t" and grant["scope"] == "s"
+    clocks["t"] = T0 + DAY + timedelta(minutes=5)  # only the tenant's clock moved
+    assert tokens.grant(_ctx(store, clocks), token) is None
+    assert tokens.grant(_ctx(store, clocks), "") is None
+
+
+def test_a_ticket_is_taken_once_and_only_by_who_it_was_issued_for() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0})
+    tickets = Tickets("t:journey", timedelta(minutes=1))
+    key = tickets.issue(ctx, {"a": 1})
+    assert tickets.peek(ctx, key) == {"a": 1}
+    assert tickets.take(ctx, key, a=2) is None  # not for this: left alone
+    assert tickets.take(ctx, key, a=1) == {"a": 1}
+    assert tickets.take(ctx, key) is None and tickets.take(ctx, "") is None
+    assert tickets.issue(ctx, "x", key="mine") == "mine" and tickets.take(ctx, "mine", a=1) is None
+    later = _ctx(store, {None: T0 + timedelta(minutes=1)})
+    assert tickets.take(later, tickets.issue(ctx, "y")) is None  # expired
+
+
+def test_error_codes_by_code_kind_status_then_default() -> None:
+    kinds, statuses = {"unauthenticated": "no_auth"}, {404: "missing"}
+    pick = [
+        error_code(ApiError(400, "x", "m", code="own"), kinds, statuses, "d"),
+        error_code(ApiError(401, "unauthenticated", "m"), kinds, statuses, "d"),
+        error_code(ApiError(404, "fault", "m"), kinds, statuses, "d"),
+        error_code(ApiError(418, "fault", "m"), kinds, statuses, "d"),
+    ]
+    assert pick == ["own", "no_auth", "missing", "d"]
+
+
+def test_the_kit_names_no_provider() -> None:
+    kit = Path(__file__).parents[1] / "mockserver" / "kit"
+    for path in [*kit.rglob("*.py"), *kit.rglob("*.html")]:
+        text = path.read_text().lower()
+        for name in ("api1", "finqware", "yapily", "atto", "fliqa", "zwapgrid"):
+            assert name not in text, f"{path.name} mentions {name}"
+
+
+def _imports(path: Path) -> tuple[list[tuple[int, str]], list[int]]:
+    """The modules a file imports (`..x` relative names kept) and the lines of imports that
+    are not at module level (an import inside a function hides a cycle)."""
+    tree = ast.parse(path.read_text())
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(0, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.level, node.module or ""))
+    nested = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and node not in tree.body
+    ]
+    return found, nested
+
+
+PACKAGE = Path(__file__).parents[1] / "mockserver"
+
+
+def test_providers_import_only_the_kit_their_siblings_and_the_standard_library() -> None:
+    for path in (PACKAGE / "providers").rglob("*.py"):
+        depth = len(path.relative_to(PACKAGE).parts)  # providers/p/x.py: `...` is mockserver
+        imports, nested = _imports(path)
+        assert not nested, f"{path}: imports inside functions at lines {nested}"
+        for level, module in imports:
+            if level == 0:
+                assert module.split(".")[0] in sys.stdlib_module_names, f"{path}: {module}"
+            elif level == depth:  # from the mockserver package: the kit only
+                assert module in ("", "kit") or module.startswith("kit."), f"{path}: {module}"
+            else:  # a module of the providers package (a sibling)
+                assert level < depth, f"{path}: {'.' * level}{module}"
+
+
+def test_the_kit_imports_no_blueprint_app_or_engine() -> None:
+    blueprints = {"app", "sandbox", "control", "engine", "cli", "wsgi", "seeding", "providers"}
+    for path in (PACKAGE / "kit").rglob("*.py"):
+        imports, nested = _imports(path)
+        assert not nested, f"{path}: imports inside functions at lines {nested}"
+        for level, module in imports:
+            assert level != 2 or module.split(".")[0] not in blueprints, f"{path}: {module}"
+            assert level != 0 or module.split(".")[0] != "mockserver", f"{path}: {module}"
+
+
+class _Site:
+    title = "Test Bank"
+
+    def html(self, text: str, status: int = 200) -> tuple[str, int]:
+        return text, status
+
+
+def test_pages_share_the_base_layout_and_refusals_become_error_pages() -> None:
+    pages = Pages()
+    site: Any = _Site()
+    text, status = pages.error(site, "Consent not found", "This <consent> does not exist.", 404)
+    assert status == 404
+    assert "<title>Test Bank · Consent not found</title>" in text
+    assert "<p class='notice'>This &lt;consent&gt; does not exist.</p>" in text
+    assert "no real bank or accounting system is contacted" in text
+    done, _ = pages.done(site, None, {"temp_token": "a&b"}, code=True)
+    assert (
+        "<dt>temp_token</dt><dd><code>a&amp;b</code></dd>" in done
+        and "<p class='lead'>" not in done
+    )
+    routes: dict[str, Any] = {}
+    site.route = lambda rule, methods: lambda view: routes.setdefault(rule, view)
+
+    @pages.route(site, "/x")
+    def view() -> Any:
+        pages.ticket(None, "onboarding link")
+
+    answer, status = routes["/x"]()
+    assert status == 403 and "Open the onboarding link again." in answer
+    with pytest.raises(PageRefused) as refused, pages.moving("Cannot connect"):
+        raise TransitionRefused("REVOKED", "ACCEPTED", ())
+    assert refused.value.status == 409 and "final state" in refused.value.message
+    with pytest.raises(PageRefused, match="redirecturl must be an absolute"):
+        pages.back_url("javascript:alert(1)", "redirecturl")
+
+
+def test_the_sandbox_index_lists_each_provider_with_pages() -> None:
+    from mockserver.app import create_app
+
+    html = create_app(["api1", "atto"], fixtures=None).test_client().get("/__sandbox/").text
+    assert "<li><b>API.1 (Zwapgrid) Consents API</b>: <code>/__sandbox/api1/…</code></li>" in html
+    assert "<b>Atto Consent API</b>" in html
+
+
+def test_assemble_refuses_a_part_defined_twice(tmp_path: Path, monkeypatch: Any) -> None:
+    package = tmp_path / "twice"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("a", "b"):
+        (package / f"{name}.py").write_text("def render(data):\n    return data\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TypeError, match="render is defined in two modules"):
+        assemble("twice", "Twice")
+
+
+def test_order_by_sorts_by_an_instant_then_a_tie_breaker() -> None:
+    oldest = order_by("at", tie="id")
+    newest = order_by("at", tie="id", newest_first=True)
+    early = {"at": "2030-01-01T00:00:00Z", "id": "b"}
+    late = {"at": "2030-01-02T00:00:00Z", "id": "a"}
+    assert oldest(early) < oldest(late) and newest(late) < newest(early)
+    assert oldest({**early, "id": "a"}) < oldest(early)
+    assert order_by("at")({"id": "z"}) == "" < order_by("at")(early)  # no instant: first
+
+
+def test_a_seeder_registers_the_fixtures_secret() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0}, "app")
+    registry = FirstSecret("t:secret")
+    seed = registry.seeder("client_secret")
+    seed(ctx, {"client_secret": "s"})
+    assert registry.refuses(ctx, "app", "other") and not registry.refuses(ctx, "app", "s")
+    for bad in ({}, {"client_secret": ""}, {"client_secret": "s", "name": "x"}):
+        with pytest.raises(ValueError, match="give exactly client_secret"):
+            seed(ctx, bad)
