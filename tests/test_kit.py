@@ -169,6 +169,18 @@ def test_the_first_secret_registers_the_tenant() -> None:
     assert registry.refuses(ctx, "app", "s2") and not registry.refuses(ctx, "new", "s2")
 
 
+def test_a_registration_an_older_version_stored_is_replaced_not_a_500() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0})
+    store.put_value("t:secret", "app", "a bare secret", None)  # not the {"secret": ...} shape
+    registry = FirstSecret("t:secret")
+    assert not registry.refuses(ctx, "app", "s1") and registry.entry(ctx, "app") is None
+    assert registry.claim(ctx, "app", "s1") == {"secret": "s1"}
+    assert registry.claim(ctx, "app", "s2") is None
+    store.put_value("t:token", "old", {"tenant": "app", "expires": "..."}, None)
+    assert Tokens("t:token", timedelta(minutes=5)).grant(ctx, "old") is None
+
+
 def test_a_token_lives_on_its_tenants_clock() -> None:
     store = MemoryStore()
     clocks: dict[str | None, datetime] = {None: T0, "t": T0 + DAY}

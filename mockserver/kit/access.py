@@ -7,7 +7,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..behaviour import Context
 
@@ -30,6 +30,10 @@ def same_secret(known: Any, given: Any) -> bool:
     return hmac.compare_digest(str(known).encode(), str(given).encode())
 
 
+def _registered(entry: Any) -> TypeGuard[JsonDict]:
+    return isinstance(entry, dict) and isinstance(entry.get("secret"), str)
+
+
 class FirstSecret:
     """Tenants registered by the first secret they are used with; later ones must match it.
     The entry may carry more than the secret (a name, an environment...); `hashed` keeps
@@ -45,7 +49,10 @@ class FirstSecret:
     def claim(self, ctx: Context, tenant: str, secret: str, **extra: Any) -> JsonDict | None:
         """The tenant's entry, registered now if new; None when it holds another secret."""
         entry = {"secret": self._kept(secret), **extra}
-        known: JsonDict = ctx.store.claim_value(self.namespace, tenant, entry, ctx.now)
+        known = ctx.store.claim_value(self.namespace, tenant, entry, ctx.now)
+        if not _registered(known):  # written by an older version (a persistent store): replace
+            self.register(ctx, tenant, secret, **extra)
+            return entry
         return known if same_secret(known["secret"], self._kept(secret)) else None
 
     def register(self, ctx: Context, tenant: str, secret: str, **extra: Any) -> None:
@@ -65,8 +72,8 @@ class FirstSecret:
         return seed_tenant
 
     def entry(self, ctx: Context, tenant: str) -> JsonDict | None:
-        found: JsonDict | None = ctx.store.get_value(self.namespace, tenant, ctx.now)
-        return found
+        found = ctx.store.get_value(self.namespace, tenant, ctx.now)
+        return found if _registered(found) else None
 
     def refuses(self, ctx: Context, tenant: str, secret: str) -> bool:
         """Whether a registered tenant holds another secret (an unknown one is not refused)."""
@@ -99,7 +106,7 @@ class Tokens:
         entry: JsonDict | None = (
             ctx.store.get_value(self.namespace, token, ctx.clock_now(None)) if token else None
         )
-        if entry is None:
+        if not isinstance(entry, dict) or "expiresAt" not in entry:  # none, or an older version's
             return None
         live = ctx.clock_now(str(entry["tenant"])) < datetime.fromisoformat(entry["expiresAt"])
         return entry if live else None
