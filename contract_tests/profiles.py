@@ -101,10 +101,11 @@ def _check(answer_status: int, what: str, text: str) -> None:
 
 
 # -- the sign-in styles, each set up from the spec's `x-contract.sign-in` -----------------------
+# A string: `Case` is imported for type checkers only.
 Style = tuple[
-    Callable[[Session], None],
-    Callable[[Case, Session], None],
-    Callable[[Case, Session], None] | None,
+    "Callable[[Session], None]",
+    "Callable[[Case, Session], None]",
+    "Callable[[Case, Session], None] | None",
 ]
 
 
