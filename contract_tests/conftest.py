@@ -83,7 +83,7 @@ def _build_target(config: pytest.Config) -> Target:
             missing = profile.missing_live_env()
             if missing:
                 target.skipped[name] = (
-                    f"{name}: live target needs {', '.join(missing)} (see docs/readme/contract.md)"
+                    f"{name}: live target needs {', '.join(missing)} (see docs/contract-tests.md)"
                 )
             else:
                 target.base_urls[name] = os.environ[profile.base_url_env].rstrip("/")
