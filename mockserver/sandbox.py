@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, redirect, request
@@ -12,10 +12,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .behaviour import Context
 from .lifecycle import admin_context, find_consent, move_consent
+from .runtime import Simulation
 from .store import Record
-
-if TYPE_CHECKING:
-    from .app import Simulator
 
 __all__ = ["Kit", "sandbox_blueprint"]
 
@@ -54,7 +52,7 @@ footer { text-align: center; color: var(--muted); font-size: 13px; margin-bottom
 class Kit:
     """What a provider's extra pages get (sandbox or admin): routes, pages, the lifecycle."""
 
-    def __init__(self, sim: Simulator, blueprint: Blueprint, provider: str) -> None:
+    def __init__(self, sim: Simulation, blueprint: Blueprint, provider: str) -> None:
         # Routes land at <blueprint prefix>/<provider><rule>: /__sandbox/p/... or /__admin/p/...
         self.sim = sim
         self.blueprint = blueprint
@@ -144,7 +142,7 @@ def is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def sandbox_blueprint(sim: Simulator) -> Blueprint:
+def sandbox_blueprint(sim: Simulation) -> Blueprint:
     bp = Blueprint("sandbox", __name__, url_prefix="/__sandbox")
     for name, runtime in sim.runtimes.items():
         if runtime.definition.sandbox is not None:
