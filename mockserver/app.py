@@ -13,13 +13,19 @@ from werkzeug.routing import Rule
 
 from .behaviour import index_keys
 from .clock import SimClock
+from .control import admin_blueprint
 from .dashboard import dashboard_blueprint
-from .engine import Engine, ProviderRuntime
+from .engine import Engine
 from .faults import FaultBook
 from .journal import Journal
+from .openapi import publish_specs
 from .providers import KNOWN, load_provider
-from .spec import SpecError, load_spec
-from .store import MemoryStore, Store, open_store
+from .runtime import ProviderRuntime
+from .sandbox import sandbox_blueprint
+from .seeding import seed_directory
+from .spec import SpecError, load_spec, snake_case
+from .storage import open_store
+from .store import MemoryStore, Store
 from .webhooks import install_webhooks
 
 __all__ = ["Simulator", "create_app", "default_spec_dir", "default_fixture_dir"]
@@ -48,7 +54,8 @@ def default_fixture_dir() -> Path:
 
 @dataclass(slots=True)
 class Simulator:
-    """All state of one simulator: what `app.extensions["mockserver"]` holds."""
+    """All state of one simulator: what `app.extensions["mockserver"]` holds. The layers below
+    `app` see it as a `runtime.Simulation`."""
 
     runtimes: dict[str, ProviderRuntime]
     store: Store
@@ -71,8 +78,6 @@ class Simulator:
             self.store.clear()  # records, values, journal, faults and the clock's settings
             self.clock.reset()
             if reseed and self.fixture_dir is not None:
-                from .seeding import seed_directory
-
                 seed_directory(self, self.fixture_dir)
 
 
@@ -134,14 +139,9 @@ def create_app(
     sim.engine = Engine(sim)
     for runtime in runtimes.values():
         sim.engine.mount(app, runtime)
-    from .openapi import publish_specs
-
     publish_specs(app, sim)  # /<provider>/openapi.json|yaml: not journaled, not through FastPath
     app.register_error_handler(404, sim.engine.unmatched)
     app.register_error_handler(405, sim.engine.unmatched)
-    from .control import admin_blueprint
-    from .sandbox import sandbox_blueprint
-
     app.register_blueprint(admin_blueprint(sim))
     app.register_blueprint(sandbox_blueprint(sim))
     install_webhooks(app, sim)  # the outbox, its sender and /__admin/webhooks
@@ -150,8 +150,6 @@ def create_app(
     if sim.fixture_dir is not None and state.count() == 0:
         # A persistent store that already holds consents keeps them: no duplicate seeding on a
         # restart, nor by each worker process of one server.
-        from .seeding import seed_directory
-
         seed_directory(sim, sim.fixture_dir)
     return app
 
@@ -176,9 +174,7 @@ class LazyBuilderRule(Rule):
 
 
 def _check_handlers(provider: str, operations: Iterable[str], handlers: set[str]) -> None:
-    from .spec import snake_case as _snake
-
-    wanted = {_snake(op): op for op in operations}
+    wanted = {snake_case(op): op for op in operations}
     missing = sorted(set(wanted) - handlers)
     extra = sorted(handlers - set(wanted))
     if missing:

@@ -31,12 +31,13 @@ from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request as BareRequest
 
 from . import jsoncodec
-from .behaviour import ApiError, Context, ErrorScope, ProviderDef, Reply
+from .behaviour import ApiError, Context, ErrorScope, Reply
 from .clock import format_instant
 from .faults import dropped_body
 from .journal import fingerprint, mask_body, mask_headers, mask_query
 from .jsoncodec import dumps_bytes
-from .spec import Operation, Param, Spec
+from .runtime import ProviderRuntime, Simulation
+from .spec import Operation, Param
 from .store import RecordNotFound, etag_matches
 from .validation import CoercionError, Violation, coerce, violations_of
 
@@ -110,17 +111,6 @@ def _current_request() -> Request:
 
 class ContractViolation(AssertionError):
     """Strict mode: the simulator was about to send a response its own spec does not allow."""
-
-
-@dataclass(slots=True)
-class ProviderRuntime:
-    definition: ProviderDef
-    spec: Spec
-    secret_headers: frozenset[str]
-
-    @property
-    def name(self) -> str:
-        return self.definition.name
 
 
 _STATUS_LINES: dict[int, str] = {}
@@ -266,7 +256,7 @@ class Outcome:
 class Engine:
     """The generic request pipeline: routing → security → validation → handler → response check."""
 
-    def __init__(self, simulator: Any) -> None:
+    def __init__(self, simulator: Simulation) -> None:
         self.sim = simulator
         self.runtimes: dict[str, ProviderRuntime] = {}
         self._host_urls: dict[tuple[Any, ...], str] = {}

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .behaviour import Context, settle
+from .runtime import Simulation
 from .store import Record, VersionConflict
-
-if TYPE_CHECKING:
-    from .app import Simulator
 
 __all__ = ["TransitionRefused", "admin_context", "create_consent", "find_consent", "move_consent"]
 
@@ -27,7 +25,7 @@ class TransitionRefused(Exception):
         self.allowed = allowed
 
 
-def admin_context(sim: Simulator, provider: str, tenant: str, base_url: str = "") -> Context:
+def admin_context(sim: Simulation, provider: str, tenant: str, base_url: str = "") -> Context:
     runtime = sim.runtimes[provider]
     return Context(
         provider=runtime.definition,
@@ -48,7 +46,7 @@ def admin_context(sim: Simulator, provider: str, tenant: str, base_url: str = ""
 
 
 def create_consent(
-    sim: Simulator, provider: str, fields: dict[str, Any], base_url: str = ""
+    sim: Simulation, provider: str, fields: dict[str, Any], base_url: str = ""
 ) -> tuple[Record, dict[str, Any]]:
     """Create a consent for a tenant in any state; answer it as the provider's API shows it."""
     definition = sim.runtimes[provider].definition
@@ -72,7 +70,7 @@ def create_consent(
     return record, {**definition.render(record.data), **made.secrets}
 
 
-def find_consent(sim: Simulator, provider: str, record_id: str) -> Record | None:
+def find_consent(sim: Simulation, provider: str, record_id: str) -> Record | None:
     """A consent by id whoever owns it, brought up to its tenant's clock."""
     record = sim.store.locate(provider, record_id)
     if record is None:
@@ -82,7 +80,7 @@ def find_consent(sim: Simulator, provider: str, record_id: str) -> Record | None
 
 
 def move_consent(
-    sim: Simulator, provider: str, record_id: str, wanted: Any, /, **options: Any
+    sim: Simulation, provider: str, record_id: str, wanted: Any, /, **options: Any
 ) -> Record | None:
     """Apply one of the provider's allowed transitions; None when the consent does not exist."""
     definition = sim.runtimes[provider].definition

@@ -10,18 +10,15 @@ import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 from flask import Blueprint, Flask, Response, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from .clock import EARLIEST, LATEST
+from .runtime import ProviderRuntime, Simulation
 from .spec import read_yaml
-
-if TYPE_CHECKING:
-    from .app import Simulator
-    from .engine import ProviderRuntime
 
 __all__ = [
     "ADMIN_SPEC",
@@ -129,7 +126,7 @@ def shadowed(runtime: ProviderRuntime, filename: str) -> bool:
     )
 
 
-def publish_specs(app: Flask, sim: Simulator) -> None:
+def publish_specs(app: Flask, sim: Simulation) -> None:
     """GET /<provider>/openapi.json and .yaml for every served provider (unless shadowed)."""
     rendered = _Rendered()
     for name, runtime in sim.runtimes.items():
@@ -157,7 +154,7 @@ def _spec_view(
 
 
 # -- the admin API's own document ----------------------------------------------------------------
-def admin_document(sim: Simulator, root: str) -> dict[str, Any]:
+def admin_document(sim: Simulation, root: str) -> dict[str, Any]:
     """mockserver/admin-openapi.yaml for this server: its URL, the providers it serves (the
     `provider` parameter's enum), their own admin routes, and the admin token if it has one."""
     document: dict[str, Any] = copy.deepcopy(read_yaml(ADMIN_SPEC))
@@ -196,7 +193,7 @@ def admin_document(sim: Simulator, root: str) -> dict[str, Any]:
     return document
 
 
-def admin_query_names(sim: Simulator) -> Callable[[str, str], frozenset[str] | None]:
+def admin_query_names(sim: Simulation) -> Callable[[str, str], frozenset[str] | None]:
     """For a method and an admin path, the query parameters the admin document declares there
     (None: no documented operation), so the control plane refuses a misspelt filter rather
     than ignoring it and answering everything."""
@@ -238,7 +235,7 @@ def _deref(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return dict(target)
 
 
-def publish_admin(bp: Blueprint, sim: Simulator, check_provider: Callable[[str], None]) -> None:
+def publish_admin(bp: Blueprint, sim: Simulation, check_provider: Callable[[str], None]) -> None:
     """On the admin blueprint (so behind its token): /openapi.json|yaml for the admin API, and
     /<provider>/openapi.json|yaml, each provider's spec even when an operation shadows its own."""
     rendered = _Rendered()

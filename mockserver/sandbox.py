@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, request
 from werkzeug.wrappers import Response as BaseResponse
@@ -11,10 +11,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from .behaviour import Context
 from .kit import Pages, Site, with_params
 from .lifecycle import admin_context, find_consent, move_consent
+from .runtime import Simulation
 from .store import Record
-
-if TYPE_CHECKING:
-    from .app import Simulator
 
 __all__ = ["Kit", "sandbox_blueprint"]
 
@@ -23,7 +21,7 @@ class Kit:
     """The `kit.Site` a provider's extra pages and routes get (sandbox or admin): routes under
     the provider's prefix, the request's inputs, the consents through the lifecycle, answers."""
 
-    def __init__(self, sim: Simulator, blueprint: Blueprint, provider: str) -> None:
+    def __init__(self, sim: Simulation, blueprint: Blueprint, provider: str) -> None:
         # Routes land at <blueprint prefix>/<provider><rule>: /__sandbox/p/... or /__admin/p/...
         self._sim = sim
         self.blueprint = blueprint
@@ -81,7 +79,7 @@ class Kit:
         return redirect(with_params(url, params), code=303)
 
 
-def sandbox_blueprint(sim: Simulator) -> Blueprint:
+def sandbox_blueprint(sim: Simulation) -> Blueprint:
     bp = Blueprint("sandbox", __name__, url_prefix="/__sandbox")
     for name, runtime in sim.runtimes.items():
         if runtime.definition.sandbox is not None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from .lifecycle import admin_context, create_consent
+from .runtime import Simulation
 from .spec import read_yaml
-
-if TYPE_CHECKING:
-    from .app import Simulator
 
 __all__ = ["FixtureError", "seed_directory", "seed_document", "seed_file"]
 
@@ -20,7 +18,7 @@ class FixtureError(ValueError):
     """A fixture that cannot be loaded: the file, the path inside it, and the reason."""
 
 
-def seed_directory(sim: Simulator, folder: Path) -> int:
+def seed_directory(sim: Simulation, folder: Path) -> int:
     """Seed every served provider that has a `<provider>.yaml` in the folder."""
     if not folder.is_dir():
         raise FixtureError(
@@ -34,7 +32,7 @@ def seed_directory(sim: Simulator, folder: Path) -> int:
     return created
 
 
-def seed_file(sim: Simulator, path: str | Path) -> int:
+def seed_file(sim: Simulation, path: str | Path) -> int:
     path = Path(path)
     try:
         document = read_yaml(path)  # libyaml, and cached: see spec.read_yaml
@@ -45,7 +43,7 @@ def seed_file(sim: Simulator, path: str | Path) -> int:
     return seed_document(sim, document, str(path))
 
 
-def seed_document(sim: Simulator, document: Any, label: str) -> int:
+def seed_document(sim: Simulation, document: Any, label: str) -> int:
     """Create every consent a fixture document lists; all or nothing per document."""
     if not isinstance(document, dict):
         raise FixtureError(f"{label}: the document must be a mapping with 'provider' and 'tenants'")

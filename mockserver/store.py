@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from sortedcontainers import SortedList
@@ -598,29 +597,3 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release: the memory store lives and dies with its process."""
-
-
-def open_store(spec: str) -> Store:
-    """A store from its command-line form: `memory`, `sqlite:PATH` or `redis://HOST:PORT/DB`."""
-    if spec == "memory":
-        return MemoryStore()
-    if spec.startswith("sqlite:"):
-        path = spec.removeprefix("sqlite:")
-        if not path:
-            raise ValueError("sqlite store needs a path: --store sqlite:PATH")
-        if path == ":memory:" or path.startswith("file:"):
-            raise ValueError(
-                f"--store sqlite:{path}: give a file path; an in-memory SQLite database is not "
-                "shared by threads or workers (use --store memory for state in one process)"
-            )
-        folder = Path(path).parent
-        if not folder.is_dir():
-            raise ValueError(f"--store sqlite:{path}: folder {folder} does not exist")
-        from .sqlite_store import SqliteStore
-
-        return SqliteStore(path)
-    if spec.startswith(("redis://", "rediss://")):
-        from .redis_store import RedisStore
-
-        return RedisStore(spec)
-    raise ValueError(f"unknown store {spec!r}: use memory, sqlite:PATH or redis://HOST:PORT/DB")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.store import Store, open_store
+from mockserver.storage import open_store
+from mockserver.store import Store
 
 KINDS = ["memory", "sqlite", "redis"]
 
@@ -102,7 +103,7 @@ def test_update_doc_loses_no_concurrent_update(store: Store) -> None:
 
 _CLAIMER = """
 import json, sys, time
-from mockserver.store import open_store
+from mockserver.storage import open_store
 store = open_store(sys.argv[1])
 sys.stdout.write("ready\\n"); sys.stdout.flush()
 sys.stdin.readline()  # both processes start claiming together

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from mockserver import sqlite_store as sqlite_slots
 from mockserver.sqlite_store import SqliteStore
+from mockserver.storage import open_store
 from mockserver.store import (
     IndexKeys,
     MemoryStore,
@@ -27,7 +28,6 @@ from mockserver.store import (
     Store,
     VersionConflict,
     etag_of,
-    open_store,
 )
 
 from conftest import RedisServer

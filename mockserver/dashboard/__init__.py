@@ -12,9 +12,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .auth import COOKIE, PREFIX, SESSION, Gate, safe_next
 from .common import render
+from .consents import register_consent_views
+from .tools import register_tool_views
 
 if TYPE_CHECKING:
-    from ..app import Simulator
+    from ..runtime import Simulation as Simulator
 
 __all__ = ["PREFIX", "dashboard_blueprint"]
 
@@ -105,9 +107,6 @@ def dashboard_blueprint(sim: Simulator) -> Blueprint:
         response = redirect(f"{PREFIX}/login", code=303)
         response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="Strict")
         return response
-
-    from .consents import register_consent_views
-    from .tools import register_tool_views
 
     register_consent_views(bp, sim)
     register_tool_views(bp, sim)

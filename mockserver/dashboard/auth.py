@@ -15,7 +15,7 @@ from flask import Request
 from ..clock import SystemClock
 
 if TYPE_CHECKING:
-    from ..app import Simulator
+    from ..runtime import Simulation as Simulator
 
 __all__ = ["COOKIE", "PREFIX", "SESSION", "Gate", "safe_next"]
 

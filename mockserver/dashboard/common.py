@@ -17,8 +17,8 @@ from ..journal import fingerprint
 from .auth import PREFIX, safe_next
 
 if TYPE_CHECKING:
-    from ..app import Simulator
     from ..behaviour import ProviderDef
+    from ..runtime import Simulation as Simulator
 
 __all__ = [
     "PAGE_SIZE",

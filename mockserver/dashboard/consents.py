@@ -15,8 +15,8 @@ from .auth import PREFIX
 from .common import PAGE_SIZE, Pager, back_to, page_number, render, resolve_tenant, tenant_key
 
 if TYPE_CHECKING:
-    from ..app import Simulator
     from ..behaviour import ProviderDef
+    from ..runtime import Simulation as Simulator
     from ..store import Record
 
 __all__ = ["register_consent_views"]

@@ -14,11 +14,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..clock import format_instant, parse_duration, parse_instant
 from ..faults import FaultError
 from ..journal import fingerprint
+from ..webhooks.registry import shown
 from .auth import PREFIX
 from .common import PAGE_SIZE, Pager, back_to, page_number, render, tenant_label
 
 if TYPE_CHECKING:
-    from ..app import Simulator
+    from ..runtime import Simulation as Simulator
 
 __all__ = ["register_tool_views"]
 
@@ -187,7 +188,6 @@ def register_tool_views(bp: Blueprint, sim: Simulator) -> None:
         hub = current_app.extensions.get("mockserver.webhooks")
         if hub is None:
             return render("webhooks.html", "webhooks", title="Webhooks", installed=False)
-        from ..webhooks.registry import shown
 
         hooks = [
             {**shown(h), "tenant": tenant_label(sim, h.provider, h.tenant)}
