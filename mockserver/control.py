@@ -22,7 +22,7 @@ from .seeding import FixtureError, seed_document, seed_file
 if TYPE_CHECKING:
     from .app import Simulator
 
-__all__ = ["admin_blueprint"]
+__all__ = ["admin_blueprint", "guard", "json_object"]
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -31,7 +31,8 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response:
     return response
 
 
-def _json_object() -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
+    """The request's body as a JSON object ({} when empty); ValueError (a 400) otherwise."""
     raw = request.get_data()
     if not raw:
         return {}
@@ -72,9 +73,10 @@ def _problems(sim: Simulator) -> list[str]:
     return problems
 
 
-def admin_blueprint(sim: Simulator) -> Blueprint:
-    bp = Blueprint("admin", __name__, url_prefix="/__admin")
-
+def guard(bp: Blueprint, sim: Simulator) -> None:
+    """What every /__admin blueprint shares: the header size bound, the admin token, unknown
+    query parameters refused where the document declares some, and HTTP errors raised in a
+    view (a body over the limit) answered as JSON."""
     query_names: list[Callable[[str, str], frozenset[str] | None]] = []
 
     @bp.before_request
@@ -104,18 +106,24 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
             )
         return None
 
-    def _unauthorized() -> Response:
-        response = _error(
-            401, "unauthorized", "The control plane needs 'Authorization: Bearer <admin token>'."
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver-admin"'
-        return response
-
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         # Raised inside a view (a body over the limit, a bad form): JSON like every answer here.
         code = exc.code or 500
         return _error(code, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+
+
+def _unauthorized() -> Response:
+    response = _error(
+        401, "unauthorized", "The control plane needs 'Authorization: Bearer <admin token>'."
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver-admin"'
+    return response
+
+
+def admin_blueprint(sim: Simulator) -> Blueprint:
+    bp = Blueprint("admin", __name__, url_prefix="/__admin")
+    guard(bp, sim)
 
     @bp.errorhandler(_BadAdminRequest)
     @bp.errorhandler(ValueError)
@@ -170,7 +178,7 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
 
     @bp.post("/reset")
     def reset() -> Response:
-        body = _json_object()
+        body = json_object()
         reseed = body.pop("fixtures", True)
         if body or not isinstance(reseed, bool):  # "false" must not mean "reseed"
             raise _BadAdminRequest('the body is {"fixtures": true|false}, or empty')
@@ -183,7 +191,7 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
 
     @bp.post("/clock")
     def move_clock() -> Response:
-        body = _json_object()
+        body = json_object()
         tenant = body.get("tenant")
         if tenant is not None and not isinstance(tenant, str):
             raise _BadAdminRequest("tenant must be a string")
@@ -222,7 +230,7 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
     @bp.post("/<provider>/consents")
     def make_consent(provider: str) -> Response:
         _provider(provider)
-        record, shown = create_consent(sim, provider, _json_object(), request.host_url.rstrip("/"))
+        record, shown = create_consent(sim, provider, json_object(), request.host_url.rstrip("/"))
         response = jsonify(shown)
         response.status_code = 201
         response.headers["Location"] = (
@@ -274,7 +282,7 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
             )
         if not target:
             return _error(400, "bad_request", f"{provider} defines no status for {decision}")
-        options = _json_object()
+        options = json_object()
         try:
             record = move_consent(sim, provider, record_id, target, **options)
         except TransitionRefused as refused:
@@ -295,7 +303,7 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
     @bp.post("/<provider>/consents/<record_id>/status")
     def change_status(provider: str, record_id: str) -> Response:
         _provider(provider)
-        body = _json_object()
+        body = json_object()
         if "status" not in body:
             raise _BadAdminRequest('give the new status: {"status": ...}')
         options = {k: v for k, v in body.items() if k != "status"}
@@ -372,7 +380,7 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
     @bp.post("/faults")
     def add_fault() -> Response:
         try:
-            fault = sim.faults.add(_json_object(), sim.operations())
+            fault = sim.faults.add(json_object(), sim.operations())
         except FaultError as exc:
             return _error(400, "bad_fault", str(exc))
         response = jsonify(fault.as_dict())
@@ -391,7 +399,7 @@ def admin_blueprint(sim: Simulator) -> Blueprint:
 
     @bp.post("/seed")
     def seed() -> Response:
-        body = _json_object()
+        body = json_object()
         if "path" in body:
             created = seed_file(sim, str(body["path"]))
         else:
