@@ -156,7 +156,8 @@ def _spec_view(
 # -- the admin API's own document ----------------------------------------------------------------
 def admin_document(sim: Simulation, root: str) -> dict[str, Any]:
     """mockserver/admin-openapi.yaml for this server: its URL, the providers it serves (the
-    `provider` parameter's enum), their own admin routes, and the admin token if it has one."""
+    `provider` enums: path parameter, fault, fixture, webhook registration), their own admin
+    routes, and the admin token if it has one."""
     document: dict[str, Any] = copy.deepcopy(read_yaml(ADMIN_SPEC))
     document["servers"] = [{"url": root, "description": "this consent-mockserver"}]
     components = document["components"]
@@ -169,6 +170,8 @@ def admin_document(sim: Simulation, root: str) -> dict[str, Any]:
         None,
     ]
     components["schemas"]["FixtureDocument"]["properties"]["provider"]["enum"] = served
+    register = document["paths"]["/__admin/webhooks"]["post"]["requestBody"]
+    register["content"]["application/json"]["schema"]["properties"]["provider"]["enum"] = served
     move_clock = document["paths"]["/__admin/clock"]["post"]
     move_clock["description"] = (
         move_clock["description"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from flask import has_request_context
+from flask import Flask, has_request_context
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,6 +24,8 @@ from mockserver.clock import EARLIEST, LATEST
 from mockserver.providers import KNOWN
 from mockserver.spec import read_yaml
 from mockserver.testing import RunningServer, start_server
+from mockserver.webhooks.admin import URL_PATTERN
+from mockserver.webhooks.receiver import WebhookReceiver
 
 from conftest import api1_headers
 
@@ -170,8 +173,20 @@ def _openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[^>:]+:)?[^>]+>", "{}", rule)
 
 
+def _admin_routes(app: Flask) -> set[tuple[str, str]]:
+    """The API routes under /__admin, as (path template, method). The dashboard's pages under
+    /__admin/ui are HTML for people (docs/dashboard.md), not operations of the API."""
+    return {
+        (_openapi_path(rule.rule), method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/__admin/")
+        and not (rule.rule == "/__admin/ui" or rule.rule.startswith("/__admin/ui/"))
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+
+
 def test_every_admin_route_is_documented(every: FlaskClient) -> None:
-    app = every.application
     document = every.get("/__admin/openapi.json", headers=BEARER).get_json()
     documented = {
         (re.sub(r"\{[^}]+\}", "{}", path), method.upper())
@@ -181,18 +196,30 @@ def test_every_admin_route_is_documented(every: FlaskClient) -> None:
     }
     # The generic /<provider>/consents/<id>/<decision> is documented as .../approve and .../reject.
     documented |= {("/__admin/{}/consents/{}/{}", "POST")}
-    routes = {
-        (_openapi_path(rule.rule), method)
-        for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/__admin/")
-        for method in rule.methods or ()
-        if method not in ("HEAD", "OPTIONS")
-    }
+    routes = _admin_routes(every.application)
     assert routes - documented == set()
     assert {path for path, _ in documented} - {path for path, _ in routes} <= {
         "/__admin/{}/consents/{}/approve",
         "/__admin/{}/consents/{}/reject",
     }
+    assert ("/__admin/webhooks/{}/secret", "POST") in routes  # the webhooks blueprint's too
+
+
+def test_only_the_dashboards_pages_are_left_out_of_the_admin_api() -> None:
+    app = create_app(["atto"], fixtures=None)
+    for rule in ("/__admin/ui", "/__admin/ui/", "/__admin/ui/<page>", "/__admin/uix"):
+        app.add_url_rule(rule, endpoint=f"page{rule}", view_func=lambda **_: "<html></html>")
+    found = {path for path, _ in _admin_routes(app)}
+    assert "/__admin/uix" in found and "/__admin/webhooks" in found
+    assert not {path for path in found if path == "/__admin/ui" or path.startswith("/__admin/ui/")}
+
+
+def test_the_webhook_url_pattern_is_the_servers(every: FlaskClient) -> None:
+    document = every.get("/__admin/openapi.json", headers=BEARER).get_json()
+    assert document["components"]["schemas"]["WebhookUrl"]["pattern"] == URL_PATTERN
+    register = document["paths"]["/__admin/webhooks"]["post"]["requestBody"]
+    provider = register["content"]["application/json"]["schema"]["properties"]["provider"]
+    assert provider["enum"] == list(KNOWN)
 
 
 # -- over HTTP: a real server, and Schemathesis on the admin API ----------------------------------
@@ -230,23 +257,49 @@ _SEMANTIC = (
     "seed",
 )
 _CONFIG = f"""
+hooks = "admin_hooks"
+
 [[operations]]
 include-operation-id = {json.dumps(list(_SEMANTIC))}
 checks.positive_data_acceptance.enabled = false
 """
 
 
+# Loaded by Schemathesis (from its working directory): a webhook URL the server would accept is
+# replaced, before the request is sent, by the test's receiver on loopback, so the server's sender
+# never posts to a host Schemathesis made up (valid stays valid, so every check keeps its verdict).
+_HOOKS = """
+import os
+import re
+
+import schemathesis
+
+from mockserver.webhooks.admin import URL_PATTERN
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if isinstance(case.body, dict):
+        for name in ("url", "backupUrl"):
+            value = case.body.get(name)
+            if isinstance(value, str) and re.fullmatch(URL_PATTERN, value):
+                case.body[name] = os.environ["ADMIN_TEST_RECEIVER"]
+"""
+
+
 def test_schemathesis_finds_the_admin_api_true_to_its_document(
-    server: RunningServer, tmp_path: Path
+    server: RunningServer, tmp_path: Path, webhook_receiver: WebhookReceiver
 ) -> None:
     """Schemathesis's CLI, every phase (examples, coverage, fuzzing, stateful), positive and
     negative data, all checks, against a running server from its own /__admin/openapi.json:
     every answer is documented (status, media type, headers, body), never a 5xx, a request
     that breaks the document is refused, and the token is required. Found, then fixed: 500s
     on objects where strings belong (faults, seed, temp-tokens), on clock instants past year
-    9999; an ignored misspelt query parameter; a 405 without Allow."""
+    9999; an ignored misspelt query parameter; a 405 without Allow; DELETE advertised in the
+    Allow of /__admin/webhooks/settings (a hook id route took the name)."""
     config = tmp_path / "schemathesis.toml"
     config.write_text(_CONFIG)
+    (tmp_path / "admin_hooks.py").write_text(_HOOKS)
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",
@@ -259,8 +312,14 @@ def test_schemathesis_finds_the_admin_api_true_to_its_document(
         "--seed=20261204",
         "--no-color",
     ]
+    env = {**os.environ, "ADMIN_TEST_RECEIVER": webhook_receiver.url}
     run = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:] + server.output()[-3000:]
-    assert "Selected: 24/24" in run.stdout  # every admin operation, the providers' own too
+    assert "Selected: 36/36" in run.stdout  # every admin operation, the providers' own too
+    with httpx.Client(base_url=server.base_url, headers=BEARER) as http:
+        hooks = http.get("/__admin/webhooks").json()["webhooks"]
+        sent = http.get("/__admin/webhooks/deliveries").json()["deliveries"]
+    assert hooks and {h["url"] for h in hooks} == {webhook_receiver.url}  # registered, here
+    assert {d["url"] for d in sent} <= {webhook_receiver.url, None}  # loopback only

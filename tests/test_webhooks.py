@@ -81,6 +81,13 @@ def deliveries(admin: FlaskClient, at_least: int = 1, timeout: float = 5) -> lis
         time.sleep(0.02)
 
 
+def _post(admin: FlaskClient, url: str, body: Any) -> Any:
+    """`body` as JSON, or bytes sent as they are (what no JSON encoder would write)."""
+    if isinstance(body, bytes):
+        return admin.post(url, data=body, content_type="application/json")
+    return admin.post(url, json=body)
+
+
 # -- registration ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("body", "fragment"),
@@ -94,11 +101,16 @@ def deliveries(admin: FlaskClient, at_least: int = 1, timeout: float = 5) -> lis
         ({"provider": "toy", "tenant": "t", "url": "http://x/"}, "'secret' is required"),
         ({"provider": "toy", "url": "http://x/", "secret": "s"}, "'tenant' is required"),
         ({"provider": "toy", "tenant": "t", "url": "http://x/", "secret": "s", "x": 1}, "unknown"),
+        ({"provider": "toy", "tenant": "t", "url": " http://x/", "secret": "s"}, "http(s) URL"),
+        ({"provider": "toy", "tenant": "t", "url": "http://x/a b", "secret": "s"}, "http(s) URL"),
+        ({"provider": "toy", "tenant": "t", "url": "http://:80/", "secret": "s"}, "http(s) URL"),
+        ({"provider": "toy", "tenant": "t", "url": "http://[:]/", "secret": "s"}, "IPv6"),
         ([1, 2], "JSON object"),
+        (b"[" * 5000 + b"]" * 5000, "nested deeper"),  # as raw JSON: was a 500
     ],
 )
 def test_registration_is_validated(admin: FlaskClient, body: Any, fragment: str) -> None:
-    response = admin.post("/__admin/webhooks", json=body)
+    response = _post(admin, "/__admin/webhooks", body)
     assert response.status_code == 400
     assert json_of(response)["error"] == "bad_request" and fragment in json_of(response)["message"]
 
@@ -117,6 +129,59 @@ def test_register_list_and_delete_never_show_the_secret(admin: FlaskClient) -> N
     assert admin.delete(f"/__admin/webhooks/{hook_id}").status_code == 200
     assert admin.delete(f"/__admin/webhooks/{hook_id}").status_code == 404
     assert json_of(admin.get("/__admin/webhooks"))["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "fragment"),
+    [
+        ("secret", {"secret": "n", "graceSeconds": 1e300}, "graceSeconds"),  # was a 500
+        ("secret", b'{"secret": "n", "graceSeconds": 1e400}', "graceSeconds"),  # inf: a 500
+        ("secret", {"secret": "n", "graceSeconds": -1}, "graceSeconds"),
+        ("secret", {"secret": "n", "graceSeconds": True}, "graceSeconds"),
+        ("secret", {"secret": "n", "grace": 5}, "unknown fields: grace"),  # was ignored
+        ("secret", b'{"secret": "n", "graceSeconds": NaN}', "not valid JSON"),
+        ("secret", {"secret": ""}, "'secret' is required"),
+        ("test", {"dta": 1}, "unknown fields: dta"),  # was ignored
+        ("test", b"[" * 5000 + b"]" * 5000, "nested deeper"),
+        ("test", b"{not json", "not valid JSON"),
+    ],
+)
+def test_bad_input_to_a_hook_is_a_json_400(
+    admin: FlaskClient, path: str, body: Any, fragment: str
+) -> None:
+    hook_id = register(admin, "http://127.0.0.1:9/hook")
+    response = _post(admin, f"/__admin/webhooks/{hook_id}/{path}", body)
+    assert response.status_code == 400, response.data
+    assert json_of(response)["error"] == "bad_request" and fragment in json_of(response)["message"]
+
+
+def test_the_webhook_routes_are_guarded_like_the_rest_of_admin(admin: FlaskClient) -> None:
+    misspelt = admin.get("/__admin/webhooks?provder=hooked")
+    assert misspelt.status_code == 400
+    message = json_of(misspelt)["message"]
+    assert message == "unknown query parameters: provder; known: provider, tenant"
+    event = admin.get("/__admin/webhooks/deliveries?evnt=1")
+    assert event.status_code == 400 and "known: event, hook, provider, tenant" in event.text
+    assert admin.get("/__admin/webhooks/deliveries?event=x&hook=y").status_code == 200
+    huge = admin.get("/__admin/webhooks", headers={"X-Big": "x" * 40_000})
+    assert huge.status_code == 431 and json_of(huge)["error"] == "headers_too_large"
+    too_big = admin.post("/__admin/webhooks/faults", data=b" " * (2 * 1024 * 1024))
+    assert too_big.status_code == 413 and json_of(too_big)["error"] == "request_entity_too_large"
+    # /settings is not a hook id: its methods, not "no webhook settings", nor DELETE in Allow.
+    settings = admin.delete("/__admin/webhooks/settings")
+    assert settings.status_code == 405 and "DELETE" not in settings.headers["Allow"]
+    assert "DELETE" not in admin.options("/__admin/webhooks/settings").headers["Allow"]
+
+
+def test_with_a_token_every_webhook_route_asks_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(KNOWN, "toy", "toy_provider")
+    client = create_app(["toy"], spec_dir=DATA, admin_token="tok").test_client()
+    refused = client.get("/__admin/webhooks/settings")
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+    ok = client.get("/__admin/webhooks/settings", headers={"Authorization": "Bearer tok"})
+    assert ok.status_code == 200
 
 
 def test_no_sender_thread_without_hooks(app: Flask) -> None:
@@ -288,6 +353,14 @@ def test_faults_are_validated(admin: FlaskClient) -> None:
     for spec in ({"action": "explode"}, {"action": "delay", "seconds": -1}, {"times": 0}):
         response = admin.post("/__admin/webhooks/faults", json=spec)
         assert response.status_code == 400 and json_of(response)["error"] == "bad_fault"
+
+
+def test_clearing_faults_says_how_many_were_removed(admin: FlaskClient) -> None:
+    _fault(admin, action="drop")
+    _fault(admin, action="delay", times=2)
+    cleared = admin.delete("/__admin/webhooks/faults")
+    assert json_of(cleared) == {"deleted": 2, "released": 0}  # was {"deleted": true, ...}
+    assert json_of(admin.get("/__admin/webhooks/faults"))["faults"] == []
 
 
 def test_drop_fault(admin: FlaskClient, receiver: WebhookReceiver) -> None:

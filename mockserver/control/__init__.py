@@ -6,19 +6,17 @@ app, because each app adds its providers' own admin routes and its published doc
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response
 
-from ..engine import MAX_HEADER_BYTES, header_bytes
-from ..openapi import admin_query_names, publish_admin
+from ..adminguard import guard
+from ..openapi import publish_admin
 from ..runtime import Simulation
 from ..sandbox import Kit
 from ..seeding import FixtureError
 from . import clock, consents, faults, health, journal, seed
-from .common import BadAdminRequest, check_provider, error, simulator
+from .common import BadAdminRequest, check_provider, error
 
 __all__ = ["admin_blueprint"]
 
@@ -51,8 +49,7 @@ _STATE: list[tuple[str, str, View]] = [
 
 def admin_blueprint(sim: Simulation) -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix="/__admin")
-    bp.before_request(_guard)
-    bp.register_error_handler(HTTPException, _http)
+    guard(bp)
     bp.register_error_handler(BadAdminRequest, _bad)
     bp.register_error_handler(ValueError, _bad)
     bp.register_error_handler(FixtureError, _bad_fixture)
@@ -68,54 +65,6 @@ def admin_blueprint(sim: Simulation) -> Blueprint:
 def _add(bp: Blueprint, routes: list[tuple[str, str, View]]) -> None:
     for rule, method, view in routes:
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=view, methods=[method])
-
-
-def _guard() -> Response | None:
-    if header_bytes(request.environ) > MAX_HEADER_BYTES:
-        return error(
-            431, "headers_too_large", f"headers exceed {MAX_HEADER_BYTES // 1024} KiB in all"
-        )
-    sim = simulator()
-    if sim.admin_token is not None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), sim.admin_token.encode()
-        ):
-            return _unauthorized()
-    # Only where the route has filters to misspell: a page without any (health) may well be a
-    # redirect target that the caller's parameters are appended to.
-    allowed = _query_names(sim)(request.method, request.path)
-    unknown = sorted(set(request.args) - allowed) if allowed else []
-    if unknown:
-        known = ", ".join(sorted(allowed or ()))
-        return error(
-            400, "bad_request", f"unknown query parameters: {', '.join(unknown)}; known: {known}"
-        )
-    return None
-
-
-def _query_names(sim: Simulation) -> Callable[[str, str], frozenset[str] | None]:
-    """Built on first use (the document knows every provider's admin routes), once per app."""
-    names: Callable[[str, str], frozenset[str] | None] | None = current_app.extensions.get(
-        "mockserver.admin_query_names"
-    )
-    if names is None:
-        names = current_app.extensions["mockserver.admin_query_names"] = admin_query_names(sim)
-    return names
-
-
-def _unauthorized() -> Response:
-    response = error(
-        401, "unauthorized", "The control plane needs 'Authorization: Bearer <admin token>'."
-    )
-    response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver-admin"'
-    return response
-
-
-def _http(exc: HTTPException) -> Response:
-    # Raised inside a view (a body over the limit, a bad form): JSON like every answer here.
-    code = exc.code or 500
-    return error(code, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
 
 
 def _bad(exc: ValueError) -> Response:

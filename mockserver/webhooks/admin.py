@@ -3,24 +3,36 @@ delivery faults and the sender's retry settings."""
 
 from __future__ import annotations
 
-import hmac
+import re
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
 
+from ..adminguard import guard, json_object
 from ..clock import format_instant
 from .faults import WebhookFaultError
 from .model import Event
 from .registry import ROTATION_GRACE, shown
 
 if TYPE_CHECKING:
-    from ..app import Simulator
+    from ..runtime import Simulation as Simulator
     from .hub import Hub
 
-__all__ = ["webhooks_blueprint"]
+__all__ = ["GRACE_MAX_SECONDS", "URL_PATTERN", "webhooks_blueprint"]
+
+# An absolute http(s) URL with a host, no whitespace (urlsplit would silently strip some of it).
+# admin-openapi.yaml's WebhookUrl has the same pattern (tests/test_openapi.py compares them).
+URL_PATTERN = (
+    r"^[hH][tT][tT][pP][sS]?://(?:[^\s/?#@]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)"
+    r"(?::[0-9]*)?(?:[/?#]\S*)?$"
+)
+_URL = re.compile(URL_PATTERN)
+GRACE_MAX_SECONDS = 10 * 366 * 86400  # ten years of simulated time: within the clock's range
 
 
 class _Bad(ValueError):
@@ -33,10 +45,11 @@ def _error(status: int, code: str, message: str) -> Response:
     return response
 
 
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True) if request.get_data() else {}
-    if not isinstance(body, dict):
-        raise _Bad("the body must be a JSON object")
+def _body(*allowed: str) -> dict[str, Any]:
+    body = json_object()  # as the rest of /__admin: bounded depth, no NaN, any content type
+    unknown = set(body) - set(allowed)
+    if unknown:
+        raise _Bad(f"unknown fields: {', '.join(sorted(unknown))}; allowed: {', '.join(allowed)}")
     return body
 
 
@@ -50,8 +63,8 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | No
 
 
 def _url(value: str, name: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
+    parts = urlsplit(value) if _URL.fullmatch(value) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise _Bad(f"{name} must be an absolute http(s) URL, got {value!r}")
     return value
 
@@ -62,23 +75,21 @@ def _created(payload: Any) -> Response:
     return response
 
 
+class _HookId(BaseConverter):
+    """A webhook id: any segment but the names of the collections beside the hooks, so that
+    `DELETE /__admin/webhooks/settings` is a 405 rather than "no webhook settings"."""
+
+    regex = r"(?!(?:deliveries|faults|settings)$)[^/]+"
+
+
 def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
     bp = Blueprint("webhooks", __name__, url_prefix="/__admin/webhooks")
 
-    @bp.before_request
-    def _guard() -> Response | None:  # the same admin token as the rest of /__admin
-        if sim.admin_token is None:
-            return None
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), sim.admin_token.encode()
-        ):
-            return None
-        response = _error(
-            401, "unauthorized", "The control plane needs 'Authorization: Bearer <admin token>'."
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer realm="mockserver-admin"'
-        return response
+    @bp.record_once
+    def _converter(state: BlueprintSetupState) -> None:
+        state.app.url_map.converters["hook_id"] = _HookId
+
+    guard(bp)  # the token, header size and query checks of the rest of /__admin
 
     @bp.errorhandler(_Bad)
     @bp.errorhandler(ValueError)
@@ -91,10 +102,7 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
 
     @bp.post("")
     def register() -> Response:
-        body = _body()
-        unknown = set(body) - {"provider", "tenant", "url", "secret", "backupUrl", "events"}
-        if unknown:
-            raise _Bad(f"unknown fields: {', '.join(sorted(unknown))}")
+        body = _body("provider", "tenant", "url", "secret", "backupUrl", "events")
         provider = _text(body, "provider") or ""
         if provider not in sim.runtimes:
             raise _Bad(f"unknown provider {provider!r}; served: {', '.join(sim.runtimes)}")
@@ -128,20 +136,23 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
         ]
         return jsonify({"webhooks": listed})
 
-    @bp.delete("/<hook_id>")
+    @bp.delete("/<hook_id:hook_id>")
     def unregister(hook_id: str) -> Response:
         hook = hub.registry.remove(hook_id)
         if hook is None:
             return _error(404, "not_found", f"no webhook {hook_id}")
         return jsonify({"deleted": 1})
 
-    @bp.post("/<hook_id>/secret")
+    @bp.post("/<hook_id:hook_id>/secret")
     def rotate(hook_id: str) -> Response:
-        body = _body()
+        body = _body("secret", "graceSeconds")
         secret = _text(body, "secret") or ""
         grace = body.get("graceSeconds", ROTATION_GRACE.total_seconds())
-        if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace:
-            raise _Bad("graceSeconds must be a non-negative number (default 86400)")
+        number = isinstance(grace, int | float) and not isinstance(grace, bool)
+        if not number or not 0 <= grace <= GRACE_MAX_SECONDS:
+            raise _Bad(
+                f"graceSeconds must be a number from 0 to {GRACE_MAX_SECONDS} (default 86400)"
+            )
         current = hub.registry.get(hook_id)
         if current is None:
             return _error(404, "not_found", f"no webhook {hook_id}")
@@ -151,8 +162,9 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
             return _error(404, "not_found", f"no webhook {hook_id}")
         return jsonify(shown(hook))
 
-    @bp.post("/<hook_id>/test")
+    @bp.post("/<hook_id:hook_id>/test")
     def send_test(hook_id: str) -> Response:
+        data = _body("data").get("data")
         hook = hub.registry.get(hook_id)
         if hook is None:
             return _error(404, "not_found", f"no webhook {hook_id}")
@@ -165,7 +177,7 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
             "provider": hook.provider,
             "tenant": hook.tenant,
             "created": format_instant(now),
-            "data": _body().get("data"),
+            "data": data,
         }
         hub.emit(Event("mockserver.test", payload), [hook], now, event_id)
         return _created({"event": event_id, "webhook": hook.id})
@@ -188,14 +200,14 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
 
     @bp.post("/faults")
     def add_fault() -> Response:
-        return _created(hub.faults.add(_body()))
+        return _created(hub.faults.add(json_object()))
 
     @bp.delete("/faults")
     def clear_faults() -> Response:
-        released = hub.faults.clear()
+        removed, released = hub.faults.clear()
         hub._queue(released)  # held events go out now
         hub.kick()
-        return jsonify({"deleted": True, "released": len(released)})
+        return jsonify({"deleted": removed, "released": len(released)})
 
     @bp.get("/settings")
     def settings() -> Response:
@@ -203,6 +215,6 @@ def webhooks_blueprint(sim: Simulator, hub: Hub) -> Blueprint:
 
     @bp.post("/settings")
     def configure() -> Response:
-        return jsonify(hub.configure(_body()).as_dict())
+        return jsonify(hub.configure(json_object()).as_dict())
 
     return bp

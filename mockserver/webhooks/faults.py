@@ -80,16 +80,20 @@ class DeliveryFaults:
         self.store.update_doc(DOC, change)
         return {k: v for k, v in made[0].items() if k != "held"}
 
-    def clear(self) -> Planned:
-        """Remove every fault; the events reorder faults hold are sent now."""
+    def clear(self) -> tuple[int, Planned]:
+        """Remove every fault: how many there were, and the events reorder faults held (to be
+        sent now)."""
         released: Planned = []
+        removed = [0]
 
         def change(doc: Any) -> Any:
-            released[:] = [(e, 0.0) for f in (doc or {}).get("faults", ()) for e in f["held"]]
+            faults = (doc or {}).get("faults", ())
+            removed[0] = len(faults)
+            released[:] = [(e, 0.0) for f in faults for e in f["held"]]
             return {"next": (doc or {}).get("next", 1), "faults": []}
 
         self.store.update_doc(DOC, change)
-        return released
+        return removed[0], released
 
     def plan(self, entry: dict[str, Any], wall: float) -> Planned:
         """What to put in the outbox for one event's delivery to one hook, faults applied."""
