@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,9 @@ def create_app(
     max_body_bytes: int = 1024 * 1024,
     journal_size: int = 10_000,
     admin_token: str | None = None,
+    proxy: Mapping[str, str] | None = None,
+    proxy_timeout: tuple[float, float] = (5.0, 30.0),
+    record: str | Path | None = None,
 ) -> Flask:
     """Build a Flask app serving the given providers (all known ones by default).
 
@@ -100,6 +103,9 @@ def create_app(
     persistent store that already holds consents is not seeded again.
     `strict` checks every response against the spec and raises `ContractViolation` on a
     mismatch, so the simulator can never drift from its own contract.
+    `proxy` maps served providers to the live base URL their requests are forwarded to
+    (`proxy_timeout`: connect and read, in seconds); `record` is a folder where the consents
+    those live answers carry are written as fixtures (see mockserver/proxy.py, recording.py).
     """
     names = list(providers) if providers is not None else list(KNOWN)
     if not names:
@@ -139,6 +145,8 @@ def create_app(
     sim.engine = Engine(sim)
     for runtime in runtimes.values():
         sim.engine.mount(app, runtime)
+    if proxy or record is not None:
+        _install_proxy(app, sim, proxy or {}, proxy_timeout, record, max_body_bytes)
     publish_specs(app, sim)  # /<provider>/openapi.json|yaml: not journaled, not through FastPath
     app.register_error_handler(404, sim.engine.unmatched)
     app.register_error_handler(405, sim.engine.unmatched)
@@ -152,6 +160,37 @@ def create_app(
         # restart, nor by each worker process of one server.
         seed_directory(sim, sim.fixture_dir)
     return app
+
+
+def _install_proxy(
+    app: Flask,
+    sim: Simulator,
+    upstreams: Mapping[str, str],
+    timeout: tuple[float, float],
+    record: str | Path | None,
+    max_body_bytes: int,
+) -> None:
+    """Put the proxy in front of the engine for the proxied mounts (the others untouched)."""
+    from .proxy import Proxy
+    from .recording import Recorder
+
+    unknown = sorted(set(upstreams) - set(sim.runtimes))
+    if unknown:
+        raise ValueError(
+            f"proxy: {', '.join(unknown)} not served (served: {', '.join(sim.runtimes)})"
+        )
+    if not upstreams:
+        raise ValueError("record: recording needs a proxied provider (proxy={name: base URL})")
+    if min(timeout) <= 0:
+        raise ValueError(f"proxy_timeout: connect and read must be above 0 s, not {timeout}")
+    app.wsgi_app = Proxy(  # type: ignore[method-assign]
+        app.wsgi_app,
+        sim,
+        upstreams,
+        timeout=timeout,
+        max_body_bytes=max_body_bytes,
+        recorder=None if record is None else Recorder(Path(record), sim),
+    )
 
 
 class LazyBuilderRule(Rule):

@@ -21,6 +21,7 @@ __all__ = [
     "ErrorScope",
     "Handlers",
     "ProviderDef",
+    "Recording",
     "Reply",
     "index_keys",
     "sort_stamp",
@@ -269,6 +270,21 @@ class AdminCreated:
     secrets: JsonDict = field(default_factory=dict)
 
 
+def _as_shown(consent: JsonDict) -> JsonDict:
+    return consent
+
+
+@dataclass(slots=True, frozen=True)
+class Recording:
+    """How `serve --record` finds consents in live responses and makes fixtures of them."""
+
+    # The spec's component schema of one consent: a response whose body is it, or holds it or
+    # a list of it (one or two levels down), carries consents.
+    schema: str = "Consent"
+    # The fixture fields (what `admin_create` takes) that recreate a consent as the API shows it.
+    to_fixture: Callable[[JsonDict], JsonDict] = _as_shown
+
+
 @dataclass(slots=True)
 class ProviderDef:
     """Everything particular to one provider. The engine knows nothing else about it."""
@@ -306,6 +322,8 @@ class ProviderDef:
     # Which consent changes produce webhook events, their bodies and signature (None: the
     # provider documents no webhooks). See mockserver/webhooks.
     webhooks: WebhookDef | None = None
+    # Where live responses carry consents, for `serve --record` (see mockserver/recording.py).
+    recording: Recording = Recording()
 
     @property
     def statuses(self) -> tuple[str, ...]:

@@ -157,11 +157,87 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         "(default none)",
     )
     serve.add_argument(
+        "--proxy",
+        action="append",
+        type=_proxy_target,
+        default=[],
+        metavar="PROVIDER=URL",
+        help="forward PROVIDER's requests to its live API at URL, checking each exchange "
+        "against the spec (repeatable; docs/proxy.md)",
+    )
+    serve.add_argument(
+        "--proxy-connect-timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="give up connecting to a live provider after this long: 504 (default 5)",
+    )
+    serve.add_argument(
+        "--proxy-read-timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="give up waiting for a live provider's answer after this long: 504 (default 30)",
+    )
+    serve.add_argument(
+        "--record",
+        default=None,
+        metavar="DIR",
+        help="write the consents seen in live answers to DIR/<provider>.yaml as fixtures, "
+        "secrets and personal data replaced (needs --proxy)",
+    )
+    serve.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
         help="colour the request log: auto (default) on a terminal unless NO_COLOR is set",
     )
+
+
+def _proxy_target(text: str) -> tuple[str, str]:
+    """An argparse `type` for --proxy: PROVIDER=URL, a known provider and an http(s) URL."""
+    from .proxy import check_upstream_url
+
+    name, equals, url = text.partition("=")
+    if not equals or name not in KNOWN:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use PROVIDER=URL with PROVIDER one of {', '.join(sorted(KNOWN))}"
+        )
+    try:
+        return name, check_upstream_url(url)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 3600, not {text}")
+    return value
+
+
+def _proxy_refusal(args: argparse.Namespace) -> str | None:
+    """Why the --proxy and --record flags cannot work as given."""
+    names = [name for name, _ in args.proxy]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        return f"--proxy {twice[0]} is given twice: one live base URL per provider"
+    unserved = [name for name in names if args.providers and name not in args.providers]
+    if unserved:
+        return f"--proxy {unserved[0]}: not served; add --provider {unserved[0]}"
+    if args.record is None:
+        return None
+    if not names:
+        return "--record needs --proxy PROVIDER=URL: it records what live providers answer"
+    if args.workers > 1:
+        return "--record writes its files from one process: run it with --workers 1"
+    folder = Path(args.record)
+    if folder.exists() and not folder.is_dir():
+        return f"--record {args.record}: not a folder"
+    return None
 
 
 def _fail(message: str) -> int:
@@ -180,7 +256,7 @@ def _refusal(args: argparse.Namespace) -> str | None:
             "consents. Use --store sqlite:PATH (e.g. --store sqlite:/tmp/mockserver.sqlite), "
             "--store redis://HOST:PORT/DB (workers on several hosts) or run --workers 1"
         )
-    return None
+    return _proxy_refusal(args)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -219,6 +295,9 @@ def _settings(args: argparse.Namespace, token: str | None) -> dict[str, object]:
         "store": args.store,
         "log": args.log,
         "color": args.log == "requests" and _wants_color(args.color),
+        "proxy": dict(args.proxy),
+        "proxy_timeout": [args.proxy_connect_timeout, args.proxy_read_timeout],
+        "record": None if args.record is None else str(Path(args.record).resolve()),
     }
 
 

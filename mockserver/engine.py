@@ -41,7 +41,7 @@ from .spec import Operation, Param
 from .store import RecordNotFound, etag_matches
 from .validation import CoercionError, Violation, coerce, violations_of
 
-__all__ = ["Answer", "ContractViolation", "Engine", "ProviderRuntime"]
+__all__ = ["Answer", "ContractViolation", "Engine", "ProviderRuntime", "Verdict", "serving"]
 
 # Engine-level refusals that sit outside any one operation's contract: strict mode does not
 # demand that a spec declare them (an over-large body is refused before it is even read).
@@ -253,12 +253,33 @@ class Outcome:
     drop: bool = False
 
 
+@dataclass(slots=True)
+class Verdict:
+    """A request checked against its operation without being served (see check_request)."""
+
+    violations: list[Violation]
+    tenant: str
+    body: Any
+    credentials: dict[str, Any]
+
+
+@contextlib.contextmanager
+def serving(bare: BareRequest) -> Iterator[None]:
+    """Make `bare` the current request for the engine's helpers, outside Flask (as FastPath)."""
+    token = _fast_request.set(bare)
+    try:
+        yield
+    finally:
+        _fast_request.reset(token)
+
+
 class Engine:
     """The generic request pipeline: routing → security → validation → handler → response check."""
 
     def __init__(self, simulator: Simulation) -> None:
         self.sim = simulator
         self.runtimes: dict[str, ProviderRuntime] = {}
+        self.fast: FastPath | None = None  # the router in front of Flask, set by `mount`
         self._host_urls: dict[tuple[Any, ...], str] = {}
         self._store_pin: Callable[[], AbstractContextManager[Any]] = getattr(
             simulator.store, "pinned", contextlib.nullcontext
@@ -271,6 +292,7 @@ class Engine:
         if fast is None:
             fast = FastPath(app, self)
             app.wsgi_app = fast  # type: ignore[method-assign]
+        self.fast = fast
         fast.add(runtime, runtime.spec.operations.values())
         for op in runtime.spec.operations.values():
             app.add_url_rule(
@@ -325,22 +347,7 @@ class Engine:
                 )
             credentials = self._credentials(runtime, op)
             body = self._body(op)
-            now = self.sim.clock.now()
-            ctx = Context(
-                provider=definition,
-                operation_id=op.operation_id,
-                path={},
-                query={},
-                headers={},
-                body=body,
-                credentials=credentials,
-                store=self.sim.store,
-                now=now,
-                base_url=f"{self._host_url()}/{runtime.name}",
-                request_id=request_id,
-                sandbox_url=f"{self._host_url()}/__sandbox/{runtime.name}",
-                clock=self.sim.clock.now,
-            )
+            ctx = self._context(runtime, op, body, credentials, request_id)
             tenant = definition.identify(ctx)
             ctx.tenant = tenant
             faulted = self._fault(runtime, op, tenant, request_id)
@@ -387,6 +394,69 @@ class Engine:
             bug = ApiError(500, "server_error", "The simulator failed to handle this request.")
             reply = self._render(runtime, op, bug, request_id)
             return Outcome(reply, op, tenant, violations, body, traceback.format_exc(), bug.kind)
+
+    def _context(
+        self,
+        runtime: ProviderRuntime,
+        op: Operation,
+        body: Any,
+        credentials: dict[str, Any],
+        request_id: str,
+    ) -> Context:
+        return Context(
+            provider=runtime.definition,
+            operation_id=op.operation_id,
+            path={},
+            query={},
+            headers={},
+            body=body,
+            credentials=credentials,
+            store=self.sim.store,
+            now=self.sim.clock.now(),
+            base_url=f"{self._host_url()}/{runtime.name}",
+            request_id=request_id,
+            sandbox_url=f"{self._host_url()}/__sandbox/{runtime.name}",
+            clock=self.sim.clock.now,
+        )
+
+    def check_request(
+        self, runtime: ProviderRuntime, op: Operation, path_values: dict[str, str], request_id: str
+    ) -> Verdict:
+        """The request's contract verdict as `_run` reaches it (credentials, body, parameters,
+        If-Match), with no fault and no handler: the proxy's, whose answer comes from the live
+        provider. A tenant the provider cannot tell here (a token the live provider issued)
+        is no contract matter: the verdict then has none."""
+        verdict = Verdict([], "", None, {})
+        try:
+            verdict.credentials = self._credentials(runtime, op)
+            verdict.body = self._body(op)
+            ctx = self._context(runtime, op, verdict.body, verdict.credentials, request_id)
+            with contextlib.suppress(Exception):
+                verdict.tenant = ctx.tenant = runtime.definition.identify(ctx)
+            verdict.violations = self._validate(op, path_values, verdict.body, ctx)
+            if not verdict.violations and op.if_match:
+                if not _current_request().headers.get("If-Match"):
+                    verdict.violations = [
+                        Violation("precondition_required", "If-Match", "is required")
+                    ]
+        except ApiError as err:
+            verdict.violations = err.violations or [Violation(err.kind, "", err.message)]
+        return verdict
+
+    def error_answer(
+        self, runtime: ProviderRuntime, op: Operation | None, err: ApiError, request_id: str
+    ) -> Answer:
+        """An engine refusal in the provider's own error format, ready to send."""
+        reply = self._render(runtime, op, err, request_id)
+        body = reply.body
+        if isinstance(body, str):
+            return Answer.build(
+                reply.status, reply.headers, body.encode(), reply.media_type or "text/plain"
+            )
+        payload = None if body is None else dumps_bytes(body)
+        return Answer.build(
+            reply.status, reply.headers, payload, reply.media_type or "application/json"
+        )
 
     def _fault(
         self, runtime: ProviderRuntime, op: Operation, tenant: str | None, request_id: str
@@ -623,15 +693,40 @@ class Engine:
         started: float,
         request_id: str,
     ) -> None:
+        entry = self.journal_entry(
+            runtime,
+            outcome.operation,
+            outcome.tenant,
+            outcome.body,
+            outcome.request_violations,
+            response.status_code,
+            started,
+            request_id,
+        )
+        if outcome.error:
+            entry["error"] = outcome.error
+        self.sim.journal.record(entry)
+
+    def journal_entry(
+        self,
+        runtime: ProviderRuntime,
+        operation: Operation | None,
+        tenant: str,
+        body: Any,
+        violations: list[Violation],
+        status: int,
+        started: float,
+        request_id: str,
+    ) -> dict[str, Any]:
+        """A journal entry for the current request, its secrets masked."""
         request = _current_request()
         definition = runtime.definition
         secret_fields = frozenset(f for f in definition.secret_fields if ":" not in f)
-        tenant = outcome.tenant
-        entry: dict[str, Any] = {
+        return {
             "requestId": request_id,
             "time": format_instant(self.sim.clock.now()),
             "provider": runtime.name,
-            "operation": outcome.operation.operation_id if outcome.operation else None,
+            "operation": operation.operation_id if operation else None,
             "method": request.method,
             "path": request.path,
             "query": mask_query(request.query_string.decode("latin-1"), secret_fields),
@@ -639,15 +734,12 @@ class Engine:
                 fingerprint(tenant) if tenant and definition.secret_tenant else tenant or None
             ),
             "headers": mask_headers(_header_items(request.environ), runtime.secret_headers),
-            "body": mask_body(outcome.body, secret_fields),
-            "status": response.status_code,
+            "body": mask_body(body, secret_fields),
+            "status": status,
             "durationMs": round((time.perf_counter() - started) * 1000, 3),
-            "violations": [v.as_dict() for v in outcome.request_violations],
-            "valid": not outcome.request_violations,
+            "violations": [v.as_dict() for v in violations],
+            "valid": not violations,
         }
-        if outcome.error:
-            entry["error"] = outcome.error
-        self.sim.journal.record(entry)
 
     # -- requests that match no operation --------------------------------------------------------
     def unmatched(self, exc: HTTPException) -> Response:
@@ -770,6 +862,23 @@ class FastPath:
             self.routes.setdefault((op.method, runtime.name), []).append(
                 (re.compile(pattern), names, runtime, op)
             )
+
+    def match(
+        self, method: str, path: str
+    ) -> tuple[ProviderRuntime, Operation, dict[str, str]] | None:
+        """The operation a request names, with its path values; None if none. Where several
+        match, the one with the fewest path parameters, as Flask's router prefers static
+        segments (FastPath itself leaves such a request to Flask)."""
+        mount, _, local = path[1:].partition("/")
+        found = [
+            (len(names), m, runtime, op, names)
+            for pattern, names, runtime, op in self.routes.get((method, mount), ())
+            if (m := pattern.fullmatch("/" + local)) is not None
+        ]
+        if not found or not path.isascii():
+            return None
+        _, m, runtime, op, names = min(found, key=lambda item: item[0])
+        return runtime, op, dict(zip(names, m.groups(), strict=True))
 
     def _hooked(self) -> bool:
         app = self.app

@@ -34,6 +34,9 @@ def build_app() -> Flask:
         journal_size=int(settings.get("journal_size", 10_000)),
         max_body_bytes=int(settings.get("max_body_bytes", 1024 * 1024)),
         store=str(settings.get("store", "memory")),
+        proxy=settings.get("proxy") or None,
+        proxy_timeout=tuple(settings.get("proxy_timeout") or (5.0, 30.0)),
+        record=settings.get("record"),
     )
     if settings.get("log") == "requests":
         from .requestlog import RequestLog

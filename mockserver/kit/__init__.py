@@ -15,6 +15,7 @@ from ..behaviour import (
     ErrorScope,
     Handlers,
     ProviderDef,
+    Recording,
     Reply,
     sort_stamp,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "ProviderDef",
     "Purge",
     "Record",
+    "Recording",
     "Reply",
     "Site",
     "States",

@@ -69,6 +69,12 @@ def render(data: kit.JsonDict) -> kit.JsonDict:
 
 order_key = kit.order_by("_createdAt")  # lists show consents in the order they were created
 
+# For `serve --record`: a consent as shown names its status `consentStatus`; admin_create
+# takes `status`.
+recording = kit.Recording(
+    to_fixture=lambda c: {("status" if k == "consentStatus" else k): v for k, v in c.items()}
+)
+
 
 def application_id(client_id: str) -> str:
     """The consent's applicationId: the client_id if it is a uuid, else a uuid derived from it."""
