@@ -359,6 +359,8 @@ def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) 
         f"mockserver: serving {', '.join(args.providers or KNOWN)} on http://{args.host}:"
         f"{args.port} (admin: /__admin, sandbox: /__sandbox)\n"
     )
+    for name, url in args.proxy:
+        sys.stderr.write(f"mockserver: proxying /{name} to {url}\n")
     sys.stdout.flush()  # nothing buffered, to be written again by each forked worker
     server.serve(target_loader=target_loader)
     return 0

@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 from mockserver import cli, create_app
+from mockserver.app import default_fixture_dir
+from mockserver.lifecycle import create_consent
 from mockserver.proxy import Proxy, strip_hop_by_hop
 from mockserver.recording import Masker, pseudonym
 from mockserver.testing import RunningServer, free_port, running_server
@@ -316,3 +318,23 @@ def test_bad_proxy_flags_are_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert status == 2 and err.count("\n") == 1, err
     assert err.startswith(f"mockserver: {reason}"), err
+
+
+@pytest.mark.parametrize("provider", ["api1", "atto"])
+def test_every_default_consent_as_shown_becomes_a_fixture_that_replays(provider: str) -> None:
+    """What a provider's `recording` makes of its API's view of a consent, masked, is taken
+    by its own admin_create, whatever the consent's status."""
+    source = create_app([provider], fixtures=default_fixture_dir()).extensions["mockserver"]
+    target = create_app([provider], fixtures=None).extensions["mockserver"]
+    definition = source.runtimes[provider].definition
+    masker = Masker(frozenset(definition.secret_fields))
+    records = source.store.list(provider, definition.default_tenant)
+    assert len({definition.status_of(r.data) for r in records}) >= 4
+    shown = [definition.render(r.data) for r in records]
+    for consent in shown:
+        fixture = masker.consent(definition.recording.to_fixture(dict(consent)))
+        _, replayed = create_consent(target, provider, {**fixture, "tenant": pseudonym("k")})
+        assert definition.status_of(target.store.list(provider, pseudonym("k"))[-1].data) == (
+            definition.parse_status(fixture["status"])
+        )
+        assert replayed.keys() == consent.keys()
