@@ -39,6 +39,7 @@ from .validation import Violation
 if TYPE_CHECKING:
     from .app import Simulator
     from .recording import Recorder
+    from .spec import Operation
 
 __all__ = ["HOP_BY_HOP", "Proxy", "Upstream", "check_upstream_url", "strip_hop_by_hop"]
 
@@ -144,48 +145,64 @@ class Proxy:
         request_id = _new_request_id()
         matched = self.routes.match(request.method, request.path)
         op = matched[1] if matched else None
+        extra: dict[str, Any] = {"proxied": True, "upstream": base}
         try:
             raw = request.get_data(cache=True)
         except RequestEntityTooLarge:
             err = ApiError(413, "payload_too_large", "The request body is larger than allowed.")
             refusal = self.engine.error_answer(runtime, op, err, request_id)
             refused = [Violation(err.kind, "", err.message)]
-            self._journal(runtime, request, op, "", None, refused, refusal, started, request_id, {})
+            self._journal(
+                runtime, request, op, "", None, refused, refusal, started, request_id, extra
+            )
             return refusal
         if matched is not None:
             verdict = self.engine.check_request(runtime, matched[1], matched[2], request_id)
             tenant = verdict.tenant or _credential_identity(verdict.credentials)
-            guessed = not verdict.tenant and bool(tenant)
+            if tenant and not verdict.tenant:  # a credential, not a tenant: never in clear
+                extra["tenant"] = fingerprint(tenant)
             violations, body = verdict.violations, verdict.body
         else:
             local = request.path[len(runtime.name) + 1 :] or "/"
-            tenant, body, guessed = "", None, False
+            tenant, body = "", None
             violations = [Violation("route", local, f"No operation matches {request.method}.")]
-        extra: dict[str, Any] = {"proxied": True, "upstream": base}
-        if guessed:  # a credential, not a tenant the provider named: never in clear
-            extra["tenant"] = fingerprint(tenant)
-        answer: Answer | _Relay
-        try:
-            upstream = self._forward(base, runtime.name, request, raw)
-        except (ConnectTimeoutError, ReadTimeoutError) as exc:
-            unreachable = isinstance(exc, NewConnectionError)
-            answer = self._failure(runtime, op, base, request_id, exc, unreachable=unreachable)
-            extra["upstreamError"] = f"{type(exc).__name__}: {exc}"
-        except (HTTPError, OSError) as exc:
-            answer = self._failure(runtime, op, base, request_id, exc, unreachable=True)
-            extra["upstreamError"] = f"{type(exc).__name__}: {exc}"
-        else:
-            answer = _Relay(upstream)
-            if op is not None:
-                problems, parsed = _check(op, upstream)
-                extra["responseViolations"] = [p.as_dict() for p in problems]
-                extra["responseValid"] = not problems
-                if self.recorder is not None and not problems and 200 <= upstream.status < 300:
-                    extra["recorded"] = self.recorder.capture(runtime, op, tenant, parsed)
+        answer = self._relay(runtime, op, base, request, raw, tenant, request_id, extra)
         self._journal(
             runtime, request, op, tenant, body, violations, answer, started, request_id, extra
         )
         return answer
+
+    def _relay(
+        self,
+        runtime: ProviderRuntime,
+        op: Operation | None,
+        base: str,
+        request: BareRequest,
+        raw: bytes,
+        tenant: str,
+        request_id: str,
+        extra: dict[str, Any],
+    ) -> Answer | _Relay:
+        """The live answer (checked, and recorded if asked), or a 502/504 of our own."""
+        try:
+            upstream = self._forward(base, runtime.name, request, raw)
+        except (ConnectTimeoutError, ReadTimeoutError) as exc:
+            extra["upstreamError"] = f"{type(exc).__name__}: {exc}"
+            unreachable = isinstance(exc, NewConnectionError)  # refused, or a name unresolved
+            return self._failure(runtime, op, base, request_id, unreachable=unreachable)
+        except (HTTPError, OSError) as exc:  # reset, a broken answer...
+            extra["upstreamError"] = f"{type(exc).__name__}: {exc}"
+            return self._failure(runtime, op, base, request_id, unreachable=True)
+        if op is not None:
+            problems, parsed = _check(op, upstream)
+            extra["responseViolations"] = [p.as_dict() for p in problems]
+            extra["responseValid"] = not problems
+            if self.recorder is not None and not problems and 200 <= upstream.status < 300:
+                try:
+                    extra["recorded"] = self.recorder.capture(runtime, op, tenant, parsed)
+                except (OSError, ValueError) as exc:  # the live answer stands all the same
+                    extra["recordError"] = f"{type(exc).__name__}: {exc}"
+        return _Relay(upstream)
 
     def _forward(self, base: str, provider: str, request: BareRequest, raw: bytes) -> Upstream:
         environ = request.environ
@@ -219,10 +236,9 @@ class Proxy:
     def _failure(
         self,
         runtime: ProviderRuntime,
-        op: Any,
+        op: Operation | None,
         base: str,
         request_id: str,
-        exc: Exception,
         *,
         unreachable: bool,
     ) -> Answer:
@@ -240,7 +256,7 @@ class Proxy:
         self,
         runtime: ProviderRuntime,
         request: BareRequest,
-        op: Any,
+        op: Operation | None,
         tenant: str,
         body: Any,
         violations: list[Violation],
@@ -316,7 +332,7 @@ def _credential_identity(credentials: Mapping[str, Any]) -> str:
     return ""
 
 
-def _check(op: Any, upstream: Upstream) -> tuple[list[Violation], Any]:
+def _check(op: Operation, upstream: Upstream) -> tuple[list[Violation], Any]:
     """The live answer against the operation's declared responses; and its parsed body."""
     headers: dict[str, str] = {}
     for name, value in upstream.headers:

@@ -338,3 +338,25 @@ def test_every_default_consent_as_shown_becomes_a_fixture_that_replays(provider:
             definition.parse_status(fixture["status"])
         )
         assert replayed.keys() == consent.keys()
+
+
+def test_hop_by_hop_headers_of_the_live_answer_stop_at_the_proxy(
+    live: RunningServer, proxy: RunningServer
+) -> None:
+    hops = {"Keep-Alive": "timeout=5", "Upgrade": "h2c", "Trailer": "X-Sum", "X-Kept": "yes"}
+    live.admin.fault("api1", "getConsent", status=200, body={}, headers=hops, everyone=True)
+    relayed = httpx.get(proxy.url("api1") + f"/api/v1/consents/{ACCEPTED}", headers=h())
+    assert relayed.status_code == 200 and relayed.headers["x-kept"] == "yes"
+    for name in ("keep-alive", "upgrade", "trailer"):
+        assert name not in relayed.headers, name
+
+
+def test_a_body_over_the_limit_is_refused_in_the_providers_format_not_forwarded() -> None:
+    app = create_app(["api1"], proxy={"api1": "http://127.0.0.1:9/api1"}, max_body_bytes=64)
+    client = app.test_client()
+    refused = client.post("/api1/api/v1/consents", headers=h(), json={"name": "x" * 100})
+    assert refused.status_code == 413
+    assert refused.content_type == "application/problem+json" and json_of(refused)["status"] == 413
+    (entry,) = app.extensions["mockserver"].journal.entries()
+    assert entry["proxied"] is True and entry["violations"][0]["in"] == "payload_too_large"
+    assert "upstreamError" not in entry  # never sent
