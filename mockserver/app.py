@@ -20,6 +20,8 @@ from .faults import FaultBook
 from .journal import Journal
 from .openapi import publish_specs
 from .providers import KNOWN, load_provider
+from .proxy import Proxy
+from .recording import Recorder
 from .runtime import ProviderRuntime
 from .sandbox import sandbox_blueprint
 from .seeding import seed_directory
@@ -171,9 +173,6 @@ def _install_proxy(
     max_body_bytes: int,
 ) -> None:
     """Put the proxy in front of the engine for the proxied mounts (the others untouched)."""
-    from .proxy import Proxy
-    from .recording import Recorder
-
     unknown = sorted(set(upstreams) - set(sim.runtimes))
     if unknown:
         raise ValueError(
@@ -186,6 +185,7 @@ def _install_proxy(
     app.wsgi_app = Proxy(  # type: ignore[method-assign]
         app.wsgi_app,
         sim,
+        sim.engine,
         upstreams,
         timeout=timeout,
         max_body_bytes=max_body_bytes,

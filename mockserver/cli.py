@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .app import ROOT, default_fixture_dir
 from .listen import ListenError, claim_port, is_loopback, resolve_host
 from .providers import KNOWN
+from .proxy import check_upstream_url
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -196,8 +197,6 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
 
 def _proxy_target(text: str) -> tuple[str, str]:
     """An argparse `type` for --proxy: PROVIDER=URL, a known provider and an http(s) URL."""
-    from .proxy import check_upstream_url
-
     name, equals, url = text.partition("=")
     if not equals or name not in KNOWN:
         raise argparse.ArgumentTypeError(

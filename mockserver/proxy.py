@@ -26,7 +26,7 @@ from .engine import (
     Answer,
     Engine,
     FastPath,
-    ProviderRuntime,
+    _journal_failed,
     _new_request_id,
     _status_line,
     check_response,
@@ -34,11 +34,12 @@ from .engine import (
     size_streamed_body,
 )
 from .journal import fingerprint
+from .runtime import ProviderRuntime
 from .validation import Violation
 
 if TYPE_CHECKING:
-    from .app import Simulator
     from .recording import Recorder
+    from .runtime import Simulation
     from .spec import Operation
 
 __all__ = ["HOP_BY_HOP", "Proxy", "Upstream", "check_upstream_url", "strip_hop_by_hop"]
@@ -103,7 +104,8 @@ class Proxy:
     def __init__(
         self,
         inner: Any,
-        sim: Simulator,
+        sim: Simulation,
+        engine: Engine,
         upstreams: Mapping[str, str],
         *,
         timeout: tuple[float, float] = (5.0, 30.0),
@@ -112,8 +114,8 @@ class Proxy:
     ) -> None:
         self.inner = inner
         self.sim = sim
-        self.engine: Engine = sim.engine
-        fast = sim.engine.fast
+        self.engine = engine
+        fast = engine.fast
         assert isinstance(fast, FastPath), "mount the providers before installing the proxy"
         self.routes = fast
         self.upstreams = {name: check_upstream_url(url) for name, url in upstreams.items()}
@@ -275,8 +277,6 @@ class Proxy:
         try:
             self.sim.journal.record(entry)
         except Exception as exc:  # the live answer stands
-            from .engine import _journal_failed
-
             _journal_failed(exc, runtime.name, op.operation_id if op else "(unmatched)")
 
 

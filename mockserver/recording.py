@@ -19,10 +19,7 @@ import yaml
 from .journal import fingerprint, is_secret_name
 
 if TYPE_CHECKING:
-    from faker import Faker
-
-    from .app import Simulator
-    from .engine import ProviderRuntime
+    from .runtime import ProviderRuntime, Simulation
     from .spec import Operation, Spec
 
 __all__ = ["Masker", "Recorder", "consent_paths", "pseudonym"]
@@ -135,7 +132,7 @@ class Masker:
         self.secret_fields = secret_fields
         self._key = secrets.token_bytes(32)
         self._memo: dict[tuple[str, str], str] = {}
-        self._fake: Faker = Faker()
+        self._fake = Faker()
 
     def consent(self, data: Any) -> Any:
         return self._mask(data, None)
@@ -207,7 +204,7 @@ class Recorder:
     """Collects the consents of live responses per provider and tenant, and (re)writes
     `DIR/<provider>.yaml` in the fixtures format after each response that carried any."""
 
-    def __init__(self, folder: Path, sim: Simulator) -> None:
+    def __init__(self, folder: Path, sim: Simulation) -> None:
         self.folder = folder
         self.lock = threading.Lock()
         self.paths = {
