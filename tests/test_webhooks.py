@@ -353,6 +353,12 @@ def test_faults_are_validated(admin: FlaskClient) -> None:
     for spec in ({"action": "explode"}, {"action": "delay", "seconds": -1}, {"times": 0}):
         response = admin.post("/__admin/webhooks/faults", json=spec)
         assert response.status_code == 400 and json_of(response)["error"] == "bad_fault"
+    for times in (2.5, True, "2"):
+        response = admin.post("/__admin/webhooks/faults", json={"action": "drop", "times": times})
+        assert response.status_code == 400
+    # 2.0 is the JSON number 2, which the admin document's integer allows (Schemathesis sent it).
+    accepted = admin.post("/__admin/webhooks/faults", json={"action": "drop", "times": 2.0})
+    assert accepted.status_code == 201 and json_of(accepted)["times"] == 2
 
 
 def test_clearing_faults_says_how_many_were_removed(admin: FlaskClient) -> None:

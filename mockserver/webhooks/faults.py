@@ -40,6 +40,8 @@ def validated(spec: Mapping[str, Any]) -> dict[str, Any]:
     if not number or not 0 <= seconds <= 3600:
         raise WebhookFaultError("seconds must be a number between 0 and 3600")
     times = spec.get("times", 1)
+    if isinstance(times, float) and times.is_integer():  # 2.0 is the JSON number 2
+        times = int(times)
     if isinstance(times, bool) or not isinstance(times, int) or times < 1:
         raise WebhookFaultError("times must be a positive integer (default 1)")
     for name in _MATCH:
