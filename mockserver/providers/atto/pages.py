@@ -139,9 +139,8 @@ def sandbox(site: kit.Site) -> None:
         ctx = site.context(str(state["clientId"]))
         consent_id = str(uuid.uuid4())
         data = consent.new_consent(
-            ctx.tenant,
+            ctx,
             consent_id,
-            ctx.now,
             customer_ref=str(state["customerRef"]),
             configuration=str(state["configurationName"]),
             provider_id=int(chosen),
