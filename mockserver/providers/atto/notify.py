@@ -51,19 +51,15 @@ def notification(data: kit.JsonDict, status: str | None = None) -> kit.JsonDict:
 
 
 def events(before: kit.JsonDict | None, after: kit.JsonDict | None, now: datetime) -> list[Any]:
-    """`Consent` when the consent is made, changes status or is re-authenticated (a new
-    `consentStart` while Active); `UpcomingExpiration` when the notice is marked, while Active."""
+    """`Consent` when the consent is made or changes status (a re-authentication is a move to
+    Active); `UpcomingExpiration` when its notice is marked, while Active."""
     if after is None:
         return []
-    was = before or {}
+    was, status = before or {}, after["consentStatus"]
     found = []
-    moved = was.get("consentStatus") != after["consentStatus"]
-    renewed = after["consentStatus"] == "Active" and was.get("consentStart") != after.get(
-        "consentStart"
-    )
-    if moved or renewed:
+    if was.get("consentStatus") != status:
         found.append(kit.Event("Consent", notification(after)))
-    if after["consentStatus"] == "Active" and after.get(NOTICED) not in (None, was.get(NOTICED)):
+    if status == "Active" and after.get(NOTICED) not in (None, was.get(NOTICED)):
         found.append(kit.Event(UPCOMING, notification(after, UPCOMING)))
     return found
 
