@@ -718,6 +718,14 @@ def connect_url(**params: str) -> str:
     return f"{CONNECT}?{urlencode(params)}"
 
 
+def launch_url(client: FlaskClient, holder: str = "client-a", **params: str) -> str:
+    """An Atto Connect launch link for client-a (unless `client_id` says otherwise) carrying
+    a live api:consent token of `holder`."""
+    token = bearer(client, holder)["Authorization"].split()[1]
+    link = {"client_id": "client-a", "customer_ref": "cust-9", "access_token": token}
+    return connect_url(**{**link, **params})
+
+
 @pytest.mark.parametrize(
     ("params", "status", "text"),
     [
@@ -739,7 +747,7 @@ def test_connect_refuses_bad_launch_parameters(
 
 def start_journey(client: FlaskClient, **extra: str) -> tuple[str, str]:
     """Pick bank 7 on the Connect page; return the consent id and the consent screen's URL."""
-    page = client.get(connect_url(client_id="client-a", customer_ref="cust-9", **extra))
+    page = client.get(launch_url(client, **extra))
     assert page.status_code == 200 and "Choose your bank" in page.text
     journey = page.text.split("name='journey' value='")[1].split("'")[0]
     started = client.post(f"{CONNECT}/start", data={"journey": journey, "provider": "7"})
@@ -768,7 +776,7 @@ def test_the_journey_without_a_browser(client: FlaskClient) -> None:
 
 
 def test_the_start_form_works_once_and_checks_the_bank(client: FlaskClient) -> None:
-    page = client.get(connect_url(client_id="client-a", customer_ref="cust-9", provider_id="3"))
+    page = client.get(launch_url(client, provider_id="3"))
     assert "value='3' checked" in page.text
     journey = page.text.split("name='journey' value='")[1].split("'")[0]
     start = f"{CONNECT}/start"
@@ -780,6 +788,23 @@ def test_the_start_form_works_once_and_checks_the_bank(client: FlaskClient) -> N
     assert client.post(start, data={"journey": "forged", "provider": "3"}).status_code == 403
     listed = json_list_of(client.get(BASE, headers=bearer(client)))
     assert [c["providerName"] for c in listed] == ["HSBC UK"]
+
+
+def test_a_launch_needs_a_live_token_of_the_client_it_names(client: FlaskClient) -> None:
+    """Issue 18 point 9: nobody but the client itself opens a journey in its account."""
+    plain = {"client_id": "client-a", "customer_ref": "cust-9"}
+    nothing = client.get(connect_url(**plain))
+    assert nothing.status_code == 401 and "access_token" in nothing.text
+    assert client.get(connect_url(**plain, access_token="forged")).status_code == 401
+    theirs = client.get(launch_url(client, "client-b", client_id="client-a"))
+    assert theirs.status_code == 403 and "another client_id" in theirs.text
+    assert "name='journey'" not in nothing.text + theirs.text
+    stale = launch_url(client)
+    advance(client, "PT1H")
+    assert client.get(stale).status_code == 401
+    assert json_list_of(client.get(BASE, headers=bearer(client))) == []
+    documented = launch_url(client, bank_code="NWBKGB2L", country_code="GB")  # accepted, unused
+    assert client.get(documented).status_code == 200
 
 
 def test_an_unknown_decision_is_refused_and_keeps_the_session(client: FlaskClient) -> None:

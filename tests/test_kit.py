@@ -15,6 +15,7 @@ from mockserver.clock import format_instant
 from mockserver.kit import (
     Expire,
     FirstSecret,
+    Mark,
     PageRefused,
     Pages,
     Purge,
@@ -64,6 +65,28 @@ def test_lifecycle_applies_every_due_rule_in_one_call_and_deadline_agrees() -> N
     assert old is not None and states.deadline(old) == T0 + 130 * DAY
     assert states.lifecycle(live, T0 + 131 * DAY) is None  # expired, then purged
     assert states.deadline({"status": "GONE"}) is None  # no instant: never
+
+
+def test_a_mark_changes_fields_at_its_instant_and_keeps_the_status() -> None:
+    def notice_at(data: dict[str, Any]) -> datetime | None:
+        end = datetime.fromisoformat(data["end"])
+        return None if data.get("noticed") == data["end"] else end - 3 * DAY
+
+    states = States(
+        {"LIVE": ("OLD",), "OLD": ()},
+        [
+            Mark("LIVE", notice_at, then=lambda data, at: {"noticed": data["end"]}),
+            Expire("LIVE", at_field("end", parse=datetime.fromisoformat), "OLD"),
+        ],
+    )
+    live = {"status": "LIVE", "end": (T0 + 10 * DAY).isoformat()}
+    assert states.deadline(live) == T0 + 7 * DAY
+    assert states.lifecycle(live, T0 + 7 * DAY - timedelta(seconds=1)) is live
+    noticed = states.lifecycle(live, T0 + 8 * DAY)
+    assert noticed == {**live, "noticed": live["end"]}
+    assert states.deadline(noticed) == T0 + 10 * DAY  # the mark is done: only the end is left
+    assert states.lifecycle(noticed, T0 + 9 * DAY) is noticed
+    assert states.lifecycle(live, T0 + 11 * DAY) == {**noticed, "status": "OLD"}  # both, in order
 
 
 def test_the_first_field_with_a_value_names_the_instant() -> None:

@@ -57,7 +57,9 @@ def by_reference(base: str, reference: str) -> list[dict[str, Any]]:
 
 
 def launch(base: str, reference: str, **extra: str) -> str:
-    params = {"client_id": CLIENT, "customer_ref": reference, "redirect_url": REDIRECT, **extra}
+    """The client's launch link: its parameters and a live api:consent token of its own."""
+    params = {"client_id": CLIENT, "customer_ref": reference, "access_token": token(base)}
+    params |= {"redirect_url": REDIRECT, **extra}
     return f"{base}/__sandbox/atto/connect?{urlencode(params)}"
 
 
@@ -129,14 +131,25 @@ def test_a_bank_failure_fails_the_consent_with_the_chosen_error(base: str) -> No
 
 
 def test_without_a_redirect_url_the_last_page_shows_the_outcome(base: str) -> None:
-    params = {"client_id": CLIENT, "customer_ref": "cust-stay"}
     with chromium_page() as page:
-        page.goto(f"{base}/__sandbox/atto/connect?{urlencode(params)}")
+        page.goto(launch(base, "cust-stay", redirect_url=""))
         page.click("button[type=submit]")
         page.click("button[value=approve]")
         text = page.inner_text("main")
     assert "All done" in text and "success" in text
     assert by_reference(base, "cust-stay")[0]["providerName"] == "Atto Sandbox Bank"
+
+
+def test_a_launch_link_without_the_clients_token_starts_nothing(base: str) -> None:
+    bare = {"client_id": CLIENT, "customer_ref": "cust-bare"}
+    with chromium_page() as page:
+        refused = page.goto(f"{base}/__sandbox/atto/connect?{urlencode(bare)}")
+        assert refused is not None and refused.status == 401
+        assert "access_token" in page.inner_text("main")
+        other = page.goto(launch(base, "cust-bare", access_token=token(base, "someone-else")))
+        assert other is not None and other.status == 403
+        assert page.locator("button[type=submit]").count() == 0
+    assert by_reference(base, "cust-bare") == []
 
 
 def reauthenticate(page: Any, base: str, consent_id: str) -> None:

@@ -23,6 +23,7 @@ from ..clock import format_instant, parse_duration, parse_instant
 from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
+from ..webhooks.model import Event, WebhookDef
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
 from .assemble import assemble
 from .dialect import error_code, status_phrase
@@ -39,7 +40,7 @@ from .fields import (
 from .journey import Site, Tickets, is_http_url, with_params
 from .listing import Filters, missing_property, order_by, owned
 from .pages import PageRefused, Pages
-from .states import Expire, Purge, States, at_field
+from .states import Expire, Mark, Purge, States, at_field
 
 JsonDict = dict[str, Any]
 
@@ -48,11 +49,13 @@ __all__ = [
     "ApiError",
     "Context",
     "ErrorScope",
+    "Event",
     "Expire",
     "Filters",
     "FirstSecret",
     "Handlers",
     "JsonDict",
+    "Mark",
     "PageRefused",
     "Pages",
     "ProviderDef",
@@ -66,6 +69,7 @@ __all__ = [
     "Tokens",
     "TransitionRefused",
     "Violation",
+    "WebhookDef",
     "api_key_tenant",
     "assemble",
     "at_field",

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..clock import parse_instant
 
-__all__ = ["Expire", "Purge", "States", "at_field"]
+__all__ = ["Expire", "Mark", "Purge", "States", "at_field"]
 
 JsonDict = dict[str, Any]
 When = Callable[[JsonDict], datetime | None]
@@ -48,7 +48,18 @@ class Purge:
     at: When
 
 
-Rule = Expire | Purge
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A record in `status` gets the fields `then` gives at the instant `at` names, and keeps
+    its status (a notice due before an end, say). `at` must name no instant once those fields
+    are set, or the rule would apply for ever."""
+
+    status: str
+    at: When
+    then: Callable[[JsonDict, datetime], JsonDict]
+
+
+Rule = Expire | Purge | Mark
 
 
 class States:
@@ -82,7 +93,7 @@ class States:
                 raise ValueError(f"{status} moves to unknown statuses {sorted(unknown)}")
         self.rules: dict[str, list[Rule]] = {status: [] for status in self.transitions}
         for rule in rules:
-            for status in (rule.status,) if isinstance(rule, Expire) else rule.statuses:
+            for status in rule.statuses if isinstance(rule, Purge) else (rule.status,):
                 self.rules[status].append(rule)
         self._folded = {status.casefold(): status for status in self.transitions}
 
@@ -121,6 +132,9 @@ class States:
             at, rule = upcoming
             if isinstance(rule, Purge):
                 return None
+            if isinstance(rule, Mark):
+                data = {**data, **rule.then(data, at)}
+                continue
             data = {**data, self.field: self.stored(rule.into), **rule.then(data, at)}
         return data
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from ... import kit
+from .notify import DAYS, notice_at, notice_days, noticed
 
 REAUTHENTICABLE = ("Expired", "Revoked")
 # Atto Connect's journey errors (docs.atto.co .../platform-integration/errors#atto-connect).
@@ -41,7 +42,8 @@ def _expired(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
 
 
 # The first status is the admin API's default; Expired and Revoked consents can become
-# Active again through re-authentication in Atto Connect (FACTS §4.3).
+# Active again through re-authentication in Atto Connect (FACTS §4.3). An Active consent is
+# marked when its upcoming-expiration notice is due (notify.py), keeping its status.
 STATES = kit.States(
     {
         "Pending": ("Active", "Abandoned", "Failed"),
@@ -51,7 +53,10 @@ STATES = kit.States(
         "Abandoned": (),
         "Failed": (),
     },
-    [kit.Expire("Active", kit.at_field("consentEnd"), "Expired", then=_expired)],
+    [
+        kit.Mark("Active", notice_at, then=noticed),
+        kit.Expire("Active", kit.at_field("consentEnd"), "Expired", then=_expired),
+    ],
     spec_enum=kit.spec_enum("atto.yaml", "ConsentStatus"),
     field="consentStatus",
 )
@@ -142,15 +147,16 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
 
 
 def new_consent(
-    client_id: str,
+    ctx: kit.Context,
     consent_id: str,
-    now: datetime,
     *,
     customer_ref: str | None,
     configuration: str | None = DEFAULT_CONFIGURATION,
     provider_id: int = DEFAULT_PROVIDER,
 ) -> kit.JsonDict:
-    """A Pending consent, as Atto Connect makes it when the user has picked a bank."""
+    """A Pending consent of `ctx.tenant`, as Atto Connect makes it when the user has picked a
+    bank, with its client's upcoming-expiration notice period."""
+    client_id, now = ctx.tenant, ctx.now
     data = dict.fromkeys(_consent_schema())
     data.update(consentId=consent_id, applicationId=application_id(client_id))
     data.update(userId=user_id(client_id, customer_ref), providerId=provider_id)
@@ -159,7 +165,7 @@ def new_consent(
     data.update(consentStatus="Pending", duration=DEFAULT_DURATION)
     data.update(daysOfHistoricalTransactions=365, statusUpdated=kit.format_instant(now))
     data["permissions"] = ["ReadAccountsDetail", "ReadBalances", "ReadTransactionsDetail"]
-    return {**data, "_createdAt": kit.format_instant(now)}
+    return {**data, "_createdAt": kit.format_instant(now), DAYS: notice_days(ctx)}
 
 
 def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
@@ -178,9 +184,7 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     given = kit.check_fields(fields, properties)
     customer_ref = given.get("customerReference", f"sandbox-customer-{consent_id[:8]}")
     provider_id = given.get("providerId", DEFAULT_PROVIDER)
-    data = new_consent(
-        ctx.tenant, consent_id, ctx.now, customer_ref=customer_ref, provider_id=provider_id
-    )
+    data = new_consent(ctx, consent_id, customer_ref=customer_ref, provider_id=provider_id)
     data.update(given)
     if "providerName" not in given:
         data["providerName"] = PROVIDERS.get(provider_id)

@@ -16,8 +16,18 @@ OPEN = ("Pending", *consent.REAUTHENTICABLE)
 _LINK = "Atto Connect link"
 
 
+def _client_of(site: kit.Site, args: Mapping[str, str]) -> str:
+    """The client whose api:consent token the launch link carries (a 401 page without one)."""
+    grant = TOKENS.grant(site.context(""), args.get("access_token") or "")
+    if grant is None:
+        message = "access_token is missing, unknown or expired: get a new api:consent token."
+        raise kit.PageRefused("Link expired", message, 401)
+    return str(grant["tenant"])
+
+
 def _start_page(site: kit.Site, args: Mapping[str, str], redirect_url: str) -> Any:
-    """GET /connect?client_id=&customer_ref=[&config_id][&provider_id][&redirect_url]."""
+    """GET /connect?client_id=&customer_ref=&access_token=[&config_id][&provider_id]
+    [&redirect_url]: only the client holding a live token of its own can start a journey."""
     client_id, customer_ref = (args.get("client_id") or "").strip(), args.get("customer_ref") or ""
     chosen = args.get("provider_id") or str(consent.DEFAULT_PROVIDER)
     if not client_id:
@@ -28,6 +38,9 @@ def _start_page(site: kit.Site, args: Mapping[str, str], redirect_url: str) -> A
     if not chosen.isdigit() or int(chosen) not in consent.PROVIDERS:
         known = ", ".join(f"{pid} ({name})" for pid, name in consent.PROVIDERS.items())
         raise kit.PageRefused("Unknown bank", f"provider_id must be one of {known}.", 400)
+    if _client_of(site, args) != client_id:
+        message = "access_token was issued to another client_id than this link names."
+        raise kit.PageRefused("Wrong client", message, 403)
     ctx = site.context("")
     state = {"step": "bank", "clientId": client_id, "customerRef": customer_ref}
     state |= {"configurationName": args.get("config_id") or consent.DEFAULT_CONFIGURATION}
@@ -47,12 +60,9 @@ def _start_page(site: kit.Site, args: Mapping[str, str], redirect_url: str) -> A
 def _reauth_entry(site: kit.Site, args: Mapping[str, str], redirect_url: str) -> Any:
     """GET /connect?consent_id=&access_token=: continue a Pending or re-authenticate a consent."""
     consent_id, ctx = args.get("consent_id") or "", site.context("")
-    grant = TOKENS.grant(ctx, args.get("access_token") or "")
-    if grant is None:
-        message = "access_token is missing, unknown or expired: get a new api:consent token."
-        raise kit.PageRefused("Link expired", message, 401)
+    client_id = _client_of(site, args)
     record = site.find(consent_id)
-    record = PAGES.found(record if record and record.tenant == grant["tenant"] else None)
+    record = PAGES.found(record if record and record.tenant == client_id else None)
     status = consent.STATES.status_of(record.data)
     if status not in OPEN:
         message = (
@@ -129,9 +139,8 @@ def sandbox(site: kit.Site) -> None:
         ctx = site.context(str(state["clientId"]))
         consent_id = str(uuid.uuid4())
         data = consent.new_consent(
-            ctx.tenant,
+            ctx,
             consent_id,
-            ctx.now,
             customer_ref=str(state["customerRef"]),
             configuration=str(state["configurationName"]),
             provider_id=int(chosen),

@@ -1,0 +1,115 @@
+"""Atto's V2 consent webhooks: a `Consent` notification per status change and re-authentication,
+and an upcoming-expiration notice a tenant's chosen number of days before `consentEnd`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ... import kit
+
+# Simulator choice: Atto says the notice period is configurable but not its default.
+DEFAULT_NOTICE_DAYS, MAX_NOTICE_DAYS = 7, 365
+NOTICE = "atto:notice-days"  # tenant → its upcomingExpirationDays
+# The notice period a consent was given (from its client's setting) and the consentEnd it was
+# noticed for: a new consentEnd (a re-authentication) arms the notice again.
+DAYS, NOTICED = "_noticeDays", "_noticedFor"
+UPCOMING = "UpcomingExpiration"  # a consent status of Atto's V2 notifications (FACTS-2 §1.1)
+
+
+def notice_days(ctx: kit.Context) -> int:
+    """The tenant's notice period in days (0: no upcoming-expiration notice)."""
+    days = ctx.store.get_value(NOTICE, ctx.tenant, ctx.now)
+    return days if isinstance(days, int) else DEFAULT_NOTICE_DAYS
+
+
+def notice_at(data: kit.JsonDict) -> datetime | None:
+    """When an Active consent's upcoming expiration is due (None: no end, off, or sent)."""
+    end, days = data.get("consentEnd"), data.get(DAYS, DEFAULT_NOTICE_DAYS)
+    if not end or not days or data.get(NOTICED) == end:
+        return None
+    return kit.parse_instant(str(end)) - timedelta(days=int(days))
+
+
+def noticed(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
+    return {NOTICED: data["consentEnd"]}
+
+
+def notification(data: kit.JsonDict, status: str | None = None) -> kit.JsonDict:
+    """The body Atto's V2 webhook sends (simulator choice: Atto documents `eventType: Consent`
+    and `consentJourney`, not the rest; the other names are the Consent object's)."""
+    return {
+        "eventType": "Consent",
+        "consentId": data.get("consentId"),
+        "consentStatus": status or data.get("consentStatus"),
+        "consentJourney": data.get("journeyType"),
+        "customerReference": data.get("customerReference"),
+        "consentStart": data.get("consentStart"),
+        "consentEnd": data.get("consentEnd"),
+        "statusUpdated": data.get("statusUpdated"),
+    }
+
+
+def events(before: kit.JsonDict | None, after: kit.JsonDict | None, now: datetime) -> list[Any]:
+    """`Consent` when the consent is made or changes status (a re-authentication is a move to
+    Active); `UpcomingExpiration` when its notice is marked, while Active."""
+    if after is None:
+        return []
+    was, status = before or {}, after["consentStatus"]
+    found = []
+    if was.get("consentStatus") != status:
+        found.append(kit.Event("Consent", notification(after)))
+    if status == "Active" and after.get(NOTICED) not in (None, was.get(NOTICED)):
+        found.append(kit.Event(UPCOMING, notification(after, UPCOMING)))
+    return found
+
+
+# Atto documents no signature for its webhooks (FACTS-2 §1.1): none is sent.
+webhooks = kit.WebhookDef(events=events)
+
+
+def admin(site: kit.Site) -> None:
+    """GET /__admin/atto/notifications?tenant= and POST {"tenant", "upcomingExpirationDays"}:
+    a client's upcoming-expiration notice period."""
+
+    def shown(ctx: kit.Context) -> Any:
+        return site.json({"tenant": ctx.tenant, "upcomingExpirationDays": notice_days(ctx)})
+
+    @site.route("/notifications")
+    def read_notice_days() -> Any:
+        tenant = site.args().get("tenant") or ""
+        if not tenant:
+            return site.json({"error": "bad_request", "message": "tenant is required"}, 400)
+        return shown(site.context(tenant))
+
+    @site.route("/notifications", methods=("POST",))
+    def set_notice_days() -> Any:
+        given = site.json_body()
+        problem = _refused(given)
+        if problem is not None:
+            return site.json({"error": "bad_request", "message": problem}, 400)
+        ctx = site.context(given["tenant"])
+        _set_days(ctx, given["upcomingExpirationDays"])
+        return shown(ctx)
+
+
+def _refused(given: Any) -> str | None:
+    if not isinstance(given, dict):
+        return "the body must be a JSON object {tenant, upcomingExpirationDays}"
+    unknown = sorted(set(given) - {"tenant", "upcomingExpirationDays"})
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}; allowed: tenant, upcomingExpirationDays"
+    if not isinstance(given.get("tenant"), str) or not given["tenant"]:
+        return "tenant (the client_id) must be a non-empty string"
+    days = given.get("upcomingExpirationDays")
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_NOTICE_DAYS:
+        return f"upcomingExpirationDays must be an integer from 0 (off) to {MAX_NOTICE_DAYS}"
+    return None
+
+
+def _set_days(ctx: kit.Context, days: int) -> None:
+    """Keep a tenant's notice period and give it to its consents not noticed yet."""
+    ctx.store.put_value(NOTICE, ctx.tenant, days, None)
+    for record in ctx.records():
+        if record.data.get(DAYS) != days:  # a consent already noticed stays so (see notice_at)
+            ctx.update(record, lambda current: {**current, DAYS: days})
