@@ -35,6 +35,7 @@ from .fields import (
     spec_schema,
     text,
 )
+from .hooks import Event, Hook, TenantHooks, WebhookDef
 from .journey import Site, Tickets, is_http_url, with_params
 from .listing import Filters, missing_property, order_by, owned
 from .pages import PageRefused, Pages
@@ -47,10 +48,12 @@ __all__ = [
     "ApiError",
     "Context",
     "ErrorScope",
+    "Event",
     "Expire",
     "Filters",
     "FirstSecret",
     "Handlers",
+    "Hook",
     "JsonDict",
     "PageRefused",
     "Pages",
@@ -60,10 +63,12 @@ __all__ = [
     "Reply",
     "Site",
     "States",
+    "TenantHooks",
     "Tickets",
     "Tokens",
     "TransitionRefused",
     "Violation",
+    "WebhookDef",
     "api_key_tenant",
     "assemble",
     "at_field",
