@@ -226,3 +226,14 @@ def test_page_keys_expire_after_a_day(client: FlaskClient) -> None:
     client.post("/__admin/clock", json={"advance": "P1DT1M", "tenant": "app-a"})
     assert client.get(page_url(started["authorisationUrl"])).status_code == 403
     assert client.get(f"/__sandbox/yapily/authorise/{uuid.uuid4()}").status_code == 404
+
+
+def test_the_journal_masks_the_consent_token_header(client: FlaskClient) -> None:
+    token = approved(client)["consentToken"]
+    reauthorise(client, token)
+    [entry] = [
+        e
+        for e in json_of(client.get("/__admin/requests?provider=yapily"))["requests"]
+        if e["operation"] == "reAuthoriseAccount"
+    ]
+    assert token not in str(entry) and entry["headers"]["Consent"] == "****"
