@@ -6,6 +6,7 @@ import ast
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from mockserver.kit import (
     Pages,
     Purge,
     States,
+    TenantHooks,
     Tickets,
     Tokens,
     TransitionRefused,
@@ -33,6 +35,7 @@ from mockserver.kit import (
     spec_enum,
 )
 from mockserver.store import MemoryStore
+from mockserver.webhooks.registry import Registry
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -370,3 +373,21 @@ def test_a_seeder_registers_the_fixtures_secret() -> None:
     for bad in ({}, {"client_secret": ""}, {"client_secret": "s", "name": "x"}):
         with pytest.raises(ValueError, match="give exactly client_secret"):
             seed(ctx, bad)
+
+
+def test_tenant_hooks_see_only_their_tenants_hooks_and_land_in_the_registry() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0}
+    mine, theirs = _ctx(store, clocks, "a"), _ctx(store, clocks, "b")
+    for ctx in (mine, theirs):
+        ctx.provider = SimpleNamespace(name="p")  # type: ignore[assignment]
+    hook = TenantHooks(mine).add("https://x.example/h", "s1", events=("e",), metadata={"k": 1})
+    assert [h.id for h in Registry(store).of("p", "a")] == [hook.id]  # the admin API lists it
+    assert TenantHooks(theirs).get(hook.id) is None and TenantHooks(theirs).all() == []
+    assert TenantHooks(theirs).remove(hook.id) is None
+    assert TenantHooks(theirs).rotate(hook.id, "s2", DAY) is None
+    rotated = TenantHooks(mine).rotate(hook.id, "s2", DAY)
+    assert rotated is not None and rotated.secret == "s2" and rotated.old_secret(T0) == "s1"
+    assert rotated.old_secret(T0 + DAY) is None
+    assert TenantHooks(mine).rotate(hook.id, "s3", timedelta(0)).old_secret(T0) is None  # type: ignore[union-attr]
+    assert TenantHooks(mine).remove(hook.id) is not None and TenantHooks(mine).all() == []

@@ -128,3 +128,36 @@ def test_a_tampered_link_and_a_second_visit_are_refused(base: str) -> None:
         again = page.goto(started["authorisationUrl"])
         assert again is not None and again.status == 409
         assert "AUTHORIZED" in page.inner_text("main")
+
+
+def test_reauthorisation_in_the_browser_keeps_the_id_and_token(base: str) -> None:
+    started = start(base, callback=CALLBACK)
+    with chromium_page() as page:
+        page.goto(started["authorisationUrl"])
+        page.click("button[value=approve]")
+        page.wait_for_url("https://client.example/**")
+        token = consent(base, started["id"])["consentToken"]
+        patched = httpx.patch(
+            f"{base}/yapily/account-auth-requests", headers={"consent": token}, auth=AUTH
+        )
+        assert patched.status_code == 201, patched.text
+        again = patched.json()["data"]
+        assert again["id"] == started["id"] and again["status"] == "AWAITING_RE_AUTHORIZATION"
+        page.goto(again["qrCodeUrl"])  # the QR page links on to the authorisation page
+        page.click("a")
+        page.click("button[value=approve]")
+        page.wait_for_url("https://client.example/**")
+        assert params_of(page.url)["consent"] == [token]
+    authorised = consent(base, started["id"])
+    assert authorised["status"] == "AUTHORIZED" and authorised["consentToken"] == token
+
+
+def test_the_pages_refuse_a_consent_id_without_the_apis_key(base: str) -> None:
+    started = start(base, callback=CALLBACK)
+    bare = started["authorisationUrl"].split("&access=")[0]
+    with chromium_page() as page:
+        for url in (bare, f"{base}/__sandbox/yapily/qr/{started['id']}"):
+            refused = page.goto(url)
+            assert refused is not None and refused.status == 403
+            assert started["state"] not in page.content()
+    assert consent(base, started["id"])["status"] == "AWAITING_AUTHORIZATION"

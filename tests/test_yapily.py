@@ -366,13 +366,18 @@ def test_account_auth_request_creates_an_awaiting_consent(client: FlaskClient) -
     for absent in ("consentToken", "authorizedAt", "expiresAt", "timeToExpire"):
         assert absent not in data
     sandbox = "http://localhost/__sandbox/yapily"
-    assert data["authorisationUrl"] == f"{sandbox}/authorise/{data['id']}?state={data['state']}"
-    assert data["qrCodeUrl"] == f"{sandbox}/qr/{data['id']}"
+    access = query(data["authorisationUrl"])["access"][0]
+    assert len(access) >= 22  # an unguessable page-access key the API handed to this app
+    assert data["authorisationUrl"] == (
+        f"{sandbox}/authorise/{data['id']}?state={data['state']}&access={access}"
+    )
+    assert data["qrCodeUrl"] == f"{sandbox}/qr/{data['id']}?access={access}"
     assert response.headers["Location"] == f"http://localhost/yapily/consents/{data['id']}"
     shown = consent(client, data["id"])
     assert shown == {k: v for k, v in data.items() if k not in ("authorisationUrl", "qrCodeUrl")}
-    qr = client.get(urlsplit(data["qrCodeUrl"]).path)
+    qr = client.get(data["qrCodeUrl"])
     assert qr.status_code == 200 and f"authorise/{data['id']}?state=" in qr.text
+    assert f"access={access}" in qr.text
 
 
 def test_account_request_details_are_kept(client: FlaskClient) -> None:
@@ -526,10 +531,11 @@ def test_reject_sets_rejected_and_tells_the_callback(client: FlaskClient) -> Non
 
 def test_the_page_refuses_bad_links_and_second_answers(client: FlaskClient) -> None:
     started = start(client, callback=CALLBACK)
-    path = urlsplit(started["authorisationUrl"]).path
-    assert client.get(f"{path}?state=wrong").status_code == 403
+    url = urlsplit(started["authorisationUrl"])
+    path, access = url.path, query(started["authorisationUrl"])["access"][0]
+    assert client.get(f"{path}?state=wrong&access={access}").status_code == 403
     assert client.get(f"/__sandbox/yapily/authorise/{uuid.uuid4()}?state=x").status_code == 404
-    page = client.get(f"{path}?state={started['state']}").text
+    page = client.get(f"{path}?{url.query}").text
     journey = re.search(r"name='journey' value='([^']+)'", page)
     assert journey is not None and "Modelo Sandbox" in page and "user-1" in page
     form = {"journey": journey.group(1), "decision": "maybe"}
@@ -537,7 +543,7 @@ def test_the_page_refuses_bad_links_and_second_answers(client: FlaskClient) -> N
     form["journey"] = "forged"
     assert client.post(f"{path}/decision", data=form).status_code == 403
     decide(client, started, "approve")
-    assert client.get(f"{path}?state={started['state']}").status_code == 409
+    assert client.get(f"{path}?{url.query}").status_code == 409
 
 
 def test_without_callback_or_redirect_the_page_just_finishes(client: FlaskClient) -> None:
@@ -822,7 +828,8 @@ def test_admin_creates_consents_in_every_status(client: FlaskClient, status: str
     assert shown["status"] == status and shown["institutionId"] == "bbva-sandbox"
     assert shown["applicationUserId"] == "sandbox-user" and shown["createdAt"] == T0
     authorised = {"AUTHORIZED", "EXPIRED", "REVOKED", "CONSUMED", "AWAITING_RE_AUTHORIZATION"}
-    assert ("consentToken" in shown) == (status in authorised)
+    # a pre-authorisation gives a token too (for updatePreAuthoriseAccountConsent)
+    assert ("consentToken" in shown) == (status in authorised | {"PRE_AUTHORIZED"})
     assert ("authorizedAt" in shown) == (status in authorised)
     if status == "AWAITING_AUTHORIZATION":
         assert made["authorisationUrl"].startswith("http://localhost/__sandbox/yapily/authorise/")
@@ -938,8 +945,9 @@ def test_fixture_has_every_status_institutions_and_users(clock: SimClock) -> Non
             assert users.setdefault(item["applicationUserId"], item["userUuid"]) == item["userUuid"]
     assert len(users) >= 5
     first = "5a0e7c3e-6f1d-4c25-9d1a-000000000001"
+    # the page needs a key the API hands out: a fixture's id and state alone open nothing
     page = client.get(f"/__sandbox/yapily/authorise/{first}?state=0000000000000000000000000000a001")
-    assert page.status_code == 200
+    assert page.status_code == 403
 
 
 def test_factory_consents_are_reproducible_and_accepted(client: FlaskClient) -> None:

@@ -37,6 +37,7 @@ from .fields import (
     spec_schema,
     text,
 )
+from .hooks import Event, Hook, TenantHooks, WebhookDef
 from .journey import Site, Tickets, is_http_url, with_params
 from .listing import Filters, missing_property, order_by, owned
 from .pages import PageRefused, Pages
@@ -54,6 +55,7 @@ __all__ = [
     "Filters",
     "FirstSecret",
     "Handlers",
+    "Hook",
     "JsonDict",
     "Mark",
     "PageRefused",
@@ -65,6 +67,7 @@ __all__ = [
     "Reply",
     "Site",
     "States",
+    "TenantHooks",
     "Tickets",
     "Tokens",
     "TransitionRefused",

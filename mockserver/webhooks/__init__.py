@@ -11,6 +11,7 @@ from ..runtime import Simulation
 from .admin import webhooks_blueprint
 from .hub import Hub, Settings
 from .model import GENERIC_HEADER, Event, Hook, Signer, WebhookDef, generic_sign, generic_verify
+from .registry import DOC
 from .watch import watch_store
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def install_webhooks(app: Flask, sim: Simulation) -> Hub:
     hub = Hub(sim.store, sim.clock, definitions)
     watched = frozenset(name for name, d in definitions.items() if d.webhooks is not None)
     if watched:
-        sim.store = watch_store(sim.store, watched, hub.changed)
+        # a hook a provider's own API registers starts the sender too (see WatchedStore)
+        sim.store = watch_store(sim.store, watched, hub.changed, DOC, hub.kick)
         hub.store = sim.store  # the sweep settles through it, so expiry is reported too
     # cast: webhooks/admin.py still names the simulator `app.Simulator` (under TYPE_CHECKING,
     # an import of `app` from below it); once it takes a `runtime.Simulation`, drop the cast.

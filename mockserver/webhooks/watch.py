@@ -19,12 +19,23 @@ _READS = ("get", "locate", "list", "due", "page", "count", "read_doc", "get_valu
 
 class WatchedStore:
     """Delegates everything to `inner`; after a record write of a watched provider succeeds it
-    calls `changed(provider, tenant, before, after)` (None: created, deleted)."""
+    calls `changed(provider, tenant, before, after)` (None: created, deleted). After a change
+    of the hooks' document (`hooks_doc`) it calls `hooks_changed()`: a provider's own API that
+    registers a hook starts the sender, as the admin API does."""
 
-    def __init__(self, inner: Store, providers: frozenset[str], changed: Changed) -> None:
+    def __init__(
+        self,
+        inner: Store,
+        providers: frozenset[str],
+        changed: Changed,
+        hooks_doc: str = "",
+        hooks_changed: Callable[[], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.watched = providers
         self.changed = changed
+        self.hooks_doc = hooks_doc
+        self.hooks_changed = hooks_changed
         for name in _READS:
             setattr(self, name, getattr(inner, name))
 
@@ -52,6 +63,12 @@ class WatchedStore:
         self.changed(provider, tenant, None if before is None else before.data, record.data)
         return record
 
+    def update_doc(self, name: str, change: Callable[[Any], Any]) -> Any:
+        value = self.inner.update_doc(name, change)
+        if name == self.hooks_doc and self.hooks_changed is not None:
+            self.hooks_changed()
+        return value
+
     def delete(self, provider: str, tenant: str, record_id: str) -> bool:
         if provider not in self.watched:
             return self.inner.delete(provider, tenant, record_id)
@@ -65,10 +82,16 @@ class WatchedStore:
 _CLASSES: dict[type, type[WatchedStore]] = {}
 
 
-def watch_store(inner: Store, providers: frozenset[str], changed: Changed) -> Store:
+def watch_store(
+    inner: Store,
+    providers: frozenset[str],
+    changed: Changed,
+    hooks_doc: str = "",
+    hooks_changed: Callable[[], None] | None = None,
+) -> Store:
     """`inner`, watched for these providers. The wrapper's class carries the inner store's
     name, so that what reports the store kind (the health page) still names the real one."""
     kind = type(inner)
     if kind not in _CLASSES:
         _CLASSES[kind] = type(kind.__name__, (WatchedStore,), {})
-    return cast(Store, _CLASSES[kind](inner, providers, changed))
+    return cast(Store, _CLASSES[kind](inner, providers, changed, hooks_doc, hooks_changed))

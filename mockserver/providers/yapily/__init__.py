@@ -18,7 +18,8 @@ PROVIDER = kit.assemble(
         "HTTP Basic `sandbox-yapily-app:sandbox-yapily-secret` (Application ID : Application "
         "Secret; the first secret an Application ID sends is registered, another one is 401)."
     ),
-    secret_fields=frozenset({"authcode", "onetimetoken"}),
+    # the `consent` header of re-authorisation and pre-authorisation carries the consent token
+    secret_fields=frozenset({"authcode", "onetimetoken", "header:consent"}),
     approved="AUTHORIZED",
     rejected="REJECTED",
 )

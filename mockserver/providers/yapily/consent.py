@@ -26,6 +26,11 @@ PUBLIC_FIELDS = (
     *("consentToken", "state", "authorizedAt", "lastConfirmedAt", "reconfirmBy"),
     *("institutionConsentId", "isDeletedByInstitution"),
 )
+# A journey page acts only with a key the API handed to the consent's application (in the
+# authorisationUrl and the qrCodeUrl); the page's id and `state` alone are not enough.
+PAGE_ACCESS = kit.Tickets("yapily:page-access", timedelta(days=1))
+# Re-authorisation is documented for consents that were AUTHORIZED (or are EXPIRED).
+REAUTHORISABLE = ("AUTHORIZED", "EXPIRED", "AWAITING_RE_AUTHORIZATION")
 # Statuses that imply the user authorised the consent at some point (token, authorizedAt...).
 WAS_AUTHORIZED = frozenset(
     {"AUTHORIZED", "EXPIRED", "REVOKED", "CONSUMED", "AWAITING_RE_AUTHORIZATION"}
@@ -37,7 +42,8 @@ STATES = kit.States(
     {
         "AWAITING_AUTHORIZATION": _AWAITING,
         "AWAITING_FURTHER_AUTHORIZATION": _AWAITING,
-        "AWAITING_RE_AUTHORIZATION": _AWAITING,
+        # EXPIRED: a re-authorisation of an expired consent that fails returns it there.
+        "AWAITING_RE_AUTHORIZATION": (*_AWAITING, "EXPIRED"),
         "AUTHORIZED": ("EXPIRED", "REVOKED", "AWAITING_RE_AUTHORIZATION", "CONSUMED"),
         "CONSUMED": ("REVOKED",),
         "REJECTED": ("REVOKED",),
@@ -64,6 +70,7 @@ def render(data: kit.JsonDict) -> kit.JsonDict:
 
 
 def authorise(data: kit.JsonDict, at: datetime) -> None:
+    """Fill what an authorisation gives; a re-authorisation keeps the consent's token."""
     requested = data.get("_requestedExpiresAt")
     data.update(
         authorizedAt=stamp(at),
@@ -71,7 +78,7 @@ def authorise(data: kit.JsonDict, at: datetime) -> None:
         reconfirmBy=stamp(at + CONSENT_LIFETIME),
         expiresAt=requested or stamp(at + CONSENT_LIFETIME),
     )
-    data["consentToken"] = consent_token(data)
+    data["consentToken"] = data.get("consentToken") or consent_token(data)
 
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
@@ -81,6 +88,12 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
         "expiresAt (RFC 3339, with AUTHORIZED only: the consent's hard end)",
         "unknown transition options",
     )
+    reauthorising = data.pop("_reauthFrom", None)
+    if to in ("REJECTED", "FAILED") and reauthorising:
+        data["status"] = reauthorising  # a failed re-authorisation leaves the status as it was
+        return data
+    if reauthorising:  # a new 90-day period: the first request's hard end no longer applies
+        data.pop("_requestedExpiresAt", None)
     if "expiresAt" in options:
         if to != "AUTHORIZED":
             raise ValueError("expiresAt is an option of AUTHORIZED only")
@@ -90,6 +103,8 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
     data["status"] = to
     if to == "AUTHORIZED":
         authorise(data, now)
+    elif to == "PRE_AUTHORIZED":  # the pre-authorisation's token, for updatePreAuthorise...
+        data["consentToken"] = consent_token(data)
     elif to == "EXPIRED" and (not data.get("expiresAt") or instant(data["expiresAt"]) > now):
         data["expiresAt"] = stamp(now)
     return data
@@ -111,8 +126,15 @@ def new_consent(
     }
 
 
-def authorisation_url(ctx: kit.Context, data: kit.JsonDict) -> str:
-    return f"{ctx.sandbox_url}/authorise/{data['id']}?state={data['state']}"
+def journey_urls(ctx: kit.Context, data: kit.JsonDict) -> kit.JsonDict:
+    """`authorisationUrl` and `qrCodeUrl`, both carrying a new page-access key for this consent
+    of this application (the pages refuse to act without it)."""
+    access = PAGE_ACCESS.issue(ctx, {"tenant": ctx.tenant, "consentId": data["id"]})
+    page = f"{ctx.sandbox_url}/authorise/{data['id']}"
+    return {
+        "authorisationUrl": f"{page}?state={data['state']}&access={access}",
+        "qrCodeUrl": f"{ctx.sandbox_url}/qr/{data['id']}?access={access}",
+    }
 
 
 def resolve_user(ctx: kit.Context, user_uuid: str | None, app_user: str | None) -> tuple[str, str]:
@@ -197,7 +219,9 @@ def _admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     kit.refuse_unknown(fields, _ALLOWED, "unknown or misplaced consent fields")
     made: kit.JsonDict = {}
     if status == "AWAITING_AUTHORIZATION":
-        made["authorisationUrl"] = authorisation_url(ctx, data)
+        made["authorisationUrl"] = journey_urls(ctx, data)["authorisationUrl"]
+    elif status == "PRE_AUTHORIZED":
+        data["consentToken"] = consent_token(data)
     return kit.AdminCreated(consent_id, data, made)
 
 

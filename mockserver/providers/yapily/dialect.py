@@ -106,6 +106,11 @@ def _issues(err: kit.ApiError, message: str) -> list[kit.JsonDict]:
     return [{**issue, "message": message}]
 
 
+# Operations whose errors are Yapily's V2 body (ApiErrorResponse), as Yapily documents them.
+V2_OPERATIONS = frozenset(
+    {"extendConsent", "getWebhookEventsCategories", "registerWebhook", "getRegisteredWebhooks"}
+    | {"deleteWebhook", "webhookSecretReset"}
+)
 # Spring's names where Python's differ (Yapily is a Spring service).
 _STATUS_NAMES = {413: "PAYLOAD_TOO_LARGE", 422: "UNPROCESSABLE_ENTITY"}
 
@@ -118,7 +123,8 @@ def _status_name(status: int) -> str:
 
 
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
-    """Yapily's legacy ApiResponseError; the V2 ApiErrorResponse for extendConsent (not 401)."""
+    """Yapily's legacy ApiResponseError; the V2 ApiErrorResponse for extendConsent and the
+    webhook operations (not for 401)."""
     trace, status = tracing_id(scope.request_id), _status_name(err.status)
     message = err.message
     if err.kind == "unauthenticated":
@@ -128,7 +134,7 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     elif err.kind == "malformed_body":
         message = f"Request body does not conform to the contract: {err.message}"
     headers = {"WWW-Authenticate": 'Basic realm="Yapily"'} if err.status == 401 else {}
-    if scope.operation_id == "extendConsent" and err.status != 401:
+    if scope.operation_id in V2_OPERATIONS and err.status != 401:
         error: kit.JsonDict = {"tracingId": trace, "code": err.status, "status": status}
         error |= {"source": "YAPILY", "issues": _issues(err, message)}
     else:

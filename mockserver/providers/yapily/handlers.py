@@ -98,16 +98,24 @@ def get_consent_by_id(ctx: kit.Context) -> kit.Reply:
     return ok(200, {"meta": meta(ctx), "data": render_at(record.data, ctx.now)})
 
 
+# A sandbox institution whose side refuses to revoke (to see forceDelete and FAILED at work).
+REVOKE_FAILS = "revoke-fails-sandbox"
+
+
 @handlers
 def delete_consent(ctx: kit.Context) -> kit.Reply:
-    """Revoke (any status → REVOKED); the consent stays readable; a repeat answers the same."""
+    """Revoke (any status → REVOKED); the consent stays readable; a repeat answers the same.
+    Where the institution refuses to revoke, `forceDelete=false` changes nothing and answers
+    FAILED; the default (true) revokes at Yapily anyway, `isDeletedByInstitution` false."""
     record = kit.owned(ctx, not_found)
-    if record.data.get("status") != "REVOKED" or not record.data.get("isDeletedByInstitution"):
-        record = ctx.update(
-            record, lambda d: {**d, "status": "REVOKED", "isDeletedByInstitution": True}
-        )
+    force = str(ctx.query.get("forceDelete", True)).lower() != "false"
+    bank_revokes = record.data.get("institutionId") != REVOKE_FAILS
+    outcome = "SUCCESS" if force or bank_revokes else "FAILED"
+    revoked = {"status": "REVOKED", "isDeletedByInstitution": bank_revokes}
+    if outcome == "SUCCESS" and any(record.data.get(k) != v for k, v in revoked.items()):
+        record = ctx.update(record, lambda d: {**d, **revoked})
     data = record.data
-    shown = {"id": data["id"], "deleteStatus": "SUCCESS"}
+    shown = {"id": data["id"], "deleteStatus": outcome}
     shown |= {key: data[key] for key in ("institutionId", "institutionConsentId") if data.get(key)}
     shown["creationDate"] = data["createdAt"]
     return ok(200, {"meta": meta(ctx), "data": shown})
@@ -173,8 +181,7 @@ def initiate_account_request(ctx: kit.Context) -> kit.Reply:
     record = ctx.insert(consent_id, data)
     shown = render_at(record.data, ctx.now)
     shown.pop("isDeletedByInstitution", None)
-    shown["authorisationUrl"] = consent.authorisation_url(ctx, data)
-    shown["qrCodeUrl"] = f"{ctx.sandbox_url}/qr/{consent_id}"
+    shown |= consent.journey_urls(ctx, data)
     return ok(201, {"meta": meta(ctx), "data": shown}, location=f"/consents/{consent_id}")
 
 

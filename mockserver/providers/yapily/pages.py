@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from ... import kit
-from .consent import STATES
+from .consent import PAGE_ACCESS, STATES
 from .formats import sign_token
 from .handlers import CODES, ONE_TIME_TOKENS
 
@@ -19,6 +19,7 @@ INSTITUTIONS = {
     "bbva-sandbox": "BBVA Sandbox",
     "natwest-sandbox": "NatWest Sandbox",
     "revolut-sandbox": "Revolut Sandbox",
+    "revoke-fails-sandbox": "Revoke-Fails Sandbox (refuses to revoke)",
 }
 _REJECTED = "The user rejected the authorisation request"
 
@@ -70,13 +71,24 @@ def _bank(data: kit.JsonDict) -> str:
     return INSTITUTIONS.get(institution, institution)
 
 
+def _opened(site: kit.Site, consent_id: str, *, state: bool) -> tuple[kit.Record, str]:
+    """The consent a link opens, and its access key: the key must be one the API handed to
+    this consent's application for this consent (and the `state` must match, if asked)."""
+    record = PAGES.found(site.find(consent_id))
+    key = site.args().get("access", "")
+    granted = PAGE_ACCESS.peek(site.context(record.tenant), key)
+    if granted != {"tenant": record.tenant, "consentId": consent_id} or (
+        state and not kit.same_secret(site.args().get("state", ""), record.data["state"])
+    ):
+        message = "This authorisation link is invalid: open the URL the API answered."
+        raise kit.PageRefused("Link invalid", message, 403)
+    return record, key
+
+
 def sandbox(site: kit.Site) -> None:
     @PAGES.route(site, "/authorise/<consent_id>")
     def authorise(consent_id: str) -> Any:
-        record = PAGES.found(site.find(consent_id))
-        if not kit.same_secret(site.args().get("state", ""), record.data["state"]):
-            message = "This authorisation link is invalid: its state does not match."
-            raise kit.PageRefused("Link invalid", message, 403)
+        record, _ = _opened(site, consent_id, state=True)
         status = STATES.status_of(record.data)
         if "AUTHORIZED" not in STATES.transitions[status]:
             raise kit.PageRefused("Already answered", f"This request is {status}.", 409)
@@ -111,7 +123,7 @@ def sandbox(site: kit.Site) -> None:
 
     @PAGES.route(site, "/qr/<consent_id>")
     def qr_code(consent_id: str) -> Any:
-        record = PAGES.found(site.find(consent_id))
-        link = f"../authorise/{consent_id}?state={record.data['state']}"
+        record, access = _opened(site, consent_id, state=False)
+        link = f"../authorise/{consent_id}?state={record.data['state']}&access={access}"
         heading = "Authorise on another device"
         return PAGES.page(site, "yapily/qr.html", heading, link=link, bank=_bank(record.data))

@@ -1,0 +1,48 @@
+"""Webhooks a provider's own API registers: one tenant's hooks in the generic registry (so the
+sender delivers them and `/__admin/webhooks` lists them), and what a provider declares."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ..behaviour import Context
+from ..webhooks.model import Event, Hook, WebhookDef
+from ..webhooks.registry import Registry
+
+__all__ = ["Event", "Hook", "TenantHooks", "WebhookDef"]
+
+
+class TenantHooks:
+    """The hooks of the request's tenant of the request's provider: another tenant's hook is
+    never found, removed or rotated (a foreign id is as unknown as a made-up one)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.registry = Registry(ctx.store)
+
+    def all(self) -> list[Hook]:
+        return self.registry.of(self.ctx.provider.name, self.ctx.tenant)
+
+    def get(self, hook_id: str) -> Hook | None:
+        hook = self.registry.get(hook_id)
+        mine = hook is not None and (hook.provider, hook.tenant) == self._owner
+        return hook if mine else None
+
+    def add(self, url: str, secret: str, **options: Any) -> Hook:
+        """Register a hook (options: `backup_url`, `events`, `metadata`, as `Hook` has them)."""
+        provider, tenant = self._owner
+        return self.registry.add(provider, tenant, url, secret, self.ctx.now, **options)
+
+    def remove(self, hook_id: str) -> Hook | None:
+        return self.registry.remove(hook_id) if self.get(hook_id) else None
+
+    def rotate(self, hook_id: str, secret: str, grace: timedelta) -> Hook | None:
+        """A new secret; the previous one is still given to the signer for `grace`."""
+        if self.get(hook_id) is None:
+            return None
+        return self.registry.rotate(hook_id, secret, self.ctx.now, grace)
+
+    @property
+    def _owner(self) -> tuple[str, str]:
+        return self.ctx.provider.name, self.ctx.tenant
