@@ -23,7 +23,6 @@ from ..clock import format_instant, parse_duration, parse_instant
 from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
-from ..webhooks.model import Event, WebhookDef
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
 from .assemble import assemble
 from .dialect import error_code, status_phrase
