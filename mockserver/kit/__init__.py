@@ -38,6 +38,7 @@ from .fields import (
 from .journey import Site, Tickets, is_http_url, with_params
 from .listing import Filters, missing_property, order_by, owned
 from .pages import PageRefused, Pages
+from .seal import Seals
 from .states import Expire, Purge, States, at_field
 
 JsonDict = dict[str, Any]
@@ -58,6 +59,7 @@ __all__ = [
     "Purge",
     "Record",
     "Reply",
+    "Seals",
     "Site",
     "States",
     "Tickets",
