@@ -51,7 +51,13 @@ def start(client: FlaskClient, skill: str = RZB, **fields: str) -> dict[str, Any
 def step(
     client: FlaskClient, session: dict[str, Any], nonce: str | None = None, **fields: Any
 ) -> TestResponse:
-    body = {**CLIENT, "nonce": nonce or session["nonce"], "skill": RZB, "step": "sca", "data": {}}
+    body: dict[str, Any] = {
+        **CLIENT,
+        "nonce": nonce or session["nonce"],
+        "skill": RZB,
+        "step": "sca",
+        "data": {},
+    }
     return client.post(f"{SESSIONS}/{session['session_id']}/steps", json=body | fields)
 
 
@@ -216,7 +222,8 @@ def test_the_admin_sca_route_checks_its_body(client: FlaskClient) -> None:
 
 # -- nothing short-lived grows without bound (issue #18 point 4) -----------------------------------
 def values(sim: Simulator, namespace: str) -> int:
-    return sum(1 for (ns, _) in sim.store._values if ns == namespace)  # type: ignore[attr-defined]
+    held: dict[tuple[str, str], Any] = sim.store._values  # type: ignore[attr-defined]
+    return len([key for (ns, key) in held if ns == namespace])
 
 
 @pytest.fixture
