@@ -46,6 +46,10 @@ def create_session(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(200, {"nonce": nonce, "session_id": session_id, "status": CREATED})
 
 
+def no_session(message: str) -> kit.ApiError:
+    return kit.ApiError(404, "invalid_request", message, code="invalid_session_id")
+
+
 def _checked(ctx: kit.Context, session_id: str, state: kit.JsonDict) -> None:
     """The step's own fields against the session (the session is put back if one is wrong)."""
     body = ctx.body
@@ -54,16 +58,12 @@ def _checked(ctx: kit.Context, session_id: str, state: kit.JsonDict) -> None:
         raise unauthorized(
             "unauthorized_tenant", "nonce is not the session's current one (each step consumes it)"
         )
-    problem = (
-        ("invalid_skill_name", f"this session is for the skill {state['skill']}")
-        if body["skill"] != state["skill"]
-        else ("invalid_step", f"unknown step {body['step']!r}; this skill's one step is 'sca'")
-        if body["step"] != SCA_STEP
-        else None
-    )
-    if problem is not None:
+    if body["skill"] != state["skill"]:  # a session is for the skill it was created with
         _keep(ctx, session_id, state)
-        raise bad(*problem)
+        raise bad("invalid_skill_name", f"this session is for the skill {state['skill']}")
+    if body["step"] != SCA_STEP:
+        _keep(ctx, session_id, state)
+        raise bad("invalid_step", f"unknown step {body['step']!r}; this skill's one step is 'sca'")
 
 
 @handlers
@@ -74,12 +74,7 @@ def create_session_step(ctx: kit.Context) -> kit.Reply:
     session_id = str(ctx.path["session_id"])
     state = SESSIONS.take(ctx, session_id, tenant=ctx.tenant)  # one step at a time
     if state is None:
-        raise kit.ApiError(
-            404,
-            "invalid_request",
-            "Unknown, expired or finished session for this client_id",
-            code="invalid_session_id",
-        )
+        raise no_session("Unknown, expired or finished session for this client_id")
     _checked(ctx, session_id, state)
     data: kit.JsonDict = {}
     if state["sca"] is None:
