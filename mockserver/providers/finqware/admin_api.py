@@ -83,5 +83,5 @@ admin_paths: dict[str, Any] = {
                 "400": {"$ref": "#/components/responses/BadRequest"},
             },
         }
-    }
+    },
 }
