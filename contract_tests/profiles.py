@@ -182,8 +182,10 @@ def _token_endpoint(spec: Mapping[str, Any], options: Mapping[str, Any]) -> Styl
 
 def _body_credentials(spec: Mapping[str, Any], options: Mapping[str, Any]) -> Style:
     """Credentials in the JSON body: the application's, and a consent's from exchanging a
-    single-use token that the simulator's admin route issues (a live run gives them)."""
+    single-use token that the simulator's admin route issues (a live run gives them); `also`
+    names more credentials put on any body that has them (not used to sign in)."""
     app, consent = tuple(options["application"]), tuple(options["consent"])
+    also = tuple(options.get("also", ()))
     exchange, temp, admin = options["exchange"], options["temp-token"], options["admin"]
     method, path = next(
         (m, p)
@@ -210,7 +212,7 @@ def _body_credentials(spec: Mapping[str, Any], options: Mapping[str, Any]) -> St
     def apply(case: Case, session: Session) -> None:
         if not isinstance(case.body, dict) or not _is_positive(case):
             return  # a negative body keeps its own (broken) credentials
-        fields = {k: session.credentials[k] for k in app}
+        fields = {k: session.credentials[k] for k in (*app, *also) if k in session.credentials}
         if _operation_id(case) != exchange:
             fields |= session.token
         for name, value in fields.items():

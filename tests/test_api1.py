@@ -250,6 +250,69 @@ def test_list_orders_by_status_with_created_ones_first(
     assert names(client, "OrderBy=status desc")[0] == "Gamma Revoked"
 
 
+@pytest.mark.parametrize("status", ["ACCEPTED", "Accepted", "accepted", "aCcEpTeD", "1"])
+def test_status_filter_takes_the_name_in_any_case_or_the_number(
+    client: FlaskClient, listed: dict[str, dict[str, Any]], status: str
+) -> None:
+    # FACTS-2 §4.2: "use the status name or value in filters" (documented), ASP.NET binding.
+    assert names(client, f"Status={status}") == ["Delta Live", "Beta Accepted"]
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ("NAME DESC", ["Gamma Revoked", "Delta Live", "Beta Accepted", "Alpha Created"]),
+        ("Name", ["Alpha Created", "Beta Accepted", "Delta Live", "Gamma Revoked"]),
+        ("createdon ASC", ["Alpha Created", "Beta Accepted", "Gamma Revoked", "Delta Live"]),
+        ("CreatedOn", ["Alpha Created", "Beta Accepted", "Gamma Revoked", "Delta Live"]),
+        # A null updatedOn (never updated) first ascending, last descending, as SQL Server.
+        ("updatedOn", ["Alpha Created", "Beta Accepted", "Gamma Revoked", "Delta Live"]),
+        ("UPDATEDON desc", ["Delta Live", "Gamma Revoked", "Beta Accepted", "Alpha Created"]),
+        # By the number: CREATED 0, ACCEPTED 1 (ties in creation order), REVOKED 2.
+        ("Status Asc", ["Alpha Created", "Beta Accepted", "Delta Live", "Gamma Revoked"]),
+    ],
+)
+def test_order_by_any_letter_case(
+    client: FlaskClient, listed: dict[str, dict[str, Any]], order: str, expected: list[str]
+) -> None:
+    assert names(client, f"OrderBy={order}") == expected
+
+
+def test_an_in_memory_order_pages_like_the_store_order(
+    client: FlaskClient, listed: dict[str, dict[str, Any]]
+) -> None:
+    second = json_of(client.get(f"{BASE}?OrderBy=name desc&Count=3&CurrentPage=2", headers=h()))
+    assert [c["name"] for c in second["data"]] == ["Alpha Created"]
+    assert second["meta"]["totalCount"] == 4
+    filtered = names(client, "OrderBy=name desc&Status=accepted&Count=1&CurrentPage=2")
+    assert filtered == ["Beta Accepted"]
+
+
+@pytest.mark.parametrize(
+    "order", ["colour", "name  asc", "name ascending", "createdOn,name", "-createdOn", "name desc "]
+)
+def test_an_unknown_order_is_a_400_that_lists_what_is_accepted(
+    client: FlaskClient, order: str
+) -> None:
+    response = client.get(BASE, query_string={"OrderBy": order}, headers=h())
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+    problem = json_of(response)
+    accepted = "OrderBy must be createdOn, updatedOn, name or status"
+    assert problem["errors"]["OrderBy"][0].startswith(accepted)
+    assert "' asc' or ' desc'" in problem["detail"] and "^(" not in problem["detail"]
+
+
+@pytest.mark.parametrize("status", ["DELETED", "4", "01", "-1", "accepted ", ""])
+def test_an_unknown_status_is_a_400_that_lists_what_is_accepted(
+    client: FlaskClient, status: str
+) -> None:
+    response = client.get(BASE, query_string={"Status": status}, headers=h())
+    assert response.status_code == 400
+    message = json_of(response)["errors"]["Status"][0]
+    assert "CREATED (0), ACCEPTED (1), REVOKED (2), INACTIVE (3)" in message
+
+
 def test_list_pages(client: FlaskClient, listed: dict[str, dict[str, Any]]) -> None:
     page = json_of(client.get(f"{BASE}?Count=3&CurrentPage=2&OrderBy=name", headers=h()))
     assert [c["name"] for c in page["data"]] == ["Gamma Revoked"]
@@ -350,3 +413,46 @@ def test_the_clock_can_move_for_one_tenant(client: FlaskClient) -> None:
     advance(client, "P31D", tenant="tenant-a")
     assert json_of(client.get(f"{BASE}/{mine['id']}", headers=h()))["status"] == 3
     assert json_of(client.get(f"{BASE}/{theirs['id']}", headers=h("tenant-b")))["status"] == 1
+
+
+# -- the onboarding deep link ----------------------------------------------------------------------
+def onboarding_code(client: FlaskClient) -> tuple[str, str]:
+    consent_id, _ = api1_create(client)
+    code = json_of(client.post(f"{BASE}/{consent_id}/otc", headers=h()))["code"]
+    return consent_id, str(code)
+
+
+def test_a_deep_link_preselects_its_accounting_system(client: FlaskClient) -> None:
+    consent_id, code = onboarding_code(client)
+    page = client.get(f"/__sandbox/api1/consent/{consent_id}/Fortnox/", query_string={"otc": code})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "value='fortnox' checked" in html and "value='testone' checked" not in html
+    journey = html.split("name='journey' value='")[1].split("'")[0]
+    assert "action='../decision'" in html  # the form posts to the consent's own decision
+    decided = client.post(
+        f"/__sandbox/api1/consent/{consent_id}/decision",
+        data={"journey": journey, "decision": "approve", "system": "fortnox"},
+    )
+    assert decided.status_code == 200
+    got = json_of(client.get(f"{BASE}/{consent_id}", headers=h()))
+    assert got["status"] == 1 and got["source"] == "fortnox"
+
+
+def test_without_a_deep_link_testone_is_preselected(client: FlaskClient) -> None:
+    consent_id, code = onboarding_code(client)
+    page = client.get(f"/__sandbox/api1/consent/{consent_id}/", query_string={"otc": code})
+    assert "value='testone' checked" in page.get_data(as_text=True)
+
+
+def test_a_deep_link_to_an_unknown_system_is_the_page_error_and_keeps_the_code(
+    client: FlaskClient,
+) -> None:
+    consent_id, code = onboarding_code(client)
+    page = client.get(f"/__sandbox/api1/consent/{consent_id}/sage/", query_string={"otc": code})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 404 and page.content_type.startswith("text/html")
+    assert "Unknown accounting system" in html and "fortnox" in html
+    # The code was not spent on a link that could not be shown.
+    again = client.get(f"/__sandbox/api1/consent/{consent_id}/xero/", query_string={"otc": code})
+    assert again.status_code == 200 and "value='xero' checked" in again.get_data(as_text=True)

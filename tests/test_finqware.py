@@ -419,8 +419,15 @@ def test_the_journal_masks_secrets(client: FlaskClient) -> None:
 
 
 # -- the onboarding journey, through the test client ----------------------------------------------
+def register(client: FlaskClient, creds: dict[str, str] = TENANT) -> None:
+    """Make the client_id known (any call with its secret registers it), as the pages need."""
+    bogus = {"credentials_id": "none", "access_token": "none"}
+    assert_error(client.post(GET, json={**creds, **bogus}), 401, "invalid_credentials_id")
+
+
 def start(client: FlaskClient, **params: str) -> tuple[str, str]:
-    """Open the onboarding page; return the journey and client_id hidden fields."""
+    """Open the onboarding page (for a registered tenant-a); the journey and client_id fields."""
+    register(client)
     query = {"client_id": "tenant-a", "redirect_uri": "https://client.example/cb", **params}
     page = client.get("/__sandbox/finqware/onboarding", query_string=query)
     assert page.status_code == 200, page.get_data(as_text=True)
@@ -437,6 +444,7 @@ def decide(client: FlaskClient, journey: str, decision: str, **form: str) -> Tes
 
 
 def test_page_lists_the_sandbox_skills(client: FlaskClient) -> None:
+    register(client)
     page = client.get(
         "/__sandbox/finqware/onboarding",
         query_string={"client_id": "tenant-a", "skill": "bt_ro_aisp_sbx_#2.0"},
@@ -479,8 +487,22 @@ def test_a_journey_is_decided_once(client: FlaskClient) -> None:
     assert decide(client, journey, "approve").status_code == 303
     assert decide(client, journey, "approve").status_code == 403
     other, _ = start(client)
+    register(client, OTHER)
     stolen = {"journey": other, "client_id": "tenant-b", "decision": "approve"}
     assert client.post("/__sandbox/finqware/onboarding/decision", data=stolen).status_code == 403
+    # A forged journey (the signed state changed) is refused as an unknown one.
+    payload, _, signature = other.partition(".")
+    forged = {"journey": f"{payload}x.{signature}", "client_id": "tenant-a", "decision": "approve"}
+    assert client.post("/__sandbox/finqware/onboarding/decision", data=forged).status_code == 403
+    assert decide(client, other, "reject").status_code == 303  # still unused
+
+
+def test_the_pages_refuse_a_client_id_the_simulator_does_not_know(client: FlaskClient) -> None:
+    query = {"client_id": "nobody-yet", "redirect_uri": "https://client.example/cb"}
+    page = client.get("/__sandbox/finqware/onboarding", query_string=query)
+    assert page.status_code == 400 and "is not registered" in page.get_data(as_text=True)
+    register(client, {"client_id": "nobody-yet", "client_secret": "s"})
+    assert client.get("/__sandbox/finqware/onboarding", query_string=query).status_code == 200
 
 
 def test_a_journey_lasts_one_hour(client: FlaskClient) -> None:
@@ -490,6 +512,7 @@ def test_a_journey_lasts_one_hour(client: FlaskClient) -> None:
 
 
 def test_without_redirect_uri_the_page_shows_the_temp_token(client: FlaskClient) -> None:
+    register(client)
     page = client.get("/__sandbox/finqware/onboarding", query_string={"client_id": "tenant-a"})
     journey = re.search(r"name='journey' value='([^']+)'", page.get_data(as_text=True))
     assert journey

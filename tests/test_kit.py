@@ -20,6 +20,7 @@ from mockserver.kit import (
     PageRefused,
     Pages,
     Purge,
+    Seals,
     States,
     TenantHooks,
     Tickets,
@@ -232,6 +233,44 @@ def test_a_ticket_is_taken_once_and_only_by_who_it_was_issued_for() -> None:
     assert tickets.issue(ctx, "x", key="mine") == "mine" and tickets.take(ctx, "mine", a=1) is None
     later = _ctx(store, {None: T0 + timedelta(minutes=1)})
     assert tickets.take(later, tickets.issue(ctx, "y")) is None  # expired
+
+
+def test_an_owner_holds_at_most_per_owner_tickets_and_expired_ones_are_collected() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0})
+    tickets = Tickets("t:bounded", timedelta(minutes=10), per_owner=3)
+    keys = [tickets.issue(ctx, {"n": n}, owner="o") for n in range(5)]
+    assert [tickets.peek(ctx, k) for k in keys] == [None, None, {"n": 2}, {"n": 3}, {"n": 4}]
+    other = tickets.issue(ctx, {"n": "other"}, owner="p")  # another owner's count is its own
+    assert tickets.peek(ctx, other) == {"n": "other"}
+    later = _ctx(store, {None: T0 + timedelta(minutes=10)})
+    tickets.issue(later, {"n": 5}, owner="o")
+    # The three expired ones are gone from the store itself, not only unreadable.
+    held = {key for (namespace, key) in store._values if namespace == "t:bounded"}
+    assert held == {other, *[k for k in held if tickets.peek(later, k) == {"n": 5}]}
+    assert len(held) == 2
+    again = tickets.issue(later, {"n": 6}, key="same", owner="o")
+    assert tickets.issue(later, {"n": 7}, key=again, owner="o") == "same"  # replaced, not added
+    assert len(store.get_value("t:bounded:owner", "o", later.now)) == 2
+
+
+def test_a_seal_carries_its_state_signed_and_expires() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0})
+    seals = Seals("t:seal", timedelta(minutes=5))
+    token = seals.seal(ctx, {"who": "a", "back": "https://x.example"})
+    opened = seals.open(ctx, token, who="a")
+    assert opened is not None and opened["back"] == "https://x.example"
+    assert seals.open(ctx, token, who="b") is None  # not for this one
+    payload, _, signature = token.partition(".")
+    forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+    assert seals.open(ctx, f"{forged}.{signature}") is None
+    assert seals.open(ctx, "") is None and seals.open(ctx, "x.y") is None
+    assert seals.seal(ctx, {"who": "a"}) != seals.seal(ctx, {"who": "a"})  # a fresh jti each
+    assert len(store._values) == 1  # only the key: sealing stores nothing per token
+    assert seals.open(_ctx(store, {None: T0 + timedelta(minutes=5)}), token) is None
+    store.clear()  # a reset: a new key voids the tokens signed before it
+    assert seals.open(ctx, token) is None
 
 
 def test_error_codes_by_code_kind_status_then_default() -> None:

@@ -44,7 +44,7 @@ def test_the_failure_names_the_violation(examples: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*ContractBroken: 1 request(s) broke the contract:*",
-            "*GET /api1/api/v1/consents → 400: query Status: 'accepted' is not one of*",
+            "*GET /api1/api/v1/consents → 400: query Status: 'active' does not match*",
             "*POST /api1/api/v1/consents → 400: header x-correlation-id: is required*",
         ]
     )

@@ -99,3 +99,17 @@ def test_redirect_delay_shows_a_page_then_moves_on(base: str) -> None:
         assert "Taking you back in 1 s" in page.inner_text("main")
         page.wait_for_url("https://client.example/**", timeout=5000)
     assert consent(base, consent_id)["status"] == 1
+
+
+def test_a_deep_link_connects_the_system_it_names(base: str) -> None:
+    consent_id, code = consent_with_code(base)
+    plain = onboarding_url(base, consent_id, code)
+    url = plain.replace(f"/{consent_id}/?", f"/{consent_id}/xero/?")
+    with chromium_page() as page:
+        page.goto(url)
+        assert page.is_checked("input[value=xero]")
+        page.click("button[value=approve]")
+        page.wait_for_url("https://client.example/**")
+        params = parse_qs(urlsplit(page.url).query)
+    assert params["source"] == ["xero"] and params["status"] == ["accepted"]
+    assert consent(base, consent_id)["source"] == "xero"

@@ -90,6 +90,9 @@ def call(base: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any
 
 
 def open_onboarding(page: Page, base: str, state: str) -> None:
+    # The page serves a client_id the simulator knows: any call with its secret registers it.
+    bogus = {"credentials_id": "none", "access_token": "none"}
+    assert call(base, "/v1/consents/get", {**CREDS, **bogus})[0] == 401
     callback = base + CALLBACK_PATH
     query = urlencode({"client_id": CREDS["client_id"], "redirect_uri": callback, "state": state})
     page.goto(f"{base}/__sandbox/finqware/onboarding?{query}")
@@ -145,3 +148,28 @@ def test_going_back_and_deciding_again_is_refused(page: Page, base: str) -> None
     response = navigation.value
     assert response is not None and response.status == 403
     assert "Session expired" in page.content()
+
+
+def test_a_session_sca_step_is_approved_on_the_bank_page(page: Page, base: str) -> None:
+    skill = "bt_ro_aisp_sbx_#2.0"
+    client = {"client_id": "browser-app"}
+    status, session = call(
+        base,
+        "/v1/sessions",
+        {"tenant_user_id": "u", **client, "client_app_key": "browser-key", "skill": skill},
+    )
+    assert status == 200, session
+    steps = f"/v1/sessions/{session['session_id']}/steps"
+    body = {**client, "skill": skill, "step": "sca"}
+    back = {"redirect_uri": base + CALLBACK_PATH}
+    status, pending = call(base, steps, {**body, "nonce": session["nonce"], "data": back})
+    assert status == 200 and pending["data"]["sca_status"] == "PENDING", pending
+    page.goto(pending["data"]["sca_url"])
+    assert "Banca Transilvania" in page.inner_text("main")
+    with page.expect_navigation(url=f"{base}{CALLBACK_PATH}?**"):
+        page.click("button[value='approve']")
+    params = parse_qs(urlsplit(page.url).query)
+    assert params == {"session_id": [session["session_id"]], "sca_status": ["approved"]}
+    status, done = call(base, steps, {**body, "nonce": pending["nonce"], "data": {}})
+    assert status == 200 and done["status"] == "SESSION_COMPLETED", done
+    assert done["data"]["temp_token"]

@@ -21,6 +21,10 @@ TOKENS = "/v1/tokens"
 GET = "/v1/consents/get"
 DELETE = "/v1/consents/delete"
 OPERATIONS = {"createToken": TOKENS, "getConsent": GET, "deleteConsent": DELETE}
+SESSION_OPERATIONS = {
+    "createSession": "/v1/sessions",
+    "createSessionStep": "/v1/sessions/{session_id}/steps",
+}
 
 # The seed's payloads (../shared/seeds/finqware.txt), transcribed exactly; the seed's JSON
 # comments are replaced by Python ones.
@@ -154,14 +158,19 @@ def test_spec_is_a_valid_openapi_31_document(spec: dict[str, Any]) -> None:
     assert spec["servers"][0]["url"] == "https://api.finqware.com"
 
 
-def test_operations_are_the_three_posts(spec: dict[str, Any]) -> None:
+def test_operations_are_the_three_posts_and_the_session(spec: dict[str, Any]) -> None:
     found = {
         operation["operationId"]: path
         for path, item in spec["paths"].items()
         for method, operation in item.items()
         if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
     }
-    assert found == OPERATIONS
+    assert found == OPERATIONS | SESSION_OPERATIONS
+    for path in SESSION_OPERATIONS.values():
+        assert set(spec["paths"][path]) == {"post"}
+        operation = spec["paths"][path]["post"]
+        assert operation["tags"] == ["Sessions"] and "FACTS-2 §5.2" in operation["description"]
+        assert {"200", "400", "401"} <= set(operation["responses"])
     for path in OPERATIONS.values():
         assert set(spec["paths"][path]) == {"post"}
         operation = spec["paths"][path]["post"]

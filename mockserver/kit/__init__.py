@@ -40,6 +40,7 @@ from .hooks import Event, Hook, TenantHooks, WebhookDef
 from .journey import Site, Tickets, is_http_url, with_params
 from .listing import Filters, missing_property, order_by, owned
 from .pages import PageRefused, Pages
+from .seal import Seals
 from .states import Expire, Mark, Purge, States, at_field
 
 JsonDict = dict[str, Any]
@@ -64,6 +65,7 @@ __all__ = [
     "Record",
     "Recording",
     "Reply",
+    "Seals",
     "Site",
     "States",
     "TenantHooks",

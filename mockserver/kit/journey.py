@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,18 +36,73 @@ class Site(Protocol):
 
 class Tickets:
     """Single-use values kept server-side for a while: a journey's state (the page carries only
-    its key), a one-time code, a temporary token. `lifetime` None: until used."""
+    its key), a one-time code, a temporary token. `lifetime` None: until used.
 
-    def __init__(self, namespace: str, lifetime: timedelta | None = timedelta(hours=1)) -> None:
+    With `per_owner`, `issue(..., owner=)` also keeps the owner's keys (with their expiry) in
+    one index value per owner: each issue deletes the owner's expired values, so they are
+    collected even by a store that never sweeps, and beyond `per_owner` live ones the oldest
+    is deleted, so an owner holds at most `per_owner` values. Two issues racing for one owner
+    may each miss the other's key in the index; such a value still expires by the clock."""
+
+    def __init__(
+        self,
+        namespace: str,
+        lifetime: timedelta | None = timedelta(hours=1),
+        *,
+        per_owner: int | None = None,
+    ) -> None:
         self.namespace = namespace
         self.lifetime = lifetime
+        self.per_owner = per_owner
 
-    def issue(self, ctx: Context, state: Any, key: str | None = None) -> str:
-        """Keep `state` under `key` (a fresh random one by default); the key."""
+    def issue(
+        self,
+        ctx: Context,
+        state: Any,
+        key: str | None = None,
+        *,
+        owner: str | None = None,
+        expires: datetime | None = None,
+    ) -> str:
+        """Keep `state` under `key` (a fresh random one by default) until `expires` (by default
+        `lifetime` from now); the key. Issuing a key again replaces its state."""
         key = key or secrets.token_urlsafe(16)
-        expires = None if self.lifetime is None else ctx.now + self.lifetime
+        if expires is None and self.lifetime is not None:
+            expires = ctx.now + self.lifetime
         ctx.store.put_value(self.namespace, key, state, expires)
+        if owner is not None and self.per_owner:
+            self._remember(ctx, owner, key, expires)
         return key
+
+    def _remember(self, ctx: Context, owner: str, key: str, expires: datetime | None) -> None:
+        index = f"{self.namespace}:owner"
+        held = ctx.store.get_value(index, owner, ctx.now)
+        kept: list[list[Any]] = []
+        for entry in held if isinstance(held, list) else []:
+            old, until = str(entry[0]), entry[1]
+            if old == key:
+                continue
+            if until is not None and datetime.fromisoformat(until) <= ctx.now:
+                ctx.store.delete_value(self.namespace, old)  # expired: collect it now
+            else:
+                kept.append([old, until])
+        kept.append([key, None if expires is None else expires.isoformat()])
+        while len(kept) > (self.per_owner or 0):
+            ctx.store.delete_value(self.namespace, str(kept.pop(0)[0]))
+        # The index never expires: it must outlive what it lists, to collect it. One per owner.
+        ctx.store.put_value(index, owner, kept, None)
+
+    def first(self, ctx: Context, key: str, *, owner: str | None = None) -> bool:
+        """Whether this is the first use of `key`, atomically across workers (a single-use
+        token that is not itself stored: a signed one); remembered `lifetime` from now, through
+        the owner's index (so collected) when the tickets are bounded per owner."""
+        mark = secrets.token_urlsafe(12)
+        if ctx.store.claim_value(self.namespace, key, mark, ctx.now) != mark:
+            return False
+        if owner is not None and self.per_owner:
+            expires = None if self.lifetime is None else ctx.now + self.lifetime
+            self._remember(ctx, owner, key, expires)
+        return True
 
     def peek(self, ctx: Context, key: str) -> Any:
         return ctx.store.get_value(self.namespace, key, ctx.now) if key else None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import heapq
 import math
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from ... import kit
 from .consent import STATES, new_consent, render
@@ -41,9 +44,19 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     if validation:
         errors: dict[str, list[str]] = {}
         for violation in err.violations:
-            errors.setdefault(violation.name or violation.location, []).append(violation.message)
+            message = _accepted(violation)
+            errors.setdefault(violation.name or violation.location, []).append(message)
+            if message != violation.message:  # the detail names what is accepted, too
+                body["detail"] = message
         body["errors"] = errors
     return kit.Reply(err.status, body, media_type="application/problem+json")
+
+
+def _accepted(violation: kit.Violation) -> str:
+    """A list parameter's pattern violation says what is accepted, not the regular expression."""
+    if violation.location == "query" and violation.schema_path.endswith("pattern"):
+        return ACCEPTED.get(violation.name, violation.message)
+    return violation.message
 
 
 def not_found(consent_id: str) -> kit.ApiError:
@@ -129,27 +142,48 @@ def consume_one_time_code(ctx: kit.Context, consent_id: str, code: str) -> kit.J
     return taken
 
 
+# The list orders (FACTS-2 §4.2 leaves the syntax open): field → the stored key it sorts by.
+ORDER_FIELDS = {"createdon": "createdOn", "updatedon": "updatedOn", "name": "name"}
+ORDER_FIELDS["status"] = "status"
+# What the 400 lists when a list parameter does not match its pattern in the spec.
+ACCEPTED = {
+    "OrderBy": "OrderBy must be createdOn, updatedOn, name or status, optionally followed by "
+    "' asc' or ' desc' (any letter case), e.g. 'createdOn desc'.",
+    "Status": "Status must be a status name in any letter case or its number: CREATED (0), "
+    "ACCEPTED (1), REVOKED (2), INACTIVE (3).",
+}
+
+
+def _order(value: str) -> tuple[str, bool]:
+    """OrderBy (checked by the spec's pattern) → the stored field and whether descending."""
+    field, _, direction = value.partition(" ")
+    return ORDER_FIELDS[field.lower()], direction.lower() == "desc"
+
+
+def _sort_key(field: str) -> Callable[[kit.JsonDict], tuple[bool, Any]]:
+    # Null first ascending, last descending (SQL Server's order); status 0 sorts as itself.
+    def key(data: kit.JsonDict) -> tuple[bool, Any]:
+        value = data.get(field)
+        return (value is not None, "" if value is None else value)
+
+    return key
+
+
 @handlers
 def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
     count, page = int(query.get("Count", 10)), int(query.get("CurrentPage", 1))
     start = (page - 1) * count
     status = STATES.parse_status(query["Status"]) if "Status" in query else None
-    field, _, direction = str(query.get("OrderBy", "createdOn desc")).partition(" ")
-    if "Status" in query and status is None:
-        shown, total = [], 0
-    elif field == "createdOn":  # the store's own order: only this page is read
-        paging = {"descending": direction == "desc", "offset": start, "limit": count}
+    field, descending = _order(str(query.get("OrderBy", "createdOn desc")))
+    if field == "createdOn":  # the store's own order: only this page is read
+        paging = {"descending": descending, "offset": start, "limit": count}
         records, total = FILTERS.page(ctx, status=status, **paging)
         shown = [r.data for r in records]
-    else:
+    else:  # the filtered set, in creation order; a heap keeps only up to the page's end
         records, total = FILTERS.page(ctx, status=status)
-        # None sorts apart; a falsy value such as status 0 (CREATED) must still sort as itself.
-        shown = sorted(
-            (r.data for r in records),
-            key=lambda d: (d.get(field) is None, "" if d.get(field) is None else d.get(field)),
-            reverse=direction == "desc",
-        )[start : start + count]
+        pick = heapq.nlargest if descending else heapq.nsmallest
+        shown = pick(start + count, (r.data for r in records), key=_sort_key(field))[start:]
     meta = {"currentPage": page, "pageSize": count, "totalCount": total}
     meta["totalPages"] = math.ceil(total / count)
     return kit.Reply(200, {"data": [render(d) for d in shown], "meta": meta})

@@ -1,4 +1,4 @@
-"""The Onboarding Flow: /__sandbox/api1/consent/<id>/?otc=<code>&redirecturl=<url>."""
+"""The Onboarding Flow: /__sandbox/api1/consent/<id>/[<system>/]?otc=<code>&redirecturl=<url>."""
 
 from __future__ import annotations
 
@@ -16,9 +16,22 @@ _EXPIRED = (
 )
 
 
+def _system(system: str) -> str:
+    """A deep link's accounting system, in any letter case; else the page's 404."""
+    if system.lower() not in SYSTEMS:
+        known = ", ".join(SYSTEMS)
+        raise kit.PageRefused("Unknown accounting system", f"{system} is not one of: {known}.", 404)
+    return system.lower()
+
+
 def sandbox(site: kit.Site) -> None:
+    @PAGES.route(site, "/consent/<consent_id>/<system>/")
+    def deep_link(consent_id: str, system: str) -> Any:
+        """FACTS-2 §4.2 (3p): /consent/{id}/{system}/?otc=... preselects that system."""
+        return onboarding(consent_id, _system(system), "../decision")
+
     @PAGES.route(site, "/consent/<consent_id>/")
-    def onboarding(consent_id: str) -> Any:
+    def onboarding(consent_id: str, chosen: str = "testone", action: str = "decision") -> Any:
         args = site.args()
         url, delay = (
             PAGES.back_url(args.get("redirecturl") or "", "redirecturl"),
@@ -40,7 +53,14 @@ def sandbox(site: kit.Site) -> None:
         journey = JOURNEY.issue(ctx, state)
         heading = "Connect your accounting system"
         return PAGES.page(
-            site, "api1/onboarding.html", heading, name=name, journey=journey, systems=SYSTEMS
+            site,
+            "api1/onboarding.html",
+            heading,
+            name=name,
+            journey=journey,
+            systems=SYSTEMS,
+            chosen=chosen,
+            action=action,
         )
 
     @PAGES.route(site, "/consent/<consent_id>/decision", methods=("POST",))

@@ -1,4 +1,5 @@
-"""/__admin/finqware/temp-tokens in the admin API's OpenAPI document (GET /__admin/openapi.json)."""
+"""/__admin/finqware/temp-tokens and /__admin/finqware/sessions/{session_id}/sca in the admin
+API's OpenAPI document (GET /__admin/openapi.json)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,49 @@ _ANSWER = {
     },
 }
 
+_DECISION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["tenant", "decision"],
+    "properties": {
+        "tenant": {"type": "string", "minLength": 1},
+        "decision": {"enum": ["approve", "reject"]},
+    },
+}
+_DECIDED = {
+    "type": "object",
+    "required": ["session_id", "sca_status"],
+    "properties": {
+        "session_id": {"type": "string"},
+        "sca_status": {"enum": ["APPROVED", "REJECTED"]},
+    },
+}
+_PROBLEM = {"application/json": {"schema": {"type": "object"}}}
+
 admin_paths: dict[str, Any] = {
+    "/sessions/{session_id}/sca": {
+        "post": {
+            "operationId": "finqwareSessionSca",
+            "tags": ["consents"],
+            "summary": "Answer a session's bank authentication (the sca step) for the user",
+            "parameters": [
+                {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _DECISION}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Decided: the session's next step completes or fails.",
+                    "content": {"application/json": {"schema": _DECIDED}},
+                },
+                "400": {"$ref": "#/components/responses/BadRequest"},
+                "404": {"description": "No live session of the tenant.", "content": _PROBLEM},
+                "409": {"description": "Its sca step is not waiting.", "content": _PROBLEM},
+            },
+        }
+    },
     "/temp-tokens": {
         "post": {
             "operationId": "finqwareTempToken",
@@ -40,5 +83,5 @@ admin_paths: dict[str, Any] = {
                 "400": {"$ref": "#/components/responses/BadRequest"},
             },
         }
-    }
+    },
 }

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import timedelta
 
 from ... import kit
 from . import consent
 
 TENANTS = kit.FirstSecret(consent.TENANT_NS)
+# client_app_key starts sessions (FACTS.md §2.1: safe in a client app); registered like the secret.
+APP_KEYS = kit.FirstSecret("finqware:app_key")
 CONSENT_FIELDS = ("client_id", "client_secret", "credentials_id", "access_token")
 REQUIRED: dict[str, tuple[str, ...]] = {
     "createToken": ("client_id", "client_secret", "temp_token"),
     "getConsent": CONSENT_FIELDS,
     "deleteConsent": CONSENT_FIELDS,
+    "createSession": ("tenant_user_id", "client_id", "client_app_key", "skill"),
+    "createSessionStep": ("client_id", "nonce", "skill", "step", "data"),
 }
 OPTIONAL: dict[str, tuple[str, ...]] = {"deleteConsent": ("pcd_data_retention",)}
 # The invalid_request code of a credential field that is not a non-empty string, in check order.
@@ -23,6 +28,11 @@ FIELD_CODES = {
     "credentials_id": "invalid_credentials_id",
     "access_token": "invalid_access_token",
     "temp_token": "invalid_field",
+    "client_app_key": "invalid_field",
+    "tenant_user_id": "invalid_field",
+    "nonce": "invalid_field",
+    "skill": "invalid_skill_name",
+    "step": "invalid_step",
 }
 
 
@@ -35,12 +45,19 @@ def unauthorized(code: str, message: str) -> kit.ApiError:
 
 
 def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
-    """Fixture `credentials: {client_secret, name}` register the tenant before any call."""
-    unknown = set(credentials) - {"client_secret", "name"}
+    """Fixture `credentials: {client_secret, name, client_app_key?}` register the tenant (and
+    the key its sessions start with) before any call."""
+    unknown = set(credentials) - {"client_secret", "name", "client_app_key"}
     if unknown:
         raise ValueError(
-            f"unknown fields {', '.join(sorted(unknown))}; allowed: client_secret, name"
+            f"unknown fields {', '.join(sorted(unknown))}; "
+            "allowed: client_secret, name, client_app_key"
         )
+    if "client_app_key" in credentials:
+        app_key = kit.text(credentials["client_app_key"], "client_app_key")
+        if APP_KEYS.refuses(ctx, ctx.tenant, app_key):
+            raise ValueError(f"client_id {ctx.tenant!r} has another client_app_key")
+        APP_KEYS.register(ctx, ctx.tenant, app_key)
     secret = kit.text(credentials.get("client_secret"), "client_secret")
     name = kit.text(credentials.get("name", ctx.tenant), "name")
     if TENANTS.refuses(ctx, ctx.tenant, secret):
@@ -70,9 +87,15 @@ def identify(ctx: kit.Context) -> str:
             f"{consent.MAX_RETENTION}",
         )
     client_id = str(body["client_id"])
-    if TENANTS.claim(ctx, client_id, str(body["client_secret"]), name=client_id) is None:
-        raise unauthorized("invalid_client_secret", "Invalid client_secret for this client_id")
-    return client_id
+    if "client_secret" in required:
+        if TENANTS.claim(ctx, client_id, str(body["client_secret"]), name=client_id) is None:
+            raise unauthorized("invalid_client_secret", "Invalid client_secret for this client_id")
+    elif (
+        "client_app_key" in required
+        and APP_KEYS.claim(ctx, client_id, str(body["client_app_key"])) is None
+    ):
+        raise unauthorized("invalid_client_app_key", "Invalid client_app_key for this client_id")
+    return client_id  # a session step: the session's nonce is the credential (session.py)
 
 
 # Engine kinds → (type, code). The HTTP status stays the engine's, except 415 (see render_error).
@@ -120,19 +143,25 @@ def _violation_code(err: kit.ApiError) -> str:
             return FIELD_CODES[field]
         if field == "pcd_data_retention":
             return "invalid_pcd_data_retention"
+        if field in ("skill", "step"):
+            return FIELD_CODES[field]
         if not field:
             return "invalid_body"
     return "invalid_field"
 
 
-TEMP_TOKENS = kit.Tickets("finqware:temp_token", None)  # → {tenant, skill}; until exchanged
+# → {tenant, skill}; until exchanged or 30 minutes (as the session's nonce, FACTS-2 §5.2), at
+# most 100 unexchanged per client_id (issue #18: nothing a page hands out grows without bound).
+TEMP_TOKEN_LIFETIME = timedelta(minutes=30)
+TEMP_TOKENS = kit.Tickets("finqware:temp_token", TEMP_TOKEN_LIFETIME, per_owner=100)
 
 handlers = kit.Handlers()
 
 
 def issue_temp_token(ctx: kit.Context, skill: str) -> str:
-    """What a finished onboarding session hands the tenant app's front-consent.end."""
-    return TEMP_TOKENS.issue(ctx, {"tenant": ctx.tenant, "skill": skill}, consent.token())
+    """What a finished onboarding session hands the tenant app's front end."""
+    state = {"tenant": ctx.tenant, "skill": skill}
+    return TEMP_TOKENS.issue(ctx, state, consent.token(), owner=ctx.tenant)
 
 
 @handlers

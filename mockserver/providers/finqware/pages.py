@@ -1,15 +1,21 @@
-"""The onboarding journey (/__sandbox/finqware/onboarding) and the admin temp-token shortcut."""
+"""The sandbox pages (the onboarding journey, the session's bank authentication) and the admin
+shortcuts (a temp_token, a session's SCA decision)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from ... import kit
 from .consent import DEFAULT_SKILL, SKILLS, tenant_name
-from .handlers import issue_temp_token
+from .handlers import APP_KEYS, TENANTS, issue_temp_token
+from .session import PENDING, SESSIONS, decide_sca
 
 PAGES = kit.Pages(__package__)
-JOURNEY = kit.Tickets("finqware:journey")
+# The journey's state travels in the page as a signed token (opening the page stores nothing);
+# a decision spends it once: at most 100 remembered per client_id, for the token's hour.
+JOURNEY = kit.Seals("finqware:journey", timedelta(hours=1))
+DECIDED = kit.Tickets("finqware:journey-decided", timedelta(hours=1), per_owner=100)
 
 
 def _check_skill(skill: str) -> str:
@@ -18,26 +24,40 @@ def _check_skill(skill: str) -> str:
     return skill
 
 
+def _known(ctx: kit.Context) -> kit.Context:
+    """A client_id the simulator knows (fixtures, or an API call with its secret or app key):
+    an unauthenticated page writes nothing for any other."""
+    if not ctx.tenant:
+        raise kit.PageRefused("Missing client_id", "client_id names the tenant app.", 400)
+    if TENANTS.entry(ctx, ctx.tenant) is None and APP_KEYS.entry(ctx, ctx.tenant) is None:
+        raise kit.PageRefused(
+            "Unknown client_id",
+            f"{ctx.tenant} is not registered: call a Finqware operation with it and its "
+            "client_secret (or start a session with its client_app_key) first, or list it in "
+            "the fixtures.",
+            400,
+        )
+    return ctx
+
+
 def sandbox(site: kit.Site) -> None:
-    """/__sandbox/finqware/onboarding?client_id=..&redirect_uri=..[&state=..][&skill=..]."""
+    """/__sandbox/finqware/onboarding?client_id=..&redirect_uri=..[&state=..][&skill=..] and
+    /__sandbox/finqware/sca/<session_id>?client_id=.. (a session's bank authentication)."""
 
     @PAGES.route(site, "/onboarding")
     def onboarding() -> Any:
         args = site.args()
-        client_id, chosen = args.get("client_id") or "", args.get("skill") or DEFAULT_SKILL
-        if not client_id:
-            raise kit.PageRefused("Missing client_id", "client_id names the tenant app.", 400)
+        ctx = _known(site.context(args.get("client_id") or ""))
         redirect_uri = PAGES.back_url(args.get("redirect_uri") or "", "redirect_uri")
-        _check_skill(chosen)
-        ctx = site.context(client_id)
-        state = {"client_id": client_id, "redirect_uri": redirect_uri, "state": args.get("state")}
+        chosen = _check_skill(args.get("skill") or DEFAULT_SKILL)
+        state = {"client_id": ctx.tenant, "redirect_uri": redirect_uri, "state": args.get("state")}
         return PAGES.page(
             site,
             "finqware/onboarding.html",
             "Connect your bank",
             name=tenant_name(ctx),
-            journey=JOURNEY.issue(ctx, state),
-            client_id=client_id,
+            journey=JOURNEY.seal(ctx, state),
+            client_id=ctx.tenant,
             skills=SKILLS,
             chosen=chosen,
         )
@@ -45,9 +65,11 @@ def sandbox(site: kit.Site) -> None:
     @PAGES.route(site, "/onboarding/decision", methods=("POST",))
     def decision() -> Any:
         form = site.form()
-        ctx = site.context(form.get("client_id", ""))
-        state = JOURNEY.take(ctx, form.get("journey", ""), client_id=ctx.tenant)
-        PAGES.ticket(state, "onboarding link")
+        ctx = _known(site.context(form.get("client_id", "")))
+        state = JOURNEY.open(ctx, form.get("journey", ""), client_id=ctx.tenant)
+        if state is not None and not DECIDED.first(ctx, str(state["jti"]), owner=ctx.tenant):
+            state = None  # decided before (the browser went back)
+        state = PAGES.ticket(state, "onboarding link")
         choice, skill = form.get("decision"), form.get("skill") or DEFAULT_SKILL
         if choice not in ("approve", "reject"):
             raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
@@ -60,27 +82,95 @@ def sandbox(site: kit.Site) -> None:
             return site.redirect_to(str(state["redirect_uri"]), params)
         return PAGES.done(site, None, params, code=True)
 
+    @PAGES.route(site, "/sca/<session_id>")
+    def bank(session_id: str) -> Any:
+        ctx = site.context(site.args().get("client_id") or "")
+        found = _waiting(ctx, session_id)
+        country, servicer = SKILLS[found["skill"]]
+        return PAGES.page(
+            site,
+            "finqware/sca.html",
+            f"{servicer}: confirm access",
+            name=tenant_name(ctx),
+            client_id=ctx.tenant,
+            session_id=session_id,
+            servicer=servicer,
+            country=country,
+        )
+
+    @PAGES.route(site, "/sca/<session_id>/decision", methods=("POST",))
+    def bank_decision(session_id: str) -> Any:
+        form = site.form()
+        ctx = site.context(form.get("client_id", ""))
+        if form.get("decision") not in ("approve", "reject"):
+            raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
+        try:
+            state = decide_sca(ctx, session_id, form["decision"] == "approve")
+        except KeyError:
+            raise kit.PageRefused(*_NO_SESSION, 404) from None
+        except ValueError as refused:
+            raise kit.PageRefused("Cannot answer", str(refused), 409) from None
+        params = {"session_id": session_id, "sca_status": str(state["sca"]).lower()}
+        if state.get("redirect_uri"):
+            return site.redirect_to(str(state["redirect_uri"]), params)
+        return PAGES.done(site, "Go back to the app to finish.", params)
+
+
+_NO_SESSION = ("Session not found", "This session does not exist, has expired or has ended.")
+
+
+def _waiting(ctx: kit.Context, session_id: str) -> kit.JsonDict:
+    """The client's live session whose sca step waits for the user; else the error page."""
+    state = SESSIONS.peek(ctx, session_id)
+    if not isinstance(state, dict) or state.get("tenant") != ctx.tenant:
+        raise kit.PageRefused(*_NO_SESSION, 404)
+    if state["sca"] != PENDING:
+        raise kit.PageRefused("Cannot answer", "This session is not waiting for the bank.", 409)
+    return state
+
+
+def _admin_problem(body: kit.JsonDict, allowed: dict[str, Any]) -> str | None:
+    """What is wrong with an admin body: unknown fields, or a field not among its values."""
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+    if not isinstance(body.get("tenant"), str) or not body["tenant"]:
+        return "tenant (the client_id) must be a non-empty string"
+    for name, values in allowed.items():
+        if values and name in body and body[name] not in values:
+            return f"{name} must be one of: {', '.join(values)}"
+    return None
+
 
 def admin(site: kit.Site) -> None:
-    """POST /__admin/finqware/temp-tokens {"tenant", "skill"?}: a temp_token without a browser."""
+    """POST /__admin/finqware/temp-tokens {"tenant", "skill"?}: a temp_token without a browser;
+    POST /__admin/finqware/sessions/<id>/sca {"tenant", "decision"}: the bank's answer."""
 
     @site.route("/temp-tokens", methods=("POST",))
     def make_temp_token() -> Any:
         body = site.json_body()
-        if not isinstance(body, dict):
-            body = {}
-        tenant, skill = body.get("tenant"), body.get("skill", DEFAULT_SKILL)
-        unknown = sorted(set(body) - {"tenant", "skill"})
-        problem = (
-            f"unknown fields: {', '.join(unknown)}; allowed: tenant, skill"
-            if unknown
-            else "tenant (the client_id) must be a non-empty string"
-            if not isinstance(tenant, str) or not tenant
-            else f"skill must be one of: {', '.join(SKILLS)}"
-            if not isinstance(skill, str) or skill not in SKILLS
-            else None
-        )
+        body = body if isinstance(body, dict) else {}
+        problem = _admin_problem(body, {"tenant": (), "skill": tuple(SKILLS)})
         if problem is not None:
             return site.json({"error": "bad_request", "message": problem}, 400)
-        temp = issue_temp_token(site.context(str(tenant)), str(skill))
+        tenant, skill = str(body["tenant"]), str(body.get("skill", DEFAULT_SKILL))
+        temp = issue_temp_token(site.context(tenant), skill)
         return site.json({"tenant": tenant, "skill": skill, "temp_token": temp}, 201)
+
+    @site.route("/sessions/<session_id>/sca", methods=("POST",))
+    def session_sca(session_id: str) -> Any:
+        body = site.json_body()
+        body = body if isinstance(body, dict) else {}
+        problem = _admin_problem(body, {"tenant": (), "decision": ("approve", "reject")})
+        if problem is None and "decision" not in body:
+            problem = "decision must be one of: approve, reject"
+        if problem is not None:
+            return site.json({"error": "bad_request", "message": problem}, 400)
+        try:
+            ctx = site.context(body["tenant"])
+            state = decide_sca(ctx, session_id, body["decision"] == "approve")
+        except KeyError:
+            return site.json({"error": "not_found", "message": _NO_SESSION[1]}, 404)
+        except ValueError as refused:
+            return site.json({"error": "conflict", "message": str(refused)}, 409)
+        return site.json({"session_id": session_id, "sca_status": state["sca"]}, 200)
