@@ -73,7 +73,7 @@ def received_consent(api: httpx.Client, base: str, provider: str = "sandbox-bank
     otp = httpx.get(f"{base}/__admin/fliqa/outbox", params={"msisdn": PHONE}).json()
     created = api.post(
         "/account/consent",
-        json={"provider": provider, "otp": otp["messages"][0]["otp"], "msisdn": PHONE},
+        json={"providerId": provider, "otp": otp["messages"][0]["otp"], "msisdn": PHONE},
     )
     assert created.status_code == 201
     consent = created.json()

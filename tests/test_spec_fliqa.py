@@ -140,6 +140,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("post", "/account/consent/{consentId}"): "addConsentData",
     ("get", "/service/consent"): "listConsents",
     ("get", "/service/consent/{consentId}"): "getConsent",
+    ("get", "/service/inquiry/{inquiryId}"): "getConsentInquiry",
 }
 
 EXPECTED_STATUSES: dict[str, set[str]] = {
@@ -149,10 +150,11 @@ EXPECTED_STATUSES: dict[str, set[str]] = {
     "addConsentData": {"200", "400", "401", "404"},
     "listConsents": {"200", "400", "401", "404"},
     "getConsent": {"200", "401", "404"},
+    "getConsentInquiry": {"200", "400", "401"},  # FACTS-2 §2.2
 }
 
-# FACTS.md §5.2: inquiry id, phone, email, from, until, provider, country, status, scope,
-# data key, data value; plus the paging parameters.
+# FACTS-2 §2.2: the documented names (msidsn, sic) and cursor; plus the simulator's msisdn
+# (the corrected spelling) and limit.
 LIST_FILTERS = {
     "inquiryId",
     "msisdn",
@@ -338,9 +340,9 @@ def test_token_path_parameters(spec: dict[str, Any], registry: Registry) -> None
 
 
 @pytest.mark.parametrize("operation_id", ["createConsent", "login"])
-def test_language_query_parameter(spec: dict[str, Any], operation_id: str) -> None:
+def test_locale_query_parameter(spec: dict[str, Any], operation_id: str) -> None:
     (param,) = (resolve(spec, p) for p in operation(spec, operation_id)["parameters"])
-    assert param["name"] == "language"
+    assert param["name"] == "locale"  # FACTS-2 §2.2
     assert param["in"] == "query"
     assert param["schema"]["type"] == "string"
 
@@ -349,12 +351,12 @@ def test_create_consent_body(spec: dict[str, Any], registry: Registry) -> None:
     body = operation(spec, "createConsent")["requestBody"]
     assert body["required"] is True
     schema = resolve(spec, body["content"]["application/json"]["schema"])
-    assert set(schema["properties"]) == {"provider", "otp", "msisdn", "email", "data"}
-    assert schema["required"] == ["provider", "otp"]
+    assert set(schema["properties"]) == {"providerId", "otp", "msisdn", "email", "data"}
+    assert schema["required"] == ["providerId", "otp"]
     validator = schema_validator(registry, "CreateConsentRequest")
     validator.validate(
         {
-            "provider": "sandbox-bank-at",
+            "providerId": "sandbox-bank-at",
             "otp": "123456",
             "msisdn": "+43660123456",
             "email": "anna@example.com",
@@ -364,7 +366,9 @@ def test_create_consent_body(spec: dict[str, Any], registry: Registry) -> None:
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"otp": "123456", "msisdn": "+43660123456"})
     with pytest.raises(jsonschema.ValidationError):
-        validator.validate({"provider": "x", "otp": "1", "data": [{"key": 1}]})
+        validator.validate({"providerId": "x", "otp": "1", "data": [{"key": 1}]})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"provider": "x", "otp": "1"})
 
 
 def test_phone_and_email_are_plain_strings(spec: dict[str, Any], registry: Registry) -> None:
@@ -410,16 +414,16 @@ def test_list_filters_and_paging(spec: dict[str, Any]) -> None:
         "maximum": 100,
         "default": 20,
     }
-    for name in ("cursor", "limit", "msidsn"):
+    for name in ("limit", "msisdn"):
         assert "Simulator choice:" in params[name]["description"], name
 
 
 def test_list_response(registry: Registry) -> None:
     validator = schema_validator(registry, "ConsentList")
     consent = {k: v for k, v in SEED_CONSENT.items() if k != "consentData"}
-    page = {"data": [consent], "metadata": {"total": 1, "limit": 20, "nextCursor": None}}
+    page = {"data": [consent], "metadata": {"total": 1, "limit": 20, "next_cursor": None}}
     validator.validate(page)
-    validator.validate({**page, "metadata": {"total": 7, "limit": 1, "nextCursor": "abc"}})
+    validator.validate({**page, "metadata": {"total": 7, "limit": 1, "next_cursor": "abc"}})
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"data": [consent]})
     with pytest.raises(jsonschema.ValidationError):
@@ -442,6 +446,12 @@ def test_create_answers_201_with_a_required_location(spec: dict[str, Any]) -> No
 def test_links_for_stateful_tests(spec: dict[str, Any]) -> None:
     expected = {"consentId": "$response.body#/consentId"}
     created = response(spec, "createConsent", "201")["links"]
+    inquiry = created.pop("GetConsentInquiry")
+    assert inquiry == {
+        "operationId": "getConsentInquiry",
+        "parameters": {"inquiryId": "$response.body#/inquiryId"},
+        "description": "Read the inquiry the consent was made from.",
+    }
     assert {link["operationId"] for link in created.values()} == {"getConsent", "addConsentData"}
     assert all(link["parameters"] == expected for link in created.values())
     added = response(spec, "addConsentData", "200")["links"]
@@ -655,3 +665,25 @@ def test_simulator_choices_are_listed_in_the_assumptions(spec: dict[str, Any]) -
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(bullets) >= choices
     assert all(re.match(r"- \*\*[^*]+\*\*: \S", line) for line in bullets)
+
+
+def test_consent_inquiry(spec: dict[str, Any], registry: Registry) -> None:
+    """FACTS-2 §2.2: the documented fields and enums of GET /service/inquiry/{inquiryId}."""
+    schemas = spec["components"]["schemas"]
+    inquiry = schemas["ConsentInquiry"]
+    assert set(inquiry["properties"]) == {
+        *("id", "status", "name", "displayName", "description", "scope", "frequency", "tenant"),
+    }
+    assert inquiry["properties"]["status"]["enum"] == ["initiated", "active", "inactive", "deleted"]
+    assert inquiry["properties"]["frequency"]["enum"] == ["once", "daily"]
+    assert set(schemas["InquiryTenant"]["properties"]) == {
+        *("name", "companyName", "addressStreet", "addressStreetNumber", "addressCity"),
+        *("addressZipCode", "addressCountry"),
+    }
+    example = operation(spec, "getConsentInquiry")["responses"]["200"]["content"]
+    validator = schema_validator(registry, "ConsentInquiry")
+    validator.validate(example["application/json"]["examples"]["default"]["value"])
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(
+            {**example["application/json"]["examples"]["default"]["value"], "frequency": "weekly"}
+        )
