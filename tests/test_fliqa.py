@@ -460,7 +460,8 @@ def test_supplying_the_data_makes_the_consent_received_with_a_bank_page(
     iban, redirect = body["consentData"]
     assert iban["name"] == "iban" and iban["value"] == "RO66BACX0000001234567890"
     assert redirect["name"] == "redirect"
-    assert redirect["value"] == f"http://localhost/__sandbox/fliqa/bank/{consent['consentId']}"
+    page = f"http://localhost/__sandbox/fliqa/bank/{consent['consentId']}/"
+    assert redirect["value"].startswith(page) and len(redirect["value"]) >= len(page) + 32
     assert client.get(redirect["value"]).status_code == 200
 
 
@@ -571,6 +572,12 @@ def test_only_valid_consents_expire(client: FlaskClient) -> None:
 
 
 # -- the sandbox bank page (test client; the browser test is test_sandbox_fliqa.py) ---------------
+def bank_link(consent: dict[str, Any]) -> str:
+    """The bank page of a consent the API or the admin API answered, with its bank key."""
+    value: str = next(i for i in consent["consentData"] if i["name"] == "redirect")["value"]
+    return urlsplit(value).path
+
+
 def _open_bank(client: FlaskClient, url: str) -> str:
     page = client.get(url)
     assert page.status_code == 200 and page.content_type.startswith("text/html")
@@ -602,7 +609,7 @@ def test_the_bank_page_decides_and_redirects(
 
 def test_the_bank_page_without_a_redirect_url_says_done(client: FlaskClient) -> None:
     consent = admin_consent(client, status="received")
-    url = f"/__sandbox/fliqa/bank/{consent['consentId']}"
+    url = bank_link(consent)
     journey = _open_bank(client, url)
     done = client.post(f"{url}/decision", data={"journey": journey, "decision": "approve"})
     assert done.status_code == 200 and "valid" in done.get_data(as_text=True)
@@ -618,13 +625,15 @@ def test_a_bank_that_asks_for_nothing_opens_the_page_at_once(client: FlaskClient
 
 
 def test_the_bank_page_refuses_what_it_cannot_do(client: FlaskClient) -> None:
-    pending = admin_consent(client, status="initiated")
-    assert client.get(f"/__sandbox/fliqa/bank/{pending['consentId']}").status_code == 409
+    pending = admin_consent(client, status="initiated")  # owes an IBAN: no bank link yet
+    assert client.get(f"/__sandbox/fliqa/bank/{pending['consentId']}").status_code == 403
+    opened = admin_consent(client, status="initiated", providerId="sandbox-bank-ro")
+    assert client.get(bank_link(opened)).status_code == 200
     valid = admin_consent(client, status="valid")
-    assert client.get(f"/__sandbox/fliqa/bank/{valid['consentId']}").status_code == 409
-    assert client.get("/__sandbox/fliqa/bank/nope").status_code == 404
+    assert client.get(bank_link(valid)).status_code == 409
+    assert client.get("/__sandbox/fliqa/bank/nope/key").status_code == 404
     received = admin_consent(client, status="received")
-    url = f"/__sandbox/fliqa/bank/{received['consentId']}"
+    url = bank_link(received)
     assert client.get(f"{url}?redirectUrl=javascript:alert(1)").status_code == 400
     journey = _open_bank(client, url)
     unknown = client.post(f"{url}/decision", data={"journey": journey, "decision": "maybe"})
@@ -863,7 +872,8 @@ def test_the_default_fixture_tenant_has_every_status(clock: SimClock) -> None:
     listed = json_of(client.get(f"{CONSENTS}?limit=100", headers=h))["data"]
     assert {c["status"] for c in listed} == set(STATUSES)
     received = next(c for c in listed if c["status"] == "received")
-    journey = _open_bank(client, f"/__sandbox/fliqa/bank/{received['consentId']}")
+    seen = json_of(client.get(f"/__admin/fliqa/consents/{received['consentId']}"))
+    journey = _open_bank(client, bank_link(seen["consent"]))
     assert journey
 
 

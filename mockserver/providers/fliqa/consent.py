@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,13 +100,17 @@ def pending(data: kit.JsonDict) -> list[str]:
 
 
 def bank_page(data: kit.JsonDict, sandbox_url: str | None = None) -> str:
+    """The bank page of the consent: its URL carries the consent's bank key, which only the
+    tenant's own API answers (and the admin API) show, so a consent id alone opens nothing."""
     base = sandbox_url if sandbox_url is not None else data.get("_sandboxUrl", "")
-    return f"{base}/bank/{data['consentId']}"
+    return f"{base}/bank/{data['consentId']}/{data.get('_bankKey', '')}"
 
 
 def open_bank_step(data: kit.JsonDict) -> None:
-    """Every item has a value: add the `redirect` item that leads to the sandbox bank page."""
+    """Every item has a value: add the `redirect` item that leads to the sandbox bank page,
+    under a fresh unguessable key for this journey."""
     if not any(item["name"] == "redirect" for item in data["consentData"]):
+        data["_bankKey"] = secrets.token_urlsafe(24)
         step = {"name": "redirect", "label": "Continue at your bank"}
         step["description"] = "Open this page to approve or reject the consent at the bank."
         data["consentData"].append({**step, "value": bank_page(data)})

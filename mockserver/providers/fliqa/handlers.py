@@ -17,7 +17,10 @@ OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
 KNOWN_NS = "fliqa:known"  # tenant|recipient → True once an OTP was ever sent
 OUTBOX_FEED = "fliqa:outbox"  # the messages, then {"_deleted": [ids]} for each filtered DELETE
 OUTBOX_CAPACITY = 1000
-CURSORS = kit.Tickets("fliqa:cursor", timedelta(days=1))
+# A list cursor lives an hour of the tenant's clock; a tenant holds at most CURSORS_PER_KEY
+# (a new one retires the oldest), so paging in a loop cannot grow the store.
+CURSORS_PER_KEY = 1000
+CURSORS = kit.Tickets("fliqa:cursor", timedelta(hours=1), per_tenant=CURSORS_PER_KEY)
 LANGUAGES = ("en", "de", "sl")
 OTP_TEXTS = {
     "en": "Your Fliqa verification code is {otp}. It is valid for 5 minutes.",
@@ -193,7 +196,7 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
         page, total = filters.page(ctx, status=status, limit=limit)
         more = total > len(page)
     position = {"tenant": ctx.tenant, "after": consent.order_key(page[-1].data)} if more else None
-    cursor = CURSORS.issue(ctx, position, secrets.token_urlsafe(12)) if position else None
+    cursor = CURSORS.issue(ctx, position) if position else None
     body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
     return kit.Reply(
         200, {**body, "metadata": {"next_cursor": cursor, "total": total, "limit": limit}}
