@@ -22,6 +22,7 @@ from ..clock import format_instant, parse_duration, parse_instant
 from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
+from ..webhooks.model import Event, WebhookDef
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
 from .assemble import assemble
 from .dialect import error_code, status_phrase
@@ -47,6 +48,7 @@ __all__ = [
     "ApiError",
     "Context",
     "ErrorScope",
+    "Event",
     "Expire",
     "Filters",
     "FirstSecret",
@@ -64,6 +66,7 @@ __all__ = [
     "Tokens",
     "TransitionRefused",
     "Violation",
+    "WebhookDef",
     "api_key_tenant",
     "assemble",
     "at_field",
