@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+
+from mockserver.providers.fliqa.signature import HEADER, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "specs" / "fliqa.yaml"
@@ -687,3 +690,20 @@ def test_consent_inquiry(spec: dict[str, Any], registry: Registry) -> None:
         validator.validate(
             {**example["application/json"]["examples"]["default"]["value"], "frequency": "weekly"}
         )
+
+
+def test_the_webhook_is_in_the_spec_with_the_signature_the_signer_sends(
+    spec: dict[str, Any], registry: Registry
+) -> None:
+    """FACTS-2 §2.1: the bare consent, signed with X-Fliqa-Signature (OpenAPI 3.1 webhooks)."""
+    hook = spec["webhooks"]["consent"]["post"]
+    (header,) = hook["parameters"]
+    assert header["name"] == HEADER and header["in"] == "header" and header["required"]
+    schema = hook["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Consent"}
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    for previous in (None, "old"):
+        value = sign(b"{}", "https://x/", "s", previous, now)[HEADER]
+        assert re.fullmatch(header["schema"]["pattern"], value), value
+    for status in ("rejected", "valid", "revoked_by_psu", "expired", "terminated_by_tpp"):
+        assert f"`{status}`" in hook["description"]
