@@ -86,7 +86,7 @@ def create(
     **extra: Any,
 ) -> dict[str, Any]:
     otp = login(client, h, msisdn=msisdn)
-    body = {"provider": provider, "otp": otp, "msisdn": msisdn, **extra}
+    body = {"providerId": provider, "otp": otp, "msisdn": msisdn, **extra}
     response = client.post(CREATE, json=body, headers=h)
     assert response.status_code == 201, response.json
     made = json_of(response)
@@ -159,7 +159,7 @@ def test_other_calls_need_a_bearer_token(client: FlaskClient, header: str | None
         client.get(CONSENTS, headers=headers),
         client.get(f"{CONSENTS}/123", headers=headers),
         client.post(LOGIN, json={"msisdn": PHONE}, headers=headers),
-        client.post(CREATE, json={"provider": "x", "otp": "1"}, headers=headers),
+        client.post(CREATE, json={"providerId": "x", "otp": "1"}, headers=headers),
         client.post(f"{CREATE}/123", json=[], headers=headers),
     ):
         error(response, 401, "unauthorized", "authorization_header_must_be_provided")
@@ -201,7 +201,7 @@ def test_a_token_issued_on_a_moved_tenant_clock_lasts_360_seconds_of_it(
 # -- login and the outbox -------------------------------------------------------------------------
 def test_login_puts_the_otp_in_the_admin_outbox(client: FlaskClient) -> None:
     h = auth(client)
-    response = client.post(f"{LOGIN}?language=de", json={"msisdn": PHONE}, headers=h)
+    response = client.post(f"{LOGIN}?locale=de", json={"msisdn": PHONE}, headers=h)
     assert response.status_code == 200 and response.json == {"otpLength": 6}
     (message,) = outbox(client)
     assert message["channel"] == "sms" and message["to"] == PHONE
@@ -280,8 +280,8 @@ def test_create_answers_201_with_location_and_an_initiated_consent(client: Flask
     h = auth(client)
     otp = login(client, h, msisdn=PHONE)
     data = [{"key": "customer_id", "value": "external_id_1234"}]
-    body = {"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE, "data": data}
-    response = client.post(f"{CREATE}?language=sl", json=body, headers=h)
+    body = {"providerId": "sandbox-bank-at", "otp": otp, "msisdn": PHONE, "data": data}
+    response = client.post(f"{CREATE}?locale=sl", json=body, headers=h)
     assert response.status_code == 201
     consent = json_of(response)
     assert response.headers["Location"] == f"http://localhost{CONSENTS}/{consent['consentId']}"
@@ -323,8 +323,8 @@ def test_consent_data_lists_what_the_bank_asks_for(
 def test_language_falls_back_to_english(client: FlaskClient) -> None:
     h = auth(client)
     otp = login(client, h, msisdn=PHONE)
-    body = {"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
-    response = client.post(f"{CREATE}?language=fr", json=body, headers=h)
+    body = {"providerId": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
+    response = client.post(f"{CREATE}?locale=fr", json=body, headers=h)
     assert response.status_code == 201 and json_of(response)["locale"] == "en"
 
 
@@ -332,9 +332,14 @@ def test_language_falls_back_to_english(client: FlaskClient) -> None:
     ("body", "message"),
     [
         ({"otp": "123456", "msisdn": PHONE}, "Missing consent 'provider'!"),
-        ({"provider": " ", "otp": "123456", "msisdn": PHONE}, "Missing consent 'provider'!"),
-        ({"provider": "sandbox-bank-at", "msisdn": PHONE}, "Missing consent 'otp'!"),
-        ({"provider": "sandbox-bank-at", "otp": "", "msisdn": PHONE}, "Missing consent 'otp'!"),
+        # FACTS-2 §2.2: the key is providerId; the old name `provider` is not read
+        (
+            {"provider": "sandbox-bank-at", "otp": "1", "msisdn": PHONE},
+            "Missing consent 'provider'!",
+        ),
+        ({"providerId": " ", "otp": "123456", "msisdn": PHONE}, "Missing consent 'provider'!"),
+        ({"providerId": "sandbox-bank-at", "msisdn": PHONE}, "Missing consent 'otp'!"),
+        ({"providerId": "sandbox-bank-at", "otp": "", "msisdn": PHONE}, "Missing consent 'otp'!"),
     ],
 )
 def test_create_needs_provider_and_otp(
@@ -347,9 +352,9 @@ def test_create_needs_provider_and_otp(
 @pytest.mark.parametrize(
     "body",
     [
-        {"provider": 1, "otp": "1", "msisdn": PHONE},
-        {"provider": "x", "otp": "1", "data": [{"key": 1}]},
-        {"provider": "x", "otp": "1", "data": {"key": "a"}},
+        {"providerId": 1, "otp": "1", "msisdn": PHONE},
+        {"providerId": "x", "otp": "1", "data": [{"key": 1}]},
+        {"providerId": "x", "otp": "1", "data": {"key": "a"}},
     ],
 )
 def test_create_validates_field_types(client: FlaskClient, body: dict[str, Any]) -> None:
@@ -358,7 +363,7 @@ def test_create_validates_field_types(client: FlaskClient, body: dict[str, Any])
 
 def test_create_validates_phone_and_email(client: FlaskClient) -> None:
     h = auth(client)
-    base = {"provider": "sandbox-bank-at", "otp": "123456"}
+    base = {"providerId": "sandbox-bank-at", "otp": "123456"}
     error(
         client.post(CREATE, json=base, headers=h),
         401,
@@ -374,19 +379,19 @@ def test_create_validates_phone_and_email(client: FlaskClient) -> None:
 def test_create_refuses_an_unknown_provider(client: FlaskClient) -> None:
     h = auth(client)
     otp = login(client, h, msisdn=PHONE)
-    body = {"provider": "real-bank", "otp": otp, "msisdn": PHONE}
+    body = {"providerId": "real-bank", "otp": otp, "msisdn": PHONE}
     assert (
         "real-bank"
         in error(client.post(CREATE, json=body, headers=h), 400, "invalid_parameter")[
             "errorMessage"
         ]
     )
-    body["provider"] = "sandbox-bank-at"  # the OTP was not spent by the refused request
+    body["providerId"] = "sandbox-bank-at"  # the OTP was not spent by the refused request
     assert client.post(CREATE, json=body, headers=h).status_code == 201
 
 
 def test_create_before_any_login_is_not_registered(client: FlaskClient) -> None:
-    body = {"provider": "sandbox-bank-at", "otp": "123456", "msisdn": PHONE}
+    body = {"providerId": "sandbox-bank-at", "otp": "123456", "msisdn": PHONE}
     response = client.post(CREATE, json=body, headers=auth(client))
     error(response, 401, "unauthorized", "phone_or_email_not_registered")
 
@@ -395,7 +400,7 @@ def test_a_wrong_otp_is_an_invalid_pin(client: FlaskClient) -> None:
     h = auth(client)
     otp = login(client, h, msisdn=PHONE)
     wrong = "000000" if otp != "000000" else "111111"
-    body = {"provider": "sandbox-bank-at", "otp": wrong, "msisdn": PHONE}
+    body = {"providerId": "sandbox-bank-at", "otp": wrong, "msisdn": PHONE}
     error(client.post(CREATE, json=body, headers=h), 401, "unauthorized", "invalid_pin")
     body["otp"] = otp
     assert client.post(CREATE, json=body, headers=h).status_code == 201
@@ -404,10 +409,10 @@ def test_a_wrong_otp_is_an_invalid_pin(client: FlaskClient) -> None:
 def test_an_otp_is_single_use(client: FlaskClient) -> None:
     h = auth(client)
     otp = login(client, h, msisdn=PHONE, email="anna@example.com")
-    body = {"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
+    body = {"providerId": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
     assert client.post(CREATE, json=body, headers=h).status_code == 201
     error(client.post(CREATE, json=body, headers=h), 401, "unauthorized", "invalid_pin")
-    by_mail = {"provider": "sandbox-bank-at", "otp": otp, "email": "anna@example.com"}
+    by_mail = {"providerId": "sandbox-bank-at", "otp": otp, "email": "anna@example.com"}
     error(client.post(CREATE, json=by_mail, headers=h), 401, "unauthorized", "invalid_pin")
 
 
@@ -415,7 +420,7 @@ def test_an_otp_lasts_300_seconds(client: FlaskClient) -> None:
     h = auth(client)
     otp = login(client, h, msisdn=PHONE)
     advance(client, "PT5M")
-    body = {"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
+    body = {"providerId": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
     error(client.post(CREATE, json=body, headers=auth(client)), 401, "unauthorized", "invalid_pin")
 
 
@@ -423,7 +428,7 @@ def test_a_new_login_replaces_the_otp_and_email_logins_work(client: FlaskClient)
     h = auth(client)
     first = login(client, h, email="anna@example.com")
     second = login(client, h, email="anna@example.com")
-    body = {"provider": "sandbox-bank-at", "otp": first, "email": "ANNA@example.com"}
+    body = {"providerId": "sandbox-bank-at", "otp": first, "email": "ANNA@example.com"}
     if first != second:
         error(client.post(CREATE, json=body, headers=h), 401, "unauthorized", "invalid_pin")
     body["otp"] = second
@@ -435,7 +440,7 @@ def test_a_new_login_replaces_the_otp_and_email_logins_work(client: FlaskClient)
 
 def test_otps_belong_to_the_tenant_that_logged_in(client: FlaskClient) -> None:
     otp = login(client, auth(client), msisdn=PHONE)
-    body = {"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
+    body = {"providerId": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}
     response = client.post(CREATE, json=body, headers=auth(client, "tenant-b"))
     error(response, 401, "unauthorized", "phone_or_email_not_registered")
 
@@ -455,7 +460,8 @@ def test_supplying_the_data_makes_the_consent_received_with_a_bank_page(
     iban, redirect = body["consentData"]
     assert iban["name"] == "iban" and iban["value"] == "RO66BACX0000001234567890"
     assert redirect["name"] == "redirect"
-    assert redirect["value"] == f"http://localhost/__sandbox/fliqa/bank/{consent['consentId']}"
+    page = f"http://localhost/__sandbox/fliqa/bank/{consent['consentId']}/"
+    assert redirect["value"].startswith(page) and len(redirect["value"]) >= len(page) + 32
     assert client.get(redirect["value"]).status_code == 200
 
 
@@ -566,6 +572,12 @@ def test_only_valid_consents_expire(client: FlaskClient) -> None:
 
 
 # -- the sandbox bank page (test client; the browser test is test_sandbox_fliqa.py) ---------------
+def bank_link(consent: dict[str, Any]) -> str:
+    """The bank page of a consent the API or the admin API answered, with its bank key."""
+    value: str = next(i for i in consent["consentData"] if i["name"] == "redirect")["value"]
+    return urlsplit(value).path
+
+
 def _open_bank(client: FlaskClient, url: str) -> str:
     page = client.get(url)
     assert page.status_code == 200 and page.content_type.startswith("text/html")
@@ -597,7 +609,7 @@ def test_the_bank_page_decides_and_redirects(
 
 def test_the_bank_page_without_a_redirect_url_says_done(client: FlaskClient) -> None:
     consent = admin_consent(client, status="received")
-    url = f"/__sandbox/fliqa/bank/{consent['consentId']}"
+    url = bank_link(consent)
     journey = _open_bank(client, url)
     done = client.post(f"{url}/decision", data={"journey": journey, "decision": "approve"})
     assert done.status_code == 200 and "valid" in done.get_data(as_text=True)
@@ -613,13 +625,15 @@ def test_a_bank_that_asks_for_nothing_opens_the_page_at_once(client: FlaskClient
 
 
 def test_the_bank_page_refuses_what_it_cannot_do(client: FlaskClient) -> None:
-    pending = admin_consent(client, status="initiated")
-    assert client.get(f"/__sandbox/fliqa/bank/{pending['consentId']}").status_code == 409
+    pending = admin_consent(client, status="initiated")  # owes an IBAN: no bank link yet
+    assert client.get(f"/__sandbox/fliqa/bank/{pending['consentId']}").status_code == 403
+    opened = admin_consent(client, status="initiated", providerId="sandbox-bank-ro")
+    assert client.get(bank_link(opened)).status_code == 200
     valid = admin_consent(client, status="valid")
-    assert client.get(f"/__sandbox/fliqa/bank/{valid['consentId']}").status_code == 409
-    assert client.get("/__sandbox/fliqa/bank/nope").status_code == 404
+    assert client.get(bank_link(valid)).status_code == 409
+    assert client.get("/__sandbox/fliqa/bank/nope/key").status_code == 404
     received = admin_consent(client, status="received")
-    url = f"/__sandbox/fliqa/bank/{received['consentId']}"
+    url = bank_link(received)
     assert client.get(f"{url}?redirectUrl=javascript:alert(1)").status_code == 400
     journey = _open_bank(client, url)
     unknown = client.post(f"{url}/decision", data={"journey": journey, "decision": "maybe"})
@@ -691,7 +705,7 @@ def test_list_filters(
     assert json_of(response)["metadata"] == {
         "total": len(expected),
         "limit": 20,
-        "nextCursor": None,
+        "next_cursor": None,
     }
     assert all("consentData" not in c for c in json_of(response)["data"])
 
@@ -717,13 +731,13 @@ def test_list_pages_with_a_cursor(client: FlaskClient) -> None:
         page = json_of(client.get(f"{CONSENTS}?limit=2{cursor}", headers=h))
         assert len(page["data"]) == expected and page["metadata"]["total"] == 5
         seen += [c["consentId"] for c in page["data"]]
-        cursor = f"&cursor={page['metadata']['nextCursor']}"
-    assert page["metadata"]["nextCursor"] is None
+        cursor = f"&cursor={page['metadata']['next_cursor']}"
+    assert page["metadata"]["next_cursor"] is None
     assert seen == ids[::-1]
     error(client.get(f"{CONSENTS}?cursor=forged", headers=h), 400, "invalid_parameter")
     blank = json_of(client.get(f"{CONSENTS}?limit=2&cursor=", headers=h))["data"]
     assert [c["consentId"] for c in blank] == seen[:2]
-    first = json_of(client.get(f"{CONSENTS}?limit=1", headers=h))["metadata"]["nextCursor"]
+    first = json_of(client.get(f"{CONSENTS}?limit=1", headers=h))["metadata"]["next_cursor"]
     foreign = client.get(f"{CONSENTS}?cursor={first}", headers=auth(client, "tenant-b"))
     error(foreign, 400, "invalid_parameter")
 
@@ -763,7 +777,7 @@ def test_the_journal_masks_secrets(client: FlaskClient) -> None:
     h = auth(client)
     otp = login(client, h, msisdn=PHONE)
     client.post(
-        CREATE, json={"provider": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}, headers=h
+        CREATE, json={"providerId": "sandbox-bank-at", "otp": otp, "msisdn": PHONE}, headers=h
     )
     entries = json_of(client.get("/__admin/requests?provider=fliqa"))["requests"]
     text = str(entries)
@@ -858,7 +872,8 @@ def test_the_default_fixture_tenant_has_every_status(clock: SimClock) -> None:
     listed = json_of(client.get(f"{CONSENTS}?limit=100", headers=h))["data"]
     assert {c["status"] for c in listed} == set(STATUSES)
     received = next(c for c in listed if c["status"] == "received")
-    journey = _open_bank(client, f"/__sandbox/fliqa/bank/{received['consentId']}")
+    seen = json_of(client.get(f"/__admin/fliqa/consents/{received['consentId']}"))
+    journey = _open_bank(client, bank_link(seen["consent"]))
     assert journey
 
 

@@ -430,3 +430,50 @@ def test_tenant_hooks_see_only_their_tenants_hooks_and_land_in_the_registry() ->
     assert rotated.old_secret(T0 + DAY) is None
     assert TenantHooks(mine).rotate(hook.id, "s3", timedelta(0)).old_secret(T0) is None  # type: ignore[union-attr]
     assert TenantHooks(mine).remove(hook.id) is not None and TenantHooks(mine).all() == []
+
+
+def test_bounded_tickets_keep_a_ring_per_tenant_and_collect_expired_ones() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0}
+    a, b = _ctx(store, clocks, "a"), _ctx(store, clocks, "b")
+    tickets = Tickets("t:cursor", timedelta(minutes=1), per_tenant=2)
+    keys = [tickets.issue(a, {"n": n}) for n in range(3)]
+    assert tickets.peek(a, keys[0]) is None  # retired by the third
+    assert [tickets.peek(a, k) for k in keys[1:]] == [{"n": 1}, {"n": 2}]
+    assert tickets.peek(b, keys[2]) is None  # only the tenant it was issued to
+    assert tickets.peek(a, keys[2].split(".")[0] + ".forged") is None
+    assert tickets.peek(a, "x") is None and tickets.peek(a, "99.x") is None
+    assert len([k for k in store._values if k[0] == "t:cursor"]) == 2
+    with pytest.raises(ValueError, match="chosen by the ring"):
+        tickets.issue(a, {}, key="mine")
+    assert tickets.take(a, keys[1], n=1) == {"n": 1} and tickets.peek(a, keys[1]) is None
+    clocks[None] = T0 + timedelta(minutes=1)
+    assert tickets.peek(_ctx(store, clocks, "a"), keys[2]) is None  # expired, and collected
+    assert not [k for k in store._values if k[0] == "t:cursor"]
+
+
+def test_bounded_tokens_keep_a_ring_per_tenant_and_collect_expired_ones() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0}
+    tokens = Tokens("t:token", timedelta(minutes=5), per_tenant=2)
+    issued = [tokens.issue(_ctx(store, clocks, "t"), scope=n)[0] for n in range(3)]
+    reader = _ctx(store, clocks)
+    assert tokens.grant(reader, issued[0]) is None  # retired by the third
+    assert tokens.grant(reader, issued[2]) == {"tenant": "t", "expiresAt": ANY_TEXT, "scope": 2}
+    assert tokens.grant(reader, issued[2][:-2] + "zz") is None
+    assert tokens.grant(reader, "x.1.y") is None and tokens.grant(reader, "") is None
+    assert len([k for k in store._values if k[0] == "t:token"]) == 2
+    clocks[None] = T0 + timedelta(minutes=5)
+    assert tokens.grant(_ctx(store, clocks), issued[2]) is None
+    assert tokens.grant(_ctx(store, clocks), issued[1]) is None
+    assert not [k for k in store._values if k[0] == "t:token"]
+
+
+class _AnyText(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str)
+
+    __hash__ = str.__hash__
+
+
+ANY_TEXT = _AnyText()

@@ -73,7 +73,7 @@ def received_consent(api: httpx.Client, base: str, provider: str = "sandbox-bank
     otp = httpx.get(f"{base}/__admin/fliqa/outbox", params={"msisdn": PHONE}).json()
     created = api.post(
         "/account/consent",
-        json={"provider": provider, "otp": otp["messages"][0]["otp"], "msisdn": PHONE},
+        json={"providerId": provider, "otp": otp["messages"][0]["otp"], "msisdn": PHONE},
     )
     assert created.status_code == 201
     consent = created.json()
@@ -95,7 +95,7 @@ def test_the_bank_page_sends_the_user_back_with_the_outcome(
 ) -> None:
     consent = received_consent(api, base)
     redirect = next(i for i in consent["consentData"] if i["name"] == "redirect")
-    assert redirect["value"] == f"{base}/__sandbox/fliqa/bank/{consent['consentId']}"
+    assert redirect["value"].startswith(f"{base}/__sandbox/fliqa/bank/{consent['consentId']}/")
     page = browser.new_page()
     # The caller's callback is a page of the same local server (Playwright does not route the
     # target of a redirect, and the test must not need the network).
@@ -133,4 +133,20 @@ def test_a_bank_that_asks_for_nothing_is_approved_in_one_step(
     page.go_back()
     page.reload()
     assert "already valid" in page.content()
+    page.close()
+
+
+def test_the_bank_page_refuses_a_consent_id_without_its_bank_key(
+    base: str, api: httpx.Client, browser: Any
+) -> None:
+    """Issue 18 point 9: knowing a consent's id is not enough to decide it."""
+    consent = received_consent(api, base)
+    link = next(i for i in consent["consentData"] if i["name"] == "redirect")["value"]
+    page = browser.new_page()
+    for url in (link.rsplit("/", 1)[0], link[:-4] + "AAAA"):
+        response = page.goto(url)
+        assert response is not None and response.status == 403
+        assert page.locator("h1").inner_text() == "Invalid bank link"
+        assert page.get_by_role("button", name="Approve").count() == 0
+    assert api.get(f"/service/consent/{consent['consentId']}").json()["status"] == "received"
     page.close()

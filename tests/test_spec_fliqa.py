@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+
+from mockserver.providers.fliqa.signature import HEADER, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "specs" / "fliqa.yaml"
@@ -140,6 +143,7 @@ OPERATIONS: dict[tuple[str, str], str] = {
     ("post", "/account/consent/{consentId}"): "addConsentData",
     ("get", "/service/consent"): "listConsents",
     ("get", "/service/consent/{consentId}"): "getConsent",
+    ("get", "/service/inquiry/{inquiryId}"): "getConsentInquiry",
 }
 
 EXPECTED_STATUSES: dict[str, set[str]] = {
@@ -149,10 +153,11 @@ EXPECTED_STATUSES: dict[str, set[str]] = {
     "addConsentData": {"200", "400", "401", "404"},
     "listConsents": {"200", "400", "401", "404"},
     "getConsent": {"200", "401", "404"},
+    "getConsentInquiry": {"200", "400", "401"},  # FACTS-2 §2.2
 }
 
-# FACTS.md §5.2: inquiry id, phone, email, from, until, provider, country, status, scope,
-# data key, data value; plus the paging parameters.
+# FACTS-2 §2.2: the documented names (msidsn, sic) and cursor; plus the simulator's msisdn
+# (the corrected spelling) and limit.
 LIST_FILTERS = {
     "inquiryId",
     "msisdn",
@@ -338,9 +343,9 @@ def test_token_path_parameters(spec: dict[str, Any], registry: Registry) -> None
 
 
 @pytest.mark.parametrize("operation_id", ["createConsent", "login"])
-def test_language_query_parameter(spec: dict[str, Any], operation_id: str) -> None:
+def test_locale_query_parameter(spec: dict[str, Any], operation_id: str) -> None:
     (param,) = (resolve(spec, p) for p in operation(spec, operation_id)["parameters"])
-    assert param["name"] == "language"
+    assert param["name"] == "locale"  # FACTS-2 §2.2
     assert param["in"] == "query"
     assert param["schema"]["type"] == "string"
 
@@ -349,12 +354,12 @@ def test_create_consent_body(spec: dict[str, Any], registry: Registry) -> None:
     body = operation(spec, "createConsent")["requestBody"]
     assert body["required"] is True
     schema = resolve(spec, body["content"]["application/json"]["schema"])
-    assert set(schema["properties"]) == {"provider", "otp", "msisdn", "email", "data"}
-    assert schema["required"] == ["provider", "otp"]
+    assert set(schema["properties"]) == {"providerId", "otp", "msisdn", "email", "data"}
+    assert schema["required"] == ["providerId", "otp"]
     validator = schema_validator(registry, "CreateConsentRequest")
     validator.validate(
         {
-            "provider": "sandbox-bank-at",
+            "providerId": "sandbox-bank-at",
             "otp": "123456",
             "msisdn": "+43660123456",
             "email": "anna@example.com",
@@ -364,7 +369,9 @@ def test_create_consent_body(spec: dict[str, Any], registry: Registry) -> None:
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"otp": "123456", "msisdn": "+43660123456"})
     with pytest.raises(jsonschema.ValidationError):
-        validator.validate({"provider": "x", "otp": "1", "data": [{"key": 1}]})
+        validator.validate({"providerId": "x", "otp": "1", "data": [{"key": 1}]})
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"provider": "x", "otp": "1"})
 
 
 def test_phone_and_email_are_plain_strings(spec: dict[str, Any], registry: Registry) -> None:
@@ -410,16 +417,16 @@ def test_list_filters_and_paging(spec: dict[str, Any]) -> None:
         "maximum": 100,
         "default": 20,
     }
-    for name in ("cursor", "limit", "msidsn"):
+    for name in ("limit", "msisdn"):
         assert "Simulator choice:" in params[name]["description"], name
 
 
 def test_list_response(registry: Registry) -> None:
     validator = schema_validator(registry, "ConsentList")
     consent = {k: v for k, v in SEED_CONSENT.items() if k != "consentData"}
-    page = {"data": [consent], "metadata": {"total": 1, "limit": 20, "nextCursor": None}}
+    page = {"data": [consent], "metadata": {"total": 1, "limit": 20, "next_cursor": None}}
     validator.validate(page)
-    validator.validate({**page, "metadata": {"total": 7, "limit": 1, "nextCursor": "abc"}})
+    validator.validate({**page, "metadata": {"total": 7, "limit": 1, "next_cursor": "abc"}})
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"data": [consent]})
     with pytest.raises(jsonschema.ValidationError):
@@ -442,6 +449,12 @@ def test_create_answers_201_with_a_required_location(spec: dict[str, Any]) -> No
 def test_links_for_stateful_tests(spec: dict[str, Any]) -> None:
     expected = {"consentId": "$response.body#/consentId"}
     created = response(spec, "createConsent", "201")["links"]
+    inquiry = created.pop("GetConsentInquiry")
+    assert inquiry == {
+        "operationId": "getConsentInquiry",
+        "parameters": {"inquiryId": "$response.body#/inquiryId"},
+        "description": "Read the inquiry the consent was made from.",
+    }
     assert {link["operationId"] for link in created.values()} == {"getConsent", "addConsentData"}
     assert all(link["parameters"] == expected for link in created.values())
     added = response(spec, "addConsentData", "200")["links"]
@@ -655,3 +668,42 @@ def test_simulator_choices_are_listed_in_the_assumptions(spec: dict[str, Any]) -
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
     assert len(bullets) >= choices
     assert all(re.match(r"- \*\*[^*]+\*\*: \S", line) for line in bullets)
+
+
+def test_consent_inquiry(spec: dict[str, Any], registry: Registry) -> None:
+    """FACTS-2 §2.2: the documented fields and enums of GET /service/inquiry/{inquiryId}."""
+    schemas = spec["components"]["schemas"]
+    inquiry = schemas["ConsentInquiry"]
+    assert set(inquiry["properties"]) == {
+        *("id", "status", "name", "displayName", "description", "scope", "frequency", "tenant"),
+    }
+    assert inquiry["properties"]["status"]["enum"] == ["initiated", "active", "inactive", "deleted"]
+    assert inquiry["properties"]["frequency"]["enum"] == ["once", "daily"]
+    assert set(schemas["InquiryTenant"]["properties"]) == {
+        *("name", "companyName", "addressStreet", "addressStreetNumber", "addressCity"),
+        *("addressZipCode", "addressCountry"),
+    }
+    example = operation(spec, "getConsentInquiry")["responses"]["200"]["content"]
+    validator = schema_validator(registry, "ConsentInquiry")
+    validator.validate(example["application/json"]["examples"]["default"]["value"])
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(
+            {**example["application/json"]["examples"]["default"]["value"], "frequency": "weekly"}
+        )
+
+
+def test_the_webhook_is_in_the_spec_with_the_signature_the_signer_sends(
+    spec: dict[str, Any], registry: Registry
+) -> None:
+    """FACTS-2 §2.1: the bare consent, signed with X-Fliqa-Signature (OpenAPI 3.1 webhooks)."""
+    hook = spec["webhooks"]["consent"]["post"]
+    (header,) = hook["parameters"]
+    assert header["name"] == HEADER and header["in"] == "header" and header["required"]
+    schema = hook["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Consent"}
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    for previous in (None, "old"):
+        value = sign(b"{}", "https://x/", "s", previous, now)[HEADER]
+        assert re.fullmatch(header["schema"]["pattern"], value), value
+    for status in ("rejected", "valid", "revoked_by_psu", "expired", "terminated_by_tpp"):
+        assert f"`{status}`" in hook["description"]

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeGuard
 
 from ..behaviour import Context
+from .bounds import next_slot, parse_slot
 
 __all__ = ["FirstSecret", "Tokens", "api_key_tenant", "same_secret"]
 
@@ -85,12 +86,25 @@ class Tokens:
     """Bearer tokens issued to a tenant, live for `lifetime` on that tenant's clock.
 
     The store forgets a token `lifetime` after it was issued by the global clock (unless
-    `forget` is off); the tenant's own clock decides whether it is still live."""
+    `forget` is off); the tenant's own clock decides whether it is still live.
 
-    def __init__(self, namespace: str, lifetime: timedelta, *, forget: bool = True) -> None:
+    `per_tenant`: at most that many tokens are kept for a tenant (a new one retires the oldest),
+    so a client that asks for tokens without end cannot grow the store. The token is then
+    `<tenant tag>.<slot>.<random>`: where it is stored, and the secret part its entry holds
+    (as a SHA-256). An expired token that is presented is deleted from the store."""
+
+    def __init__(
+        self,
+        namespace: str,
+        lifetime: timedelta,
+        *,
+        forget: bool = True,
+        per_tenant: int | None = None,
+    ) -> None:
         self.namespace = namespace
         self.lifetime = lifetime
         self.forget = forget
+        self.per_tenant = per_tenant
 
     def issue(self, ctx: Context, **grant: Any) -> tuple[str, datetime]:
         """A new token for `ctx.tenant` (ctx.now is the tenant's clock); its expiry."""
@@ -98,15 +112,41 @@ class Tokens:
         expires = ctx.now + self.lifetime
         entry = {"tenant": ctx.tenant, "expiresAt": expires.isoformat(), **grant}
         issued = ctx.clock_now(None) + self.lifetime if self.forget else None
-        ctx.store.put_value(self.namespace, token, entry, issued)
+        key = token
+        if self.per_tenant is not None:
+            tag = hashlib.sha256(ctx.tenant.encode()).hexdigest()[:16]
+            key = f"{tag}.{next_slot(ctx, self.namespace, tag, self.per_tenant)}"
+            entry["secret"] = hashlib.sha256(token.encode()).hexdigest()
+            token = f"{key}.{token}"
+        ctx.store.put_value(self.namespace, key, entry, issued)
         return token, expires
+
+    def _located(self, token: str) -> tuple[str, str | None]:
+        """The token's store key, and its secret part when the tokens are bounded."""
+        if self.per_tenant is None:
+            return token, None
+        tag, _, rest = token.partition(".")
+        slot_text, _, secret = rest.partition(".")
+        if len(tag) != 16 or parse_slot(slot_text, self.per_tenant) is None or not secret:
+            return "", None
+        return f"{tag}.{slot_text}", secret
 
     def grant(self, ctx: Context, token: str) -> JsonDict | None:
         """The grant behind a token while it is live on its tenant's clock; else None."""
+        key, secret = self._located(token) if token else ("", None)
         entry: JsonDict | None = (
-            ctx.store.get_value(self.namespace, token, ctx.clock_now(None)) if token else None
+            ctx.store.get_value(self.namespace, key, ctx.clock_now(None)) if key else None
         )
+        if key and entry is None and self.per_tenant is not None:  # expired: collect it
+            ctx.store.delete_value(self.namespace, key)
         if not isinstance(entry, dict) or "expiresAt" not in entry:  # none, or an older version's
             return None
+        if secret is not None and not same_secret(
+            entry.get("secret"), hashlib.sha256(secret.encode()).hexdigest()
+        ):
+            return None  # a slot's newer token, or a forged one: left alone
         live = ctx.clock_now(str(entry["tenant"])) < datetime.fromisoformat(entry["expiresAt"])
+        if not live and secret is not None:
+            ctx.store.delete_value(self.namespace, key)
+        entry.pop("secret", None)
         return entry if live else None

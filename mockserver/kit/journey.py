@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..behaviour import Context
 from ..store import Record
+from .access import same_secret
+from .bounds import next_slot, parse_slot
 
 __all__ = ["Site", "Tickets", "is_http_url", "with_params"]
 
@@ -42,7 +44,11 @@ class Tickets:
     one index value per owner: each issue deletes the owner's expired values, so they are
     collected even by a store that never sweeps, and beyond `per_owner` live ones the oldest
     is deleted, so an owner holds at most `per_owner` values. Two issues racing for one owner
-    may each miss the other's key in the index; such a value still expires by the clock."""
+    may each miss the other's key in the index; such a value still expires by the clock.
+
+    With `per_tenant`, at most that many are kept for a tenant (`ctx.tenant`): a new one
+    retires the oldest, so a client cannot grow the store without end. The key handed out is
+    then `<slot>.<random>`, and only the tenant it was issued to finds it again."""
 
     def __init__(
         self,
@@ -50,10 +56,12 @@ class Tickets:
         lifetime: timedelta | None = timedelta(hours=1),
         *,
         per_owner: int | None = None,
+        per_tenant: int | None = None,
     ) -> None:
         self.namespace = namespace
         self.lifetime = lifetime
         self.per_owner = per_owner
+        self.per_tenant = per_tenant
 
     def issue(
         self,
@@ -66,9 +74,17 @@ class Tickets:
     ) -> str:
         """Keep `state` under `key` (a fresh random one by default) until `expires` (by default
         `lifetime` from now); the key. Issuing a key again replaces its state."""
-        key = key or secrets.token_urlsafe(16)
         if expires is None and self.lifetime is not None:
             expires = ctx.now + self.lifetime
+        if self.per_tenant is not None:
+            if key is not None:
+                raise ValueError("a bounded ticket's key is chosen by the ring, not given")
+            slot = next_slot(ctx, self.namespace, ctx.tenant, self.per_tenant)
+            secret = secrets.token_urlsafe(16)
+            entry = {"key": secret, "state": state}
+            ctx.store.put_value(self.namespace, f"{ctx.tenant}|{slot}", entry, expires)
+            return f"{slot}.{secret}"
+        key = key or secrets.token_urlsafe(16)
         ctx.store.put_value(self.namespace, key, state, expires)
         if owner is not None and self.per_owner:
             self._remember(ctx, owner, key, expires)
@@ -104,8 +120,25 @@ class Tickets:
             self._remember(ctx, owner, key, expires)
         return True
 
+    def _stored_key(self, ctx: Context, key: str) -> tuple[str, str | None]:
+        """Where the ticket is stored, and the secret part its entry must hold (bounded)."""
+        if self.per_tenant is None:
+            return key, None
+        slot_text, _, secret = key.partition(".")
+        slot = parse_slot(slot_text, self.per_tenant)
+        return ("", None) if slot is None or not secret else (f"{ctx.tenant}|{slot}", secret)
+
     def peek(self, ctx: Context, key: str) -> Any:
-        return ctx.store.get_value(self.namespace, key, ctx.now) if key else None
+        stored, secret = self._stored_key(ctx, key) if key else ("", None)
+        if not stored:
+            return None
+        found = ctx.store.get_value(self.namespace, stored, ctx.now)
+        if found is None and self.lifetime is not None:  # absent, or expired: collect it now
+            ctx.store.delete_value(self.namespace, stored)
+        if secret is None or found is None:
+            return found
+        held = found.get("key") if isinstance(found, dict) else None
+        return found["state"] if same_secret(held, secret) else None
 
     def take(self, ctx: Context, key: str, **expect: Any) -> Any:
         """The state, once, if it holds every `expect`ed field (else it is left alone): a second
@@ -115,7 +148,12 @@ class Tickets:
             not isinstance(found, dict) or found.get(k) != v for k, v in expect.items()
         ):
             return None
-        return ctx.store.take_value(self.namespace, key, ctx.now)
+        stored, secret = self._stored_key(ctx, key)
+        taken = ctx.store.take_value(self.namespace, stored, ctx.now)
+        if secret is None:
+            return taken
+        # A ticket issued into the same slot between the peek and the take is not ours.
+        return taken["state"] if isinstance(taken, dict) and taken.get("key") == secret else None
 
 
 def with_params(url: str, params: Mapping[str, str], *, fragment: bool = False) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ... import kit
+from . import inquiry
 from .dialect import admin_owner
 
 VALIDITY = timedelta(days=90)
@@ -99,13 +100,17 @@ def pending(data: kit.JsonDict) -> list[str]:
 
 
 def bank_page(data: kit.JsonDict, sandbox_url: str | None = None) -> str:
+    """The bank page of the consent: its URL carries the consent's bank key, which only the
+    tenant's own API answers (and the admin API) show, so a consent id alone opens nothing."""
     base = sandbox_url if sandbox_url is not None else data.get("_sandboxUrl", "")
-    return f"{base}/bank/{data['consentId']}"
+    return f"{base}/bank/{data['consentId']}/{data.get('_bankKey', '')}"
 
 
 def open_bank_step(data: kit.JsonDict) -> None:
-    """Every item has a value: add the `redirect` item that leads to the sandbox bank page."""
+    """Every item has a value: add the `redirect` item that leads to the sandbox bank page,
+    under a fresh unguessable key for this journey."""
     if not any(item["name"] == "redirect" for item in data["consentData"]):
+        data["_bankKey"] = secrets.token_urlsafe(24)
         step = {"name": "redirect", "label": "Continue at your bank"}
         step["description"] = "Open this page to approve or reject the consent at the bank."
         data["consentData"].append({**step, "value": bank_page(data)})
@@ -132,21 +137,25 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
     return data
 
 
-def default_inquiry(tenant: str) -> str:
-    """Each tenant has one consent inquiry; its id is stable for the tenant."""
-    return hashlib.sha256(f"fliqa-inquiry:{tenant}".encode()).hexdigest()[:32]
-
-
 def new_consent(
-    ctx: kit.Context, consent_id: str, provider: str, owner: kit.JsonDict, now: datetime
+    ctx: kit.Context,
+    consent_id: str,
+    provider: str,
+    owner: kit.JsonDict,
+    now: datetime,
+    inquiry_id: str | None = None,
 ) -> kit.JsonDict:
+    """A new `initiated` consent made from one of the tenant's inquiries (default: its own)."""
     bank, stamp = BANKS[provider], kit.format_instant(now)
-    data: kit.JsonDict = {"inquiryId": default_inquiry(ctx.tenant), "consentId": consent_id}
-    data.update(status="initiated", created=stamp, modified=stamp, scope="all")
+    made_from = inquiry.find(ctx, inquiry_id or inquiry.default_id(ctx.tenant))
+    if made_from is None:
+        raise ValueError(f"inquiryId {inquiry_id!r} is not one of the tenant's inquiries")
+    data: kit.JsonDict = {"inquiryId": made_from["id"], "consentId": consent_id}
+    data.update(status="initiated", created=stamp, modified=stamp, scope=made_from["scope"])
     data["validUntil"] = kit.format_instant(now + VALIDITY)
     data["consentData"] = [{"name": name, **copy.deepcopy(ITEMS[name])} for name in bank.items]
-    data.update(providerId=provider, name="Account ownership check")
-    data.update(description="Account ownership confirmation", owner=owner, country=bank.country)
+    data.update(providerId=provider, name=made_from["name"], owner=owner, country=bank.country)
+    data.update(description=made_from["description"])
     data.update({"data": [], "locale": "en", "_sandboxUrl": ctx.sandbox_url})
     if not bank.items:
         open_bank_step(data)
@@ -164,7 +173,6 @@ def _is_data_list(value: Any) -> bool:
 
 _ADMIN_CHECKS: dict[str, Callable[[Any], bool]] = {
     "data": _is_data_list,
-    "inquiryId": lambda v: isinstance(v, str) and bool(v),
     "scope": lambda v: v in kit.spec_enum("fliqa.yaml", "ConsentScope"),
     "name": lambda v: isinstance(v, str),
     "description": lambda v: isinstance(v, str),
@@ -186,7 +194,10 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
         raise ValueError(f"providerId {provider!r} is not a sandbox bank; known: {known}")
     owner = admin_owner(fields.pop("owner", {"msisdn": "+43660123456"}))
     created = kit.instant_field(fields.pop("created", None), ctx.now, "created")
-    data = new_consent(ctx, consent_id, provider, owner, created)
+    asked = fields.pop("inquiryId", None)
+    if asked is not None and not isinstance(asked, str):
+        raise ValueError("inquiryId must be a string")
+    data = new_consent(ctx, consent_id, provider, owner, created, asked)
     until = kit.instant_field(fields.pop("validUntil", None), created + VALIDITY, "validUntil")
     data["validUntil"] = kit.format_instant(until)
     for name, check in _ADMIN_CHECKS.items():

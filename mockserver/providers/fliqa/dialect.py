@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from ... import kit
+from . import inquiry
 
 _SEPARATORS = " -.()"
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$")
@@ -86,10 +87,13 @@ def recipients(tenant: str, msisdn: str, email: str) -> list[str]:
 
 DOCS = "https://documentation.fliqa.io/api/errors"
 TOKEN_LIFETIME = timedelta(seconds=360)
-# Api-Key → {secret, environment, tenantSlug, scope}; a token stays in the store until used
-# after its expiry on its tenant's clock.
+# Api-Key → {secret, environment, tenantSlug, scope}. Tokens are stored with their expiry (so
+# the store, Redis by its TTL, drops them), at most TOKENS_PER_KEY per Api-Key (a new one
+# retires the oldest: a client asking for tokens in a loop cannot grow the store), and one
+# presented after its expiry is deleted.
 KEYS = kit.FirstSecret("fliqa:key")
-TOKENS = kit.Tokens("fliqa:token", TOKEN_LIFETIME, forget=False)
+TOKENS_PER_KEY = 1000
+TOKENS = kit.Tokens("fliqa:token", TOKEN_LIFETIME, per_tenant=TOKENS_PER_KEY)
 TOKEN_SCOPES = kit.spec_enum("fliqa.yaml", "TokenScope")
 DEFAULT_TOKEN_SCOPE = ["account_owner", "account_info"]
 
@@ -118,8 +122,10 @@ def identify(ctx: kit.Context) -> str:
 def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
     """Register a tenant's Api-Secret, environment, tenant slug and token scope."""
     kit.refuse_unknown(
-        set(credentials) - {"apiSecret", "environment", "tenantSlug", "scope"},
-        "apiSecret, environment, tenantSlug, scope",
+        set(credentials)
+        - {"apiSecret", "environment", "tenantSlug", "scope"}
+        - {"inquiries", "company"},
+        "apiSecret, environment, tenantSlug, scope, inquiries, company",
         "unknown credential fields",
     )
     secret, slug = credentials.get("apiSecret"), credentials.get("tenantSlug")
@@ -133,6 +139,7 @@ def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
     if not isinstance(scope, list) or not set(scope) <= set(TOKEN_SCOPES):
         raise ValueError(f"scope must be a list of {', '.join(TOKEN_SCOPES)}")
     KEYS.register(ctx, ctx.tenant, secret, environment=environment, tenantSlug=slug, scope=scope)
+    inquiry.seed(ctx, credentials.get("inquiries"), credentials.get("company"))
 
 
 _KIND_CODES = {
@@ -170,13 +177,16 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     return kit.Reply(err.status, body, media_type="application/json")
 
 
+_MISSING_NAMES = {"providerId": "provider"}
+
+
 def _invalid_message(violations: list[kit.Violation], operation_id: str | None) -> str:
     parts: list[str] = []
     for v in violations:
         missing = kit.missing_property(v)
         if v.location == "body" and missing and v.schema_path.endswith("required"):
-            if operation_id == "createConsent" and not v.name:
-                return f"Missing consent '{missing}'!"
+            if operation_id == "createConsent" and not v.name:  # the seed's text for providerId
+                return f"Missing consent '{_MISSING_NAMES.get(missing, missing)}'!"
             parts.append(f"Missing parameter '{'/'.join(filter(None, (v.name, missing)))}'")
         elif v.location == "body" and not v.name:
             parts.append(f"Invalid request body: {v.message}")

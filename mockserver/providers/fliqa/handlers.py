@@ -10,14 +10,17 @@ from datetime import timedelta
 from typing import Any
 
 from ... import kit
-from . import consent, dialect
+from . import consent, dialect, inquiry
 
 OTP_LIFETIME, OTP_LENGTH = timedelta(seconds=300), 6
 OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
 KNOWN_NS = "fliqa:known"  # tenant|recipient → True once an OTP was ever sent
 OUTBOX_FEED = "fliqa:outbox"  # the messages, then {"_deleted": [ids]} for each filtered DELETE
 OUTBOX_CAPACITY = 1000
-CURSORS = kit.Tickets("fliqa:cursor", timedelta(days=1))
+# A list cursor lives an hour of the tenant's clock; a tenant holds at most CURSORS_PER_KEY
+# (a new one retires the oldest), so paging in a loop cannot grow the store.
+CURSORS_PER_KEY = 1000
+CURSORS = kit.Tickets("fliqa:cursor", timedelta(hours=1), per_tenant=CURSORS_PER_KEY)
 LANGUAGES = ("en", "de", "sl")
 OTP_TEXTS = {
     "en": "Your Fliqa verification code is {otp}. It is valid for 5 minutes.",
@@ -46,7 +49,8 @@ def get_token(ctx: kit.Context) -> kit.Reply:
 
 
 def _language(ctx: kit.Context) -> str:
-    wanted = str(ctx.query.get("language", "")).strip().lower()
+    """The `locale` query parameter (FACTS-2 §2.2), when the simulator speaks it; else `en`."""
+    wanted = str(ctx.query.get("locale", "")).strip().lower()
     return wanted if wanted in LANGUAGES else "en"
 
 
@@ -91,7 +95,7 @@ def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
 @handlers
 def create_consent(ctx: kit.Context) -> kit.Reply:
     body: kit.JsonDict = ctx.body
-    provider, otp = body["provider"].strip(), body["otp"].strip()
+    provider, otp = body["providerId"].strip(), body["otp"].strip()
     if not provider or not otp:
         raise dialect.fail(
             400, "invalid_parameter", f"Missing consent '{'otp' if provider else 'provider'}'!"
@@ -177,10 +181,8 @@ def get_consent(ctx: kit.Context) -> kit.Reply:
 @handlers
 def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
-    if "inquiryId" in query:
-        known = {consent.default_inquiry(ctx.tenant)} | {r.data["inquiryId"] for r in ctx.records()}
-        if query["inquiryId"] not in known:
-            raise dialect.fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
+    if "inquiryId" in query and inquiry.find(ctx, str(query["inquiryId"])) is None:
+        raise dialect.fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
     limit, status = int(query["limit"]), query.get("status")
     filters = _filters(query)
     if query.get("cursor"):  # an empty cursor is the first page
@@ -194,10 +196,10 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
         page, total = filters.page(ctx, status=status, limit=limit)
         more = total > len(page)
     position = {"tenant": ctx.tenant, "after": consent.order_key(page[-1].data)} if more else None
-    cursor = CURSORS.issue(ctx, position, secrets.token_urlsafe(12)) if position else None
+    cursor = CURSORS.issue(ctx, position) if position else None
     body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
     return kit.Reply(
-        200, {**body, "metadata": {"total": total, "limit": limit, "nextCursor": cursor}}
+        200, {**body, "metadata": {"next_cursor": cursor, "total": total, "limit": limit}}
     )
 
 
@@ -234,3 +236,14 @@ def _filters(query: kit.JsonDict) -> kit.Filters:
             "dataValue": entry,
         }
     )
+
+
+@handlers
+def get_consent_inquiry(ctx: kit.Context) -> kit.Reply:
+    inquiry_id = str(ctx.path["inquiryId"])
+    found = inquiry.find(ctx, inquiry_id)
+    if found is None:
+        message = f"Unknown consent inquiry '{inquiry_id}'"
+        raise dialect.fail(400, "invalid_parameter", message, resource=inquiry_id)
+    bound = dialect.KEYS.entry(ctx, ctx.tenant) or {}
+    return kit.Reply(200, inquiry.shown(ctx, found, str(bound.get("tenantSlug", ""))))

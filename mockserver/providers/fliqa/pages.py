@@ -10,7 +10,9 @@ from .consent import BANKS, STATES, pending, render
 from .handlers import OUTBOX_CAPACITY, OUTBOX_FEED
 
 PAGES = kit.Pages(__package__)
-JOURNEY = kit.Tickets("fliqa:journey")
+# The page's form state, one per opening: at most JOURNEYS_PER_KEY kept per Api-Key.
+JOURNEYS_PER_KEY = 1000
+JOURNEY = kit.Tickets("fliqa:journey", per_tenant=JOURNEYS_PER_KEY)
 _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
@@ -33,13 +35,27 @@ def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:
     return rows + [(i["label"], i["value"]) for i in items if i["name"] != "redirect"]
 
 
+def _keyed(site: kit.Site, consent_id: str, key: str) -> kit.Record:
+    """The consent, if `key` is the bank key its API answers carry in the `redirect` item (the
+    consent id alone, e.g. another tenant's, opens nothing); else a 403 page."""
+    record = PAGES.found(site.find(consent_id))
+    if not key or not kit.same_secret(record.data.get("_bankKey", ""), key):
+        message = "Open the bank page from the consent's redirect link (consentData)."
+        raise kit.PageRefused("Invalid bank link", message, 403)
+    return record
+
+
 def sandbox(site: kit.Site) -> None:
-    """/__sandbox/fliqa/bank/<consentId>[?redirectUrl=<url>]: approve, reject or fail."""
+    """/__sandbox/fliqa/bank/<consentId>/<bankKey>[?redirectUrl=<url>]: approve, reject or fail."""
 
     @PAGES.route(site, "/bank/<consent_id>")
-    def bank(consent_id: str) -> Any:
+    def unkeyed(consent_id: str) -> Any:
+        return _keyed(site, consent_id, "")
+
+    @PAGES.route(site, "/bank/<consent_id>/<key>")
+    def bank(consent_id: str, key: str) -> Any:
         redirect_url = PAGES.back_url(site.args().get("redirectUrl") or "", "redirectUrl")
-        record = PAGES.found(site.find(consent_id))
+        record = _keyed(site, consent_id, key)
         _check_open(record.data)
         state = {"consentId": consent_id, "redirectUrl": redirect_url}
         journey = JOURNEY.issue(site.context(record.tenant), state)
@@ -51,11 +67,12 @@ def sandbox(site: kit.Site) -> None:
             data=data,
             rows=_rows(data),
             journey=journey,
+            key=key,
         )
 
-    @PAGES.route(site, "/bank/<consent_id>/decision", methods=("POST",))
-    def decision(consent_id: str) -> Any:
-        record = PAGES.found(site.find(consent_id))
+    @PAGES.route(site, "/bank/<consent_id>/<key>/decision", methods=("POST",))
+    def decision(consent_id: str, key: str) -> Any:
+        record = _keyed(site, consent_id, key)
         ctx = site.context(record.tenant)
         journey = JOURNEY.take(ctx, site.form().get("journey", ""), consentId=consent_id)
         state = PAGES.ticket(journey, "bank page")

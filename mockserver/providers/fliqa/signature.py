@@ -1,6 +1,5 @@
-"""Fliqa's webhook signature, `X-Fliqa-Signature` (see FACTS-2 §2.1; moves into the fliqa
-package with the provider kit). A module name with a leading underscore: the provider
-discovery in `providers/__init__.py` takes every other module here for a provider."""
+"""Fliqa's webhook signature, `X-Fliqa-Signature` (FACTS-2 §2.1): the sender's `sign` (the
+`WebhookDef` signer of hooks.py) and a receiver's `verify`, as Fliqa's examples check it."""
 
 from __future__ import annotations
 

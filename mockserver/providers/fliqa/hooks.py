@@ -1,0 +1,39 @@
+"""Fliqa's webhooks ("API hooks", FACTS-2 §2.1): the bare consent JSON on creation and on
+reaching a final status, signed with `X-Fliqa-Signature`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ... import kit
+from .consent import render
+from .signature import sign
+
+# FACTS-2 §2.1: "when a consent was created, has expired or reached a final status: rejected,
+# valid, revoked_by_psu, expired, terminated_by_tpp or failed".
+FINAL = ("rejected", "valid", "revoked_by_psu", "expired", "terminated_by_tpp", "failed")
+
+
+def snapshot(data: kit.JsonDict) -> kit.JsonDict:
+    """The consent as `getConsent` answers it: Fliqa sends "a snapshot of the object"."""
+    shown = render(data)
+    shown.pop("consentData", None)
+    return shown
+
+
+def events(
+    before: kit.JsonDict | None, after: kit.JsonDict | None, now: datetime
+) -> list[kit.Event]:
+    """Fliqa names no events (the receiver reads `status`); the types here are the simulator's,
+    for the deliveries log and a hook's `events` filter: `consent.created`, `consent.<status>`."""
+    if after is None:
+        return []
+    if before is None:
+        return [kit.Event("consent.created", snapshot(after))]
+    status = after["status"]
+    if status != before["status"] and status in FINAL:
+        return [kit.Event(f"consent.{status}", snapshot(after))]
+    return []
+
+
+webhooks = kit.WebhookDef(events=events, sign=sign)
