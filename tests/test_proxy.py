@@ -320,7 +320,7 @@ def test_bad_proxy_flags_are_one_line_and_exit_2(
     assert err.startswith(f"mockserver: {reason}"), err
 
 
-@pytest.mark.parametrize("provider", ["api1", "atto"])
+@pytest.mark.parametrize("provider", ["api1", "atto", "yapily", "fliqa", "finqware"])
 def test_every_default_consent_as_shown_becomes_a_fixture_that_replays(provider: str) -> None:
     """What a provider's `recording` makes of its API's view of a consent, masked, is taken
     by its own admin_create, whatever the consent's status."""
@@ -329,7 +329,8 @@ def test_every_default_consent_as_shown_becomes_a_fixture_that_replays(provider:
     definition = source.runtimes[provider].definition
     masker = Masker(frozenset(definition.secret_fields))
     records = source.store.list(provider, definition.default_tenant)
-    assert len({definition.status_of(r.data) for r in records}) >= 4
+    statuses = {definition.status_of(r.data) for r in records}
+    assert len(statuses) >= min(4, len(definition.statuses))
     shown = [definition.render(r.data) for r in records]
     for consent in shown:
         fixture = masker.consent(definition.recording.to_fixture(dict(consent)))
@@ -337,7 +338,7 @@ def test_every_default_consent_as_shown_becomes_a_fixture_that_replays(provider:
         assert definition.status_of(target.store.list(provider, pseudonym("k"))[-1].data) == (
             definition.parse_status(fixture["status"])
         )
-        assert replayed.keys() == consent.keys()
+        assert consent.keys() <= replayed.keys()  # the admin API adds per-consent secrets
 
 
 def test_hop_by_hop_headers_of_the_live_answer_stop_at_the_proxy(

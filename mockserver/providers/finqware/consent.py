@@ -148,3 +148,11 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
         raise ValueError("pcd_data_retention applies only to a DELETED or EXPIRED consent")
     secrets_shown = {"credentials_id": credentials_id, "access_token": access_token}
     return kit.AdminCreated(credentials_id, data, secrets_shown)
+
+
+# For `serve --record`: the consent is a ConsentInfo; who started it and for which app
+# (`originator`, `tenant_app_info`) follow from the replaying tenant.
+recording = kit.Recording(
+    schema="ConsentInfo",
+    to_fixture=lambda c: {k: v for k, v in c.items() if k not in ("originator", "tenant_app_info")},
+)

@@ -249,3 +249,8 @@ def _features(value: Any) -> list[str]:
         if item not in known:
             raise ValueError(f"featureScope: {item!r} is not a Yapily FeatureEnum value")
     return [str(item) for item in value]
+
+
+# For `serve --record`: the consent token is the live consent's secret; a replayed consent is
+# given its own.
+recording = kit.Recording(to_fixture=lambda c: {k: v for k, v in c.items() if k != "consentToken"})
