@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,40 +98,37 @@ class Registry:
         return hook
 
     def remove(self, hook_id: str) -> Hook | None:
-        removed: list[Hook] = []
-
-        def change(doc: Any) -> Any:
-            removed.clear()
-            kept = []
-            for item in (doc or {}).get("hooks", ()):
-                if item["id"] == hook_id:
-                    removed.append(_load(item))
-                else:
-                    kept.append(item)
-            return {"hooks": kept}
-
-        self.store.update_doc(DOC, change)
-        return removed[0] if removed else None
+        return self._change_one(hook_id, lambda old: None)
 
     def rotate(
         self, hook_id: str, secret: str, now: datetime, grace: timedelta = ROTATION_GRACE
     ) -> Hook | None:
         """A new secret; the one it replaces is still signed with for `grace` (simulated)."""
-        rotated: list[Hook] = []
+        until = (now + grace).timestamp() if grace > timedelta(0) else None
 
-        def change(doc: Any) -> Any:
-            rotated.clear()
+        def rotated(old: Hook) -> Hook:
+            return replace(old, secret=secret, previous_secret=old.secret, previous_until=until)
+
+        changed = self._change_one(hook_id, rotated)
+        return None if changed is None else rotated(changed)
+
+    def _change_one(self, hook_id: str, change: Callable[[Hook], Hook | None]) -> Hook | None:
+        """Replace hook `hook_id` by `change(hook)` (None: remove it) in one store update;
+        answers the hook as it was, or None if there is none."""
+        found: list[Hook] = []
+
+        def update(doc: Any) -> Any:
+            found.clear()
             hooks = []
             for item in (doc or {}).get("hooks", ()):
                 if item["id"] == hook_id:
-                    old = _load(item)
-                    until = (now + grace).timestamp() if grace > timedelta(0) else None
-                    new = replace(old, secret=secret, previous_secret=old.secret)
-                    new = replace(new, previous_until=until)
-                    rotated.append(new)
+                    found.append(_load(item))
+                    new = change(found[0])
+                    if new is None:
+                        continue
                     item = _dump(new)
                 hooks.append(item)
             return {"hooks": hooks}
 
-        self.store.update_doc(DOC, change)
-        return rotated[0] if rotated else None
+        self.store.update_doc(DOC, update)
+        return found[0] if found else None

@@ -110,6 +110,18 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
     return data
 
 
+def apply_account_request(data: kit.JsonDict, request: kit.JsonDict) -> None:
+    """The `accountRequest` fields a consent keeps: its transaction window, feature scope and
+    the expiry asked for (applied when it is authorised)."""
+    for name in ("transactionFrom", "transactionTo"):
+        if name in request:
+            data[name] = stamp(instant(request[name]))
+    if request.get("featureScope"):
+        data["featureScope"] = list(request["featureScope"])
+    if "expiresAt" in request:
+        data["_requestedExpiresAt"] = stamp(instant(request["expiresAt"]))
+
+
 def new_consent(
     consent_id: str, institution: str, user_uuid: str, app_user: str | None, now: datetime
 ) -> kit.JsonDict:

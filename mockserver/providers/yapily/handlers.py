@@ -167,14 +167,7 @@ def initiate_account_request(ctx: kit.Context) -> kit.Reply:
         raise kit.ApiError(409, "conflict", str(exc), code="USER_CONFLICT") from None
     consent_id = str(uuid.uuid4())
     data = consent.new_consent(consent_id, body["institutionId"], user_uuid, app_user, ctx.now)
-    request: kit.JsonDict = body.get("accountRequest") or {}
-    for name in ("transactionFrom", "transactionTo"):
-        if name in request:
-            data[name] = stamp(instant(request[name]))
-    if request.get("featureScope"):
-        data["featureScope"] = list(request["featureScope"])
-    if "expiresAt" in request:
-        data["_requestedExpiresAt"] = stamp(instant(request["expiresAt"]))
+    consent.apply_account_request(data, body.get("accountRequest") or {})
     data["_callback"], data["_redirectUrl"] = callback, redirect
     data["_oneTimeToken"] = bool(body.get("oneTimeToken"))
     data["_forwardParameters"] = list(body.get("forwardParameters") or [])

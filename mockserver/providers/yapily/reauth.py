@@ -4,10 +4,9 @@ re-authorisation (PATCH /account-auth-requests) and pre-authorisation's continua
 from __future__ import annotations
 
 from ... import kit
-from ...kit import parse_instant as instant
 from . import consent
 from .dialect import meta, ok, refused
-from .formats import stamp, verify_token
+from .formats import verify_token
 from .handlers import handlers, render_at
 
 _BAD_TOKEN = "No consent of this application has this consent token"
@@ -81,13 +80,7 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
     request: kit.JsonDict = body.get("accountRequest") or {}
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
-        for name in ("transactionFrom", "transactionTo"):
-            if name in request:
-                data[name] = stamp(instant(request[name]))
-        if request.get("featureScope"):
-            data["featureScope"] = list(request["featureScope"])
-        if "expiresAt" in request:
-            data["_requestedExpiresAt"] = stamp(instant(request["expiresAt"]))
+        consent.apply_account_request(data, request)
         data["status"] = "AWAITING_DECOUPLED_AUTHORIZATION"
         return data
 
