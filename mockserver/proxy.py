@@ -22,17 +22,11 @@ from werkzeug.wrappers import Request as BareRequest
 
 from . import jsoncodec
 from .behaviour import ApiError
-from .engine import (
-    Answer,
-    Engine,
-    FastPath,
-    _journal_failed,
-    _new_request_id,
-    _status_line,
-    check_response,
-    serving,
-    size_streamed_body,
-)
+from .engine import Answer, Engine, FastPath, check_response, serving, size_streamed_body
+from .engine.answer import status_line
+from .engine.exchange import new_request_id
+from .engine.journaling import journal_entry, journal_failed
+from .engine.unmatched import near_misses
 from .journal import fingerprint
 from .runtime import ProviderRuntime
 from .validation import Violation
@@ -144,7 +138,7 @@ class Proxy:
     # -- one exchange ----------------------------------------------------------------------------
     def _exchange(self, runtime: ProviderRuntime, base: str, request: BareRequest) -> Any:
         started = time.perf_counter()
-        request_id = _new_request_id()
+        request_id = new_request_id()
         matched = self.routes.match(request.method, request.path)
         op = matched[1] if matched else None
         extra: dict[str, Any] = {"proxied": True, "upstream": base}
@@ -267,17 +261,26 @@ class Proxy:
         request_id: str,
         extra: dict[str, Any],
     ) -> None:
-        entry = self.engine.journal_entry(
-            runtime, op, tenant, body, violations, answer.status_code, started, request_id
+        entry = journal_entry(
+            self.sim,
+            runtime,
+            op,
+            tenant,
+            body,
+            violations,
+            answer.status_code,
+            started,
+            request_id,
+            request,
         )
         if op is None:
             local = request.path[len(runtime.name) + 1 :] or "/"
-            entry["nearest"] = self.engine.near_misses(runtime, request.method, local)[:3]
+            entry["nearest"] = near_misses(runtime, request.method, local)[:3]
         entry.update(extra)
         try:
             self.sim.journal.record(entry)
         except Exception as exc:  # the live answer stands
-            _journal_failed(exc, runtime.name, op.operation_id if op else "(unmatched)")
+            journal_failed(exc, runtime.name, op.operation_id if op else "(unmatched)")
 
 
 class _Relay:
@@ -289,7 +292,7 @@ class _Relay:
 
     def __call__(self, environ: Mapping[str, Any], start_response: Any) -> list[bytes]:
         up = self.upstream
-        line = f"{up.status} {up.reason}" if up.reason else _status_line(up.status)
+        line = f"{up.status} {up.reason}" if up.reason else status_line(up.status)
         start_response(line, strip_hop_by_hop(up.headers))
         return [up.body] if environ.get("REQUEST_METHOD") != "HEAD" else []
 

@@ -1,0 +1,108 @@
+"""The journal entry of each request served, its secrets masked."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from ..clock import format_instant
+from ..journal import fingerprint, mask_body, mask_headers, mask_query
+from ..runtime import ProviderRuntime, Simulation
+from ..spec import Operation
+from ..validation import Violation
+from .exchange import Exchange, Outcome
+
+__all__ = ["journal_entry", "journal_failed", "record", "secret_fields"]
+
+_HEADER_NAMES: dict[str, str] = {}
+
+
+def _header_items(environ: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """What `request.headers.items()` yields (werkzeug's EnvironHeaders: same names, same
+    order), with each environ key's header name worked out once rather than per request."""
+    for key, value in environ.items():
+        name = _HEADER_NAMES.get(key)
+        if name is None:
+            if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                name = key[5:].replace("_", "-").title()
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                name = key.replace("_", "-").title()
+            else:
+                name = ""
+            if len(_HEADER_NAMES) < 1024:  # header names are the client's: stay bounded
+                _HEADER_NAMES[key] = name
+        if name and (value or key.startswith("HTTP_")):
+            yield name, value
+
+
+def secret_fields(runtime: ProviderRuntime) -> frozenset[str]:
+    """The provider's secret body and query fields (those with a `:` name something else)."""
+    return frozenset(f for f in runtime.definition.secret_fields if ":" not in f)
+
+
+def journal_entry(
+    sim: Simulation,
+    runtime: ProviderRuntime,
+    operation: Operation | None,
+    tenant: str,
+    body: Any,
+    violations: list[Violation],
+    status: int,
+    started: float,
+    request_id: str,
+    request: Request,
+) -> dict[str, Any]:
+    """A journal entry for the request, its secrets masked."""
+    definition = runtime.definition
+    secrets = secret_fields(runtime)
+    return {
+        "requestId": request_id,
+        "time": format_instant(sim.clock.now()),
+        "provider": runtime.name,
+        "operation": operation.operation_id if operation else None,
+        "method": request.method,
+        "path": request.path,
+        "query": mask_query(request.query_string.decode("latin-1"), secrets),
+        "tenant": (fingerprint(tenant) if tenant and definition.secret_tenant else tenant or None),
+        "headers": mask_headers(_header_items(request.environ), runtime.secret_headers),
+        "body": mask_body(body, secrets),
+        "status": status,
+        "durationMs": round((time.perf_counter() - started) * 1000, 3),
+        "violations": [v.as_dict() for v in violations],
+        "valid": not violations,
+    }
+
+
+def journal_failed(exc: Exception, provider: str, operation: str) -> None:
+    """A journal write failed (a full disk, a store gone away): say so on stderr, where an
+    operator looks, and let the request's own answer go out unchanged."""
+    sys.stderr.write(
+        f"mockserver: journal entry for {provider} {operation} lost: {type(exc).__name__}: {exc}\n"
+    )
+
+
+def record(ex: Exchange, outcome: Outcome) -> None:
+    """The step: the request's journal entry (with a handler bug's traceback)."""
+    assert ex.response is not None, "made by the render step"
+    try:
+        entry = journal_entry(
+            ex.sim,
+            ex.runtime,
+            outcome.operation,
+            outcome.tenant,
+            outcome.body,
+            outcome.request_violations,
+            ex.response.status_code,
+            ex.started,
+            ex.request_id,
+            ex.request,
+        )
+        if outcome.error:
+            entry["error"] = outcome.error
+        ex.sim.journal.record(entry)
+    except Exception as exc:  # the answer stands: its write may be committed already
+        journal_failed(exc, ex.runtime.name, ex.op.operation_id)
