@@ -25,7 +25,7 @@ from flask import Flask
 from mockserver import create_app
 from mockserver.behaviour import index_keys
 from mockserver.providers.api1 import PROVIDER, new_consent, transition
-from mockserver.sqlite_store import SqliteStore
+from mockserver.stores.sqlite import SqliteStore
 from mockserver.wsgi import collector_paused, freeze_heap
 
 KEY = "bench-key"

@@ -7,7 +7,8 @@ from .behaviour import ApiError, Context, ProviderDef, Reply
 from .clock import Clock, SimClock, SystemClock
 from .engine import ContractViolation
 from .spec import SpecError
-from .store import MemoryStore, Record, Store
+from .store import Record, Store
+from .stores.memory import MemoryStore
 
 __all__ = [
     "ApiError",

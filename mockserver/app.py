@@ -27,7 +27,8 @@ from .sandbox import sandbox_blueprint
 from .seeding import seed_directory
 from .spec import SpecError, load_spec, snake_case
 from .storage import open_store
-from .store import MemoryStore, Store
+from .store import Store
+from .stores.memory import MemoryStore
 from .webhooks import install_webhooks
 
 __all__ = ["Simulator", "create_app", "default_spec_dir", "default_fixture_dir"]
@@ -134,10 +135,14 @@ def create_app(
     state = open_store(store) if isinstance(store, str) else store or MemoryStore()
     for name, runtime in runtimes.items():
         state.index(name, index_keys(runtime.definition))
+    clock = clock if clock is not None else SimClock(backing=state)
+    # Expired values are collected at the earliest instant any clock shows (the global one,
+    # each tenant's): a value is collected only once it is expired for every reader.
+    state.collect_by(clock.earliest)
     sim = Simulator(
         runtimes=runtimes,
         store=state,
-        clock=clock if clock is not None else SimClock(backing=state),
+        clock=clock,
         journal=Journal(state, journal_size),
         faults=FaultBook(state),
         strict=strict,

@@ -192,6 +192,12 @@ class SimClock:
             return base + timedelta(seconds=state["tenants"][tenant])
         return base
 
+    def earliest(self) -> datetime:
+        """The earliest instant any of its clocks reads (the global one, each tenant's): what
+        has expired by it has expired on every clock, so a store may collect it."""
+        state = self._state()
+        return self._base(state) + timedelta(seconds=min([0.0, *state["tenants"].values()]))
+
     def _change(self, **changes: Any) -> None:
         state = {**self._state(), **changes}
         try:

@@ -1,13 +1,14 @@
 """Opening a store by the name a command line gives it: above the store protocol and its
-backends, so that `store` never imports `sqlite_store` or `redis_store` (which import it)."""
+backends (`stores`), so that `store` never imports a backend (each imports it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .redis_store import RedisStore
-from .sqlite_store import SqliteStore
-from .store import MemoryStore, Store
+from .store import Store
+from .stores.memory import MemoryStore
+from .stores.redis import RedisStore
+from .stores.sqlite import SqliteStore
 
 __all__ = ["open_store"]
 

@@ -18,7 +18,7 @@ from mockserver import SimClock, create_app
 from mockserver.app import Simulator, default_fixture_dir
 from mockserver.journal import fingerprint
 from mockserver.lifecycle import create_consent, find_consent
-from mockserver.store import MemoryStore
+from mockserver.stores.memory import MemoryStore
 
 from conftest import T0, FixedSource, api1_headers
 from tests_helpers import json_of

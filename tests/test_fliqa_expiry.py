@@ -14,7 +14,7 @@ from test_fliqa import CONSENTS, admin_consent, advance, auth, error
 
 from mockserver import SimClock, create_app
 from mockserver.providers.fliqa import dialect, handlers
-from mockserver.store import MemoryStore
+from mockserver.stores.memory import MemoryStore
 
 from tests_helpers import json_of
 

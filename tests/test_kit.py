@@ -35,7 +35,7 @@ from mockserver.kit import (
     refuse_unknown,
     spec_enum,
 )
-from mockserver.store import MemoryStore
+from mockserver.stores.memory import MemoryStore
 from mockserver.webhooks.registry import Registry
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)

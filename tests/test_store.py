@@ -17,18 +17,18 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from mockserver import sqlite_store as sqlite_slots
-from mockserver.sqlite_store import SqliteStore
 from mockserver.storage import open_store
 from mockserver.store import (
     IndexKeys,
-    MemoryStore,
     Record,
     RecordNotFound,
     Store,
     VersionConflict,
     etag_of,
 )
+from mockserver.stores import sqlite as sqlite_slots
+from mockserver.stores.memory import MemoryStore
+from mockserver.stores.sqlite import SqliteStore
 
 from conftest import RedisServer
 from tests_helpers import api1_create, json_of
@@ -643,7 +643,7 @@ def test_unknown_store_kinds_are_refused() -> None:
 def test_redis_clear_removes_only_its_own_keys(redis_server: RedisServer) -> None:
     import redis
 
-    from mockserver.redis_store import RedisStore
+    from mockserver.stores.redis import RedisStore
 
     url = redis_server.fresh_url()
     ours, theirs = RedisStore(url, prefix="ours"), RedisStore(url, prefix="theirs")
@@ -673,7 +673,7 @@ def test_redis_clear_removes_only_its_own_keys(redis_server: RedisServer) -> Non
 def test_redis_store_from_before_the_tenants_hash_gets_it_on_index(
     redis_server: RedisServer,
 ) -> None:
-    from mockserver.redis_store import RedisStore
+    from mockserver.stores.redis import RedisStore
 
     url = redis_server.fresh_url()
     store = RedisStore(url, prefix="old")
@@ -700,7 +700,7 @@ def test_redis_values_carry_a_ttl_that_outlasts_simulated_expiry(
 ) -> None:
     import redis
 
-    from mockserver.redis_store import TTL_GRACE_SECONDS, RedisStore
+    from mockserver.stores.redis import TTL_GRACE_SECONDS, RedisStore
 
     url = redis_server.fresh_url()
     store, raw = RedisStore(url), redis.Redis.from_url(url)

@@ -123,7 +123,10 @@ def back_to(target: str | None, text: str, *, error: bool = False) -> BaseRespon
     """POST/redirect/GET: go back to a dashboard page (303), carrying a one-time notice."""
     key = secrets.token_urlsafe(12)
     notice = {"kind": "error" if error else "ok", "text": text}
-    _sim().store.put_value(_NOTICES, key, notice, _WALL.now() + _NOTICE_LIFE)
+    # Read on the wall clock, but the store collects expired values by the simulated clocks:
+    # an expiry past both keeps a notice for its whole life on the wall clock.
+    expires = max(_WALL.now(), _sim().clock.now()) + _NOTICE_LIFE
+    _sim().store.put_value(_NOTICES, key, notice, expires)
     parts = urlsplit(safe_next(target))
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "notice"] + [("notice", key)]
     return redirect(urlunsplit(("", "", parts.path, urlencode(query), "")), code=303)
