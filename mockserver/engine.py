@@ -372,9 +372,8 @@ class Engine:
             try:
                 reply = handler(ctx)
             except RecordNotFound:
-                # Deleted between the handler's read and its write (a DELETE racing this
-                # request): answer as if this request had come after the delete. The handler
-                # reads again, finds nothing, and refuses in the provider's own words.
+                # Deleted between the handler's read and its write (a racing DELETE): answer
+                # as if after the delete; the handler reads again and refuses in its own words.
                 reply = handler(ctx)
             return Outcome(reply, op, tenant, violations, body)
         except ApiError as err:
@@ -417,6 +416,7 @@ class Engine:
             request_id=request_id,
             sandbox_url=f"{self._host_url()}/__sandbox/{runtime.name}",
             clock=self.sim.clock.now,
+            credential_mode=self.sim.credential_mode,
         )
 
     def check_request(
