@@ -6,6 +6,7 @@ import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -257,3 +258,26 @@ def test_a_served_registered_process_refuses_until_the_admin_registers() -> None
         assert "s3cret" not in str(server.admin.credentials("yapily"))
         server.admin.revoke_credential("yapily", "app-x")
         assert httpx.get(url, auth=("app-x", "s3cret")).status_code == 401
+
+
+def test_a_reset_forgets_admin_registrations_and_registers_the_fixtures_again(
+    tmp_path: Path,
+) -> None:
+    """On a shared store too (SQLite: what several workers use)."""
+    app = create_app(
+        ["yapily"],
+        fixtures=default_fixture_dir(),
+        credentials="registered",
+        store=f"sqlite:{tmp_path / 'store.sqlite'}",
+    )
+    client = app.test_client()
+    case = next(c for c in CASES if c.name == "yapily")
+    body = {"tenant": "app-r", "secret": "s"}
+    assert client.post("/__admin/yapily/credentials", json=body).status_code == 201
+    assert client.delete("/__admin/yapily/credentials/sandbox-yapily-app").status_code == 200
+    _refused(case, case.call(client, *case.fixture))
+    assert client.post("/__admin/reset").status_code == 200
+    assert case.call(client, *case.fixture).status_code == 200
+    _refused(case, case.call(client, "app-r", "s"))
+    listed = client.get("/__admin/yapily/credentials").get_json()["credentials"]
+    assert [e["tenant"] for e in listed] == ["sandbox-yapily-app"]
