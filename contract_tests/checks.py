@@ -188,9 +188,9 @@ _AUTH_CONFIRMED: set[str] = set()
 def credentials_required(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """An operation that declares credentials refuses the same request without them (401/403).
 
-    The "no credentials" half of Schemathesis's `ignored_auth`, for providers where any
-    well-formed credential is valid (a new tenant), which makes its "invalid credentials" half
-    inapplicable. Confirmed once per operation and target.
+    The "no credentials" half of Schemathesis's `ignored_auth`, which also holds where its
+    "invalid credentials" half cannot (a `--credentials open` simulator, where any well-formed
+    credential is a new tenant). Confirmed once per operation and target.
     """
     names = _credential_headers(case)
     key = f"{response.request.url and urlsplit(response.request.url).netloc} {case.operation.label}"

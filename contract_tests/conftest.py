@@ -1,8 +1,9 @@
 """Contract suite options: `--target wsgi|http|live` and `--deep` (or MOCKSERVER_DEEP=1).
 
-- `wsgi` (default): the in-process Flask app, `create_app(providers, strict=True)`, seeded with
-  the fixtures; a response that breaks the spec raises `ContractViolation`.
-- `http`: `mockserver serve --strict` on a free loopback port.
+- `wsgi` (default): the in-process Flask app, `create_app(providers, strict=True,
+  credentials="registered")`, seeded with the fixtures; a response that breaks the spec raises
+  `ContractViolation`.
+- `http`: `mockserver serve --strict --credentials registered` on a free loopback port.
 - `live`: each provider's real base URL and credentials from the environment (`profiles.py`);
   a provider whose variables are unset is skipped, naming them. Read-only operations only,
   unless MOCKSERVER_LIVE_WRITES=1.
@@ -69,12 +70,18 @@ def _build_target(config: pytest.Config) -> Target:
             target.skipped[name] = reason
     ready = [name for name in PROFILES if name not in target.skipped]
     if kind == "wsgi" and ready:
-        target.app = create_app(ready, strict=True, fixtures=default_fixture_dir())
+        # `registered`: an unknown credential gets the provider's 401, so Schemathesis's
+        # ignored_auth runs (the suite registers its own identities: hooks.register).
+        target.app = create_app(
+            ready, strict=True, fixtures=default_fixture_dir(), credentials="registered"
+        )
         # A response that breaks the spec raises ContractViolation in strict mode: let it reach
         # the test with its message (Flask would otherwise turn it into a bare 500).
         target.app.testing = True
     elif kind == "http" and ready:
-        server = start_server([*(f"--provider={p}" for p in ready), "--strict"])
+        server = start_server(
+            [*(f"--provider={p}" for p in ready), "--strict", "--credentials=registered"]
+        )
         _SERVER.append(server)
         target.base_urls = {p: server.url(p) for p in ready}
     elif kind == "live":

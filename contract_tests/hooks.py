@@ -72,6 +72,7 @@ def sign_in(profile: Profile, base_url: str, app: Any) -> Session:
     session = Session(profile, Wire.for_url(base_url, app), base_url, credentials, simulator)
     if simulator:
         seed_consents(session)  # first: it says so plainly when the URL is not a simulator
+        register(session)
     profile.sign_in(session)
     return session
 
@@ -95,6 +96,16 @@ def seed_consents(session: Session) -> None:
         )
         if made.status != 201:
             raise SignInError(f"seeding a {status} {provider} consent: {made.status} {made.text}")
+
+
+def register(session: Session) -> None:
+    """Register the fresh identity, so a `serve --credentials registered` simulator accepts it
+    (and refuses the "invalid credentials" that Schemathesis's `ignored_auth` sends)."""
+    provider, creds = session.profile.name, session.credentials
+    body = {"tenant": session.tenant} | {k: creds[v] for k, v in session.profile.register.items()}
+    made = session.wire.send("POST", f"/__admin/{provider}/credentials", json_body=body)
+    if made.status != 201:
+        raise SignInError(f"registering the {provider} credentials: {made.status} {made.text}")
 
 
 _SESSIONS: dict[str, tuple[float, Session]] = {}

@@ -61,6 +61,9 @@ class Profile:
     optional_env: tuple[str, ...]
     read_only: frozenset[str]  # operations a live run may call without MOCKSERVER_LIVE_WRITES=1
     sandbox_credentials: Callable[[], dict[str, str]]
+    # The simulator's registration (POST /__admin/<p>/credentials, for `serve --credentials
+    # registered`): each admin field and the credential it takes.
+    register: Mapping[str, str]
     live_credentials: Callable[[Mapping[str, str]], dict[str, str]]
     sign_in: Callable[[Session], None]  # fills session.token from the provider's endpoints
     apply: Callable[[Case, Session], None]  # puts the credentials on one generated request
@@ -278,6 +281,7 @@ def profile_of_spec(name: str, spec: Mapping[str, Any]) -> Profile:
         optional_env=tuple(v if isinstance(v, str) else v[0] for v in optional.values()),
         read_only=frozenset(contract["read-only"]),
         sandbox_credentials=_sandbox(name, contract["sandbox"]),
+        register=dict(contract.get("register", {})),
         live_credentials=_live(required, optional),
         sign_in=sign_in,
         apply=apply,

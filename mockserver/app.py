@@ -14,6 +14,7 @@ from werkzeug.routing import Rule
 from .behaviour import index_keys
 from .clock import SimClock
 from .control import admin_blueprint
+from .credentials import MODES
 from .dashboard import dashboard_blueprint
 from .engine import Engine
 from .faults import FaultBook
@@ -68,6 +69,7 @@ class Simulator:
     strict: bool
     fixture_dir: Path | None
     admin_token: str | None = None
+    credential_mode: str = "open"
     engine: Engine = field(init=False)
 
     def operations(self) -> dict[str, set[str]]:
@@ -98,6 +100,7 @@ def create_app(
     proxy: Mapping[str, str] | None = None,
     proxy_timeout: tuple[float, float] = (5.0, 30.0),
     record: str | Path | None = None,
+    credentials: str = "open",
 ) -> Flask:
     """Build a Flask app serving the given providers (all known ones by default).
 
@@ -109,7 +112,11 @@ def create_app(
     `proxy` maps served providers to the live base URL their requests are forwarded to
     (`proxy_timeout`: connect and read, in seconds); `record` is a folder where the consents
     those live answers carry are written as fixtures (see mockserver/proxy.py, recording.py).
+    `credentials`: "open" (any well-formed credential names a tenant) or "registered" (only
+    the fixtures' and those registered at /__admin/<provider>/credentials; docs/admin.md).
     """
+    if credentials not in MODES:
+        raise ValueError(f"credentials: {credentials!r} is not one of {', '.join(MODES)}")
     names = list(providers) if providers is not None else list(KNOWN)
     if not names:
         raise ValueError("create_app() needs at least one provider")
@@ -148,6 +155,7 @@ def create_app(
         strict=strict,
         fixture_dir=Path(fixtures) if fixtures is not None else None,
         admin_token=admin_token,
+        credential_mode=credentials,
     )
     sim.engine = Engine(sim)
     for runtime in runtimes.values():

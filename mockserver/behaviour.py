@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .store import IndexKeys, Record, RecordNotFound, Store, VersionConflict, etag_matches
 from .validation import Violation
@@ -23,6 +23,7 @@ __all__ = [
     "ProviderDef",
     "Recording",
     "Reply",
+    "SecretRegistry",
     "index_keys",
     "sort_stamp",
 ]
@@ -100,6 +101,9 @@ class Context:
     # The simulated clock, for everyone (None) or one tenant: `identify` runs before the
     # tenant (so `now`) is known, and a token's expiry is on its tenant's clock.
     clock: Callable[[str | None], datetime] | None = None
+    # `serve --credentials`: "open" (any well-formed credential names a tenant) or
+    # "registered" (only registered ones: see mockserver/credentials.py).
+    credential_mode: str = "open"
 
     def clock_now(self, tenant: str | None) -> datetime:
         return self.now if self.clock is None else self.clock(tenant or None)
@@ -285,6 +289,13 @@ class Recording:
     to_fixture: Callable[[JsonDict], JsonDict] = _as_shown
 
 
+class SecretRegistry(Protocol):
+    """A provider's registry of tenants' credentials (`credentials.FirstSecret`)."""
+
+    def entry(self, ctx: Context, tenant: str) -> JsonDict | None: ...
+    def revoke(self, ctx: Context, tenant: str) -> None: ...
+
+
 @dataclass(slots=True)
 class ProviderDef:
     """Everything particular to one provider. The engine knows nothing else about it."""
@@ -314,6 +325,9 @@ class ProviderDef:
     # /__admin/<provider> ("/outbox"), for the admin API's document (GET /__admin/openapi.json).
     admin_paths: Mapping[str, Mapping[str, Any]] | None = None
     seed_tenant: Callable[[Context, JsonDict], None] | None = None
+    # Where the provider keeps the credentials `seed_tenant` registers (kit.FirstSecret):
+    # what DELETE /__admin/<provider>/credentials/<id> revokes.
+    registries: tuple[SecretRegistry, ...] = ()
     # The list order, as a string (see sort_stamp); ties are broken by record id.
     order_key: Callable[[JsonDict], str] = _no_order
     # The first instant at which `lifecycle` would change the record (None: it never will).

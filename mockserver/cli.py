@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .app import ROOT, default_fixture_dir
+from .credentials import MODES
 from .listen import ListenError, claim_port, is_loopback, resolve_host
 from .providers import KNOWN
 from .proxy import check_upstream_url
@@ -188,6 +189,14 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
         "secrets and personal data replaced (needs --proxy)",
     )
     serve.add_argument(
+        "--credentials",
+        choices=MODES,
+        default="open",
+        help="open (default): any well-formed credential names a tenant; registered: only the "
+        "fixtures' and those POSTed to /__admin/<provider>/credentials, others get the "
+        "provider's 401",
+    )
+    serve.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
@@ -297,6 +306,7 @@ def _settings(args: argparse.Namespace, token: str | None) -> dict[str, object]:
         "proxy": dict(args.proxy),
         "proxy_timeout": [args.proxy_connect_timeout, args.proxy_read_timeout],
         "record": None if args.record is None else str(Path(args.record).resolve()),
+        "credentials": args.credentials,
     }
 
 

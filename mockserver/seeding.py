@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from .credentials import describe
 from .lifecycle import admin_context, create_consent
 from .runtime import Simulation
 from .spec import read_yaml
@@ -69,7 +70,9 @@ def seed_document(sim: Simulation, document: Any, label: str) -> int:
                     "providers that register credentials"
                 )
             try:
-                seeder(admin_context(sim, str(provider), entry["tenant"]), credentials)
+                ctx = admin_context(sim, str(provider), entry["tenant"])
+                seeder(ctx, credentials)
+                describe(ctx, entry["tenant"], credentials)  # what GET .../credentials lists
             except ValueError as exc:
                 raise FixtureError(f"{label}: {where}.credentials: {exc}") from exc
         consents = entry.get("consents", [])

@@ -132,6 +132,22 @@ class AdminClient:
         )
         return result
 
+    # -- credentials (serve --credentials registered) -------------------------------------------
+    def register_credential(self, provider: str, tenant: str, **fields: Any) -> dict[str, Any]:
+        """Register a credential (the fixtures' `credentials` fields); answers it, masked."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/{provider}/credentials", {"tenant": tenant, **fields}
+        )
+        return result
+
+    def credentials(self, provider: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("GET", f"/{provider}/credentials")["credentials"]
+        return result
+
+    def revoke_credential(self, provider: str, key: str) -> None:
+        """Revoke by id or tenant: the provider then answers its own 401."""
+        self.call("DELETE", f"/{provider}/credentials/{key}")
+
     # -- faults --------------------------------------------------------------------------------
     def fault(
         self,

@@ -37,6 +37,7 @@ def build_app() -> Flask:
         proxy=settings.get("proxy") or None,
         proxy_timeout=tuple(settings.get("proxy_timeout") or (5.0, 30.0)),
         record=settings.get("record"),
+        credentials=str(settings.get("credentials", "open")),
     )
     if settings.get("log") == "requests":
         from .requestlog import RequestLog

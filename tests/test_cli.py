@@ -85,6 +85,7 @@ def test_version_in_a_checkout_that_is_not_installed(monkeypatch: pytest.MonkeyP
         (("--threads", "0"), "argument --threads: must be at least 1, not 0"),
         (("--workers", "0"), "argument --workers: must be at least 1, not 0"),
         (("--log", "all"), "argument --log: invalid choice: 'all' (choose from"),
+        (("--credentials", "closed"), "argument --credentials: invalid choice: 'closed' (choose"),
     ],
 )
 def test_a_flag_out_of_range_is_one_line_and_exit_2(flags: tuple[str, ...], reason: str) -> None:

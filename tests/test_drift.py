@@ -26,7 +26,9 @@ def sandbox_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningServer]:
-    with running_server(["--provider", "api1", "--fixtures", "none"]) as running:
+    with running_server(
+        ["--provider", "api1", "--fixtures", "none", "--credentials", "registered"]
+    ) as running:
         yield running
 
 
@@ -91,7 +93,9 @@ def test_a_simulator_with_an_altered_spec_drifts_in_headers_and_schema(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = {"MOCKSERVER_SPEC_DIR": str(_altered_specs(tmp_path))}
-    with running_server(["--provider", "api1", "--fixtures", "none"], env=env) as altered:
+    with running_server(
+        ["--provider", "api1", "--fixtures", "none", "--credentials", "registered"], env=env
+    ) as altered:
         code, out = check(altered.url("api1"), capsys=capsys)
     assert code == 1, out
     assert "header: missing required ETag" in section(

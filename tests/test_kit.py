@@ -13,6 +13,7 @@ import pytest
 
 from mockserver.behaviour import ApiError, Context
 from mockserver.clock import format_instant
+from mockserver.credentials import revoke
 from mockserver.kit import (
     Expire,
     FirstSecret,
@@ -166,9 +167,13 @@ def test_admin_fields_are_checked_against_a_schema() -> None:
     assert instant_field(None, T0, "x") == T0
 
 
-def _ctx(store: MemoryStore, clocks: dict[str | None, datetime], tenant: str = "") -> Context:
+def _ctx(
+    store: MemoryStore, clocks: dict[str | None, datetime], tenant: str = "", mode: str = "open"
+) -> Context:
+    # Only what the credential registry reads of a provider: its name, how it masks.
+    provider = SimpleNamespace(name="t", secret_tenant=False, secret_fields=frozenset())
     return Context(
-        provider=None,  # type: ignore[arg-type]  # the blocks here never read it
+        provider=provider,  # type: ignore[arg-type]
         operation_id="",
         path={},
         query={},
@@ -181,14 +186,19 @@ def _ctx(store: MemoryStore, clocks: dict[str | None, datetime], tenant: str = "
         request_id="r",
         tenant=tenant,
         clock=lambda t: clocks.get(t, clocks[None]),
+        credential_mode=mode,
     )
+
+
+def _without_id(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if entry is None else {k: v for k, v in entry.items() if k != "id"}
 
 
 def test_the_first_secret_registers_the_tenant() -> None:
     store = MemoryStore()
     ctx = _ctx(store, {None: T0})
     registry = FirstSecret("t:secret", hashed=True)
-    assert registry.claim(ctx, "app", "s1", name="App") == {
+    assert _without_id(registry.claim(ctx, "app", "s1", name="App")) == {
         "secret": registry._kept("s1"),
         "name": "App",
     }
@@ -202,7 +212,7 @@ def test_a_registration_an_older_version_stored_is_replaced_not_a_500() -> None:
     store.put_value("t:secret", "app", "a bare secret", None)  # not the {"secret": ...} shape
     registry = FirstSecret("t:secret")
     assert not registry.refuses(ctx, "app", "s1") and registry.entry(ctx, "app") is None
-    assert registry.claim(ctx, "app", "s1") == {"secret": "s1"}
+    assert _without_id(registry.claim(ctx, "app", "s1")) == {"secret": "s1"}
     assert registry.claim(ctx, "app", "s2") is None
     store.put_value("t:token", "old", {"tenant": "app", "expires": "..."}, None)
     assert Tokens("t:token", timedelta(minutes=5)).grant(ctx, "old") is None
@@ -400,6 +410,33 @@ def test_order_by_sorts_by_an_instant_then_a_tie_breaker() -> None:
     assert oldest(early) < oldest(late) and newest(late) < newest(early)
     assert oldest({**early, "id": "a"}) < oldest(early)
     assert order_by("at")({"id": "z"}) == "" < order_by("at")(early)  # no instant: first
+
+
+def test_registered_mode_accepts_only_registered_tenants_and_never_registers() -> None:
+    store = MemoryStore()
+    strict = _ctx(store, {None: T0}, "app", mode="registered")
+    registry = FirstSecret("t:secret")
+    assert registry.claim(strict, "app", "s") is None and registry.refuses(strict, "app", "s")
+    assert registry.entry(strict, "app") is None  # nothing was written
+    registry.claim(_ctx(store, {None: T0}), "app", "s")  # first use in open mode: not registered
+    assert registry.claim(strict, "app", "s") is None
+    registry.register(strict, "app", "s")
+    assert registry.claim(strict, "app", "s") is not None
+    assert registry.refuses(strict, "app", "t") and not registry.refuses(strict, "app", "s")
+
+
+def test_a_token_ends_with_the_credential_it_was_issued_with() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0}
+    ctx = _ctx(store, clocks, "app")
+    registry = FirstSecret("t:secret")
+    tokens = Tokens("t:token", timedelta(minutes=5), issuer=registry)
+    registry.register(ctx, "app", "s")
+    token, _ = tokens.issue(ctx)
+    assert tokens.grant(ctx, token) is not None
+    revoke(ctx, [registry], "app")
+    registry.register(ctx, "app", "s")  # the same secret again: a new credential
+    assert tokens.grant(ctx, token) is None
 
 
 def test_a_seeder_registers_the_fixtures_secret() -> None:

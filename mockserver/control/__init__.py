@@ -1,4 +1,4 @@
-"""The control plane under /__admin: health, reset, clock, consents, journal, faults, seeding.
+"""The control plane under /__admin: health, clock, consents, credentials, journal, faults, seed.
 
 The views are module-level functions (one module per resource); each reaches the simulator
 of the app serving it through `common.simulator()`. `admin_blueprint` builds one blueprint per
@@ -15,7 +15,7 @@ from ..openapi import publish_admin
 from ..runtime import Simulation
 from ..sandbox import Kit
 from ..seeding import FixtureError
-from . import clock, consents, faults, health, journal, seed
+from . import clock, consents, credentials, faults, health, journal, seed
 from .common import BadAdminRequest, check_provider, error
 
 __all__ = ["admin_blueprint"]
@@ -34,6 +34,9 @@ _CORE: list[tuple[str, str, View]] = [
     ("/<provider>/consents/<record_id>", "GET", consents.show_consent),
     ("/<provider>/consents/<record_id>/<decision>", "POST", consents.decide),
     ("/<provider>/consents/<record_id>/status", "POST", consents.change_status),
+    ("/<provider>/credentials", "POST", credentials.register_credential),
+    ("/<provider>/credentials", "GET", credentials.list_credentials),
+    ("/<provider>/credentials/<credential>", "DELETE", credentials.revoke_credential),
 ]
 _STATE: list[tuple[str, str, View]] = [
     ("/requests", "GET", journal.journal),

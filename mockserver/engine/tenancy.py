@@ -26,6 +26,7 @@ def new_context(ex: Exchange) -> Context:
         request_id=ex.request_id,
         sandbox_url=f"{host}/__sandbox/{ex.runtime.name}",
         clock=sim.clock.now,
+        credential_mode=sim.credential_mode,
     )
 
 

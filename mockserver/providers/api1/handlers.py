@@ -14,7 +14,17 @@ from typing import Any
 from ... import kit
 from .consent import STATES, new_consent, render
 
-identify = kit.api_key_tenant("ApiKey")
+# x-api-key → {} (the key is its own secret): registered by the fixtures and the admin API.
+KEYS = kit.FirstSecret("api1:key", hashed=True)
+identify = kit.api_key_tenant("ApiKey", KEYS)
+registries = (KEYS,)
+
+
+def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
+    """Fixture `credentials: {}` register the tenant's x-api-key (the tenant itself)."""
+    kit.refuse_unknown(set(credentials), "none: the x-api-key is the tenant", "unknown fields")
+    KEYS.register(ctx, ctx.tenant, "")
+
 
 _RFC = "https://tools.ietf.org/html/rfc9110#section-"
 _PROBLEM_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6"}

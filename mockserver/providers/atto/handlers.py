@@ -10,8 +10,9 @@ from ... import kit
 from .consent import REVOKED_BY_API, STATES, apply_status, render
 
 TOKEN_LIFETIME = timedelta(seconds=3600)
-TOKENS = kit.Tokens("atto:token", TOKEN_LIFETIME)
 CLIENTS = kit.FirstSecret("atto:client", hashed=True)
+TOKENS = kit.Tokens("atto:token", TOKEN_LIFETIME, issuer=CLIENTS)  # revoked client: tokens end
+registries = (CLIENTS,)
 
 
 seed_tenant = CLIENTS.seeder("client_secret")  # the fixtures' credentials

@@ -18,5 +18,5 @@ PROVIDER = kit.assemble(
         'Body fields "client_id": "sandbox-finqware-client", "client_secret": '
         '"sandbox-finqware-secret" (a new client_id registers the first client_secret sent).'
     ),
-    secret_fields=frozenset({"client_secret", "access_token", "temp_token"}),
+    secret_fields=frozenset({"client_secret", "client_app_key", "access_token", "temp_token"}),
 )

@@ -12,6 +12,7 @@ from . import consent
 TENANTS = kit.FirstSecret(consent.TENANT_NS)
 # client_app_key starts sessions (FACTS.md §2.1: safe in a client app); registered like the secret.
 APP_KEYS = kit.FirstSecret("finqware:app_key")
+registries = (TENANTS, APP_KEYS)
 CONSENT_FIELDS = ("client_id", "client_secret", "credentials_id", "access_token")
 REQUIRED: dict[str, tuple[str, ...]] = {
     "createToken": ("client_id", "client_secret", "temp_token"),
@@ -89,6 +90,8 @@ def identify(ctx: kit.Context) -> str:
     client_id = str(body["client_id"])
     if "client_secret" in required:
         if TENANTS.claim(ctx, client_id, str(body["client_secret"]), name=client_id) is None:
+            if TENANTS.entry(ctx, client_id) is None:  # `serve --credentials registered`
+                raise unauthorized("invalid_client_id", "Unknown client_id")
             raise unauthorized("invalid_client_secret", "Invalid client_secret for this client_id")
     elif (
         "client_app_key" in required

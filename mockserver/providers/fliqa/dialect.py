@@ -93,7 +93,8 @@ TOKEN_LIFETIME = timedelta(seconds=360)
 # presented after its expiry is deleted.
 KEYS = kit.FirstSecret("fliqa:key")
 TOKENS_PER_KEY = 1000
-TOKENS = kit.Tokens("fliqa:token", TOKEN_LIFETIME, per_tenant=TOKENS_PER_KEY)
+TOKENS = kit.Tokens("fliqa:token", TOKEN_LIFETIME, per_tenant=TOKENS_PER_KEY, issuer=KEYS)
+registries = (KEYS,)
 TOKEN_SCOPES = kit.spec_enum("fliqa.yaml", "TokenScope")
 DEFAULT_TOKEN_SCOPE = ["account_owner", "account_info"]
 

@@ -13,6 +13,7 @@ SECRETS = kit.FirstSecret("yapily:secret")
 
 
 seed_tenant = SECRETS.seeder("secret")  # the fixtures' credentials: {secret: ...}
+registries = (SECRETS,)
 
 
 def identify(ctx: kit.Context) -> str:
