@@ -181,6 +181,39 @@ def test_delete_is_idempotent_and_hard(client: FlaskClient) -> None:
     assert client.delete(f"{BASE}/{uuid.uuid4()}", headers=h()).status_code == 404
 
 
+def test_a_deleted_consent_is_remembered_a_day_on_the_tenants_clock(client: FlaskClient) -> None:
+    consent_id, _ = api1_create(client)
+    url = f"{BASE}/{consent_id}"
+    assert client.delete(url, headers=h()).status_code == 204
+    advance(client, "PT23H", tenant="tenant-a")
+    assert client.delete(url, headers=h()).status_code == 204
+    advance(client, "PT2H", tenant="tenant-a")
+    response = client.delete(url, headers=h())
+    assert response.status_code == 404
+    assert json_of(response)["title"] == "Not Found"
+
+
+def test_deleted_consents_are_remembered_per_api_key_up_to_a_bound(
+    client: FlaskClient, sim: Simulator
+) -> None:
+    from mockserver.providers.api1.handlers import TOMBSTONES_PER_KEY
+
+    deleted = []
+    for _ in range(TOMBSTONES_PER_KEY + 1):
+        consent_id, _ = api1_create(client)
+        assert client.delete(f"{BASE}/{consent_id}", headers=h()).status_code == 204
+        deleted.append(consent_id)
+    # The oldest was forgotten (its value deleted from the store, not only unlisted) ...
+    assert client.delete(f"{BASE}/{deleted[0]}", headers=h()).status_code == 404
+    assert sim.store.get_value("api1:deleted", f"tenant-a|{deleted[0]}", sim.clock.now()) is None
+    # ... the others are still remembered, and another key's deletions count on their own.
+    assert client.delete(f"{BASE}/{deleted[1]}", headers=h()).status_code == 204
+    assert client.delete(f"{BASE}/{deleted[-1]}", headers=h()).status_code == 204
+    other, _ = api1_create(client, key="tenant-b")
+    assert client.delete(f"{BASE}/{other}", headers=h("tenant-b")).status_code == 204
+    assert client.delete(f"{BASE}/{deleted[2]}", headers=h()).status_code == 204
+
+
 # -- list -----------------------------------------------------------------------------------------
 @pytest.fixture
 def listed(client: FlaskClient) -> dict[str, dict[str, Any]]:

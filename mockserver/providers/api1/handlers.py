@@ -74,7 +74,12 @@ def not_found(consent_id: str) -> kit.ApiError:
 
 
 ONE_TIME_CODES = kit.Tickets("api1:otc", timedelta(hours=1))
-TOMBSTONE_NS = "api1:deleted"
+# A deleted consent is remembered so that deleting it again answers 204 (idempotent, SCOPE.md),
+# but not for ever: that would let any client grow the store without end by creating and
+# deleting. Remembered a day on the tenant's clock, the last TOMBSTONES_PER_KEY per API key;
+# past either, deleting it again answers 404 as for an id that never existed.
+TOMBSTONES_PER_KEY = 100
+TOMBSTONES = kit.Tickets("api1:deleted", timedelta(days=1), per_owner=TOMBSTONES_PER_KEY)
 
 handlers = kit.Handlers()
 
@@ -121,11 +126,11 @@ def update_consent(ctx: kit.Context) -> kit.Reply:
 @handlers
 def delete_consent(ctx: kit.Context) -> kit.Reply:
     consent_id = ctx.path["consentId"]
-    tombstones = f"{TOMBSTONE_NS}:{ctx.tenant}"
+    tombstone = f"{ctx.tenant}|{consent_id}"
     if ctx.fetch(consent_id) is not None:
         ctx.store.delete(ctx.provider.name, ctx.tenant, consent_id)
-        ctx.store.put_value(tombstones, consent_id, True, None)
-    elif not ctx.store.get_value(tombstones, consent_id, ctx.now):
+        TOMBSTONES.issue(ctx, True, tombstone, owner=ctx.tenant)
+    elif not TOMBSTONES.peek(ctx, tombstone):
         raise not_found(consent_id)
     return kit.Reply(204)
 
