@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,22 +34,13 @@ class Fault:
     hits: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "provider": self.provider,
-            "operation": self.operation,
-            "path": self.path,
-            "method": self.method,
-            "tenant": self.tenant,
-            "status": self.status,
-            "body": self.body,
-            "headers": self.headers,
-            "delay_ms": self.delay_ms,
-            "drop": self.drop,
-            "times": self.times,
-            "remaining": None if self.times is None else self.times - self.hits,
-            "hits": self.hits,
-        }
+        """The fault as the admin API shows it: the id, each field a definition sets, then
+        the uses left and the uses made."""
+        shown: dict[str, Any] = {"id": self.id}
+        shown.update((name, getattr(self, name)) for name in _FIELDS)
+        shown["remaining"] = None if self.times is None else self.times - self.hits
+        shown["hits"] = self.hits
+        return shown
 
     def matches(
         self, provider: str, operation: str | None, method: str, path: str, tenant: str | None
@@ -62,19 +54,9 @@ class Fault:
         )
 
 
-_FIELDS = {
-    "provider",
-    "operation",
-    "path",
-    "method",
-    "tenant",
-    "status",
-    "body",
-    "headers",
-    "delay_ms",
-    "drop",
-    "times",
-}
+# What a definition may set, in the order the admin API shows it: every field but the two
+# the book keeps (the id it gives, the hits it counts).
+_FIELDS = tuple(f.name for f in dataclasses.fields(Fault) if f.name not in ("id", "hits"))
 
 
 class FaultBook:
@@ -118,7 +100,7 @@ class FaultBook:
 
 def _validated(spec: Mapping[str, Any], providers: Mapping[str, set[str]]) -> dict[str, Any]:
     """Check a fault definition field by field; answer its normalised fields."""
-    unknown = set(spec) - _FIELDS
+    unknown = set(spec).difference(_FIELDS)
     if unknown:
         raise FaultError(
             f"unknown fault fields: {', '.join(sorted(unknown))}; "

@@ -61,36 +61,40 @@ _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@_format("uuid")
-def _is_uuid(value: object) -> bool:
+def _well_formed(
+    value: object, shaped: Callable[[str], object], parse: Callable[[str], object]
+) -> bool:
+    """A format a regular expression outlines and a parser confirms. A non-string holds (the
+    format says nothing of it); a string must have the shape, then parse: what the parser
+    raises is the format's `raises`, so a string of the right shape but no real value (a
+    13th month) does not conform."""
     if not isinstance(value, str):
         return True
-    if not _UUID.fullmatch(value):
+    if not shaped(value):
         return False
-    uuid.UUID(value)
+    parse(value)
     return True
+
+
+@_format("uuid")
+def _is_uuid(value: object) -> bool:
+    return _well_formed(value, _UUID.fullmatch, uuid.UUID)
 
 
 @_format("date", raises=(ValueError,))
 def _is_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not _DATE.match(value):
-        return False
-    date.fromisoformat(value)
-    return True
+    return _well_formed(value, _DATE.match, date.fromisoformat)
+
+
+def _parse_date_time(text: str) -> datetime:
+    # RFC 3339 allows a leap second, which Python's datetime cannot hold.
+    upper = text.upper()
+    return datetime.fromisoformat(upper.replace(":60", ":59", 1) if text[17:19] == "60" else upper)
 
 
 @_format("date-time", raises=(ValueError,))
 def _is_date_time(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not _DATE_TIME.match(value):
-        return False
-    # RFC 3339 allows a leap second, which Python's datetime cannot hold.
-    text = value.upper().replace(":60", ":59", 1) if value[17:19] == "60" else value.upper()
-    datetime.fromisoformat(text)
-    return True
+    return _well_formed(value, _DATE_TIME.match, _parse_date_time)
 
 
 # RFC 3339 Appendix A, as JSON Schema 2020-12 (and so Schemathesis) reads `format: duration`:

@@ -4,6 +4,7 @@ thread per process, retried with exponential backoff."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import threading
@@ -57,11 +58,10 @@ class Settings:
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Settings:
-        unknown = set(data) - {"attempts", "backoff", "factor", "maxBackoff", "timeout"}
+        unknown = set(data).difference(_NAMES)
         if unknown:
             raise ValueError(
-                f"unknown settings: {', '.join(sorted(unknown))}; "
-                "allowed: attempts, backoff, factor, maxBackoff, timeout"
+                f"unknown settings: {', '.join(sorted(unknown))}; allowed: {', '.join(_NAMES)}"
             )
         values = {**cls().as_dict(), **data}
         for name in ("backoff", "factor", "maxBackoff", "timeout"):
@@ -80,13 +80,16 @@ class Settings:
         )  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "attempts": self.attempts,
-            "backoff": self.backoff,
-            "factor": self.factor,
-            "maxBackoff": self.max_backoff,
-            "timeout": self.timeout,
-        }
+        return {key: getattr(self, name) for key, name in _NAMES.items()}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+# Each setting by the name the admin API gives it (camelCase, as JSON has it), in field order.
+_NAMES = {_camel(f.name): f.name for f in dataclasses.fields(Settings)}
 
 
 class Hub:
