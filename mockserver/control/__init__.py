@@ -6,8 +6,6 @@ app, because each app adds its providers' own admin routes and its published doc
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import Blueprint, Response
 
 from ..adminguard import guard
@@ -16,38 +14,14 @@ from ..runtime import Simulation
 from ..sandbox import Kit
 from ..seeding import FixtureError
 from . import clock, consents, credentials, faults, health, journal, seed
-from .common import BadAdminRequest, check_provider, error
+from .common import BadAdminRequest, Route, check_provider, error
 
 __all__ = ["admin_blueprint"]
 
-View = Callable[..., Response]
-
 # In the order they were registered before the views left one closure (the router keeps it
 # for rules of equal weight). The providers' own admin routes come between the two lists.
-_CORE: list[tuple[str, str, View]] = [
-    ("/health", "GET", health.health),
-    ("/reset", "POST", health.reset),
-    ("/clock", "GET", clock.read_clock),
-    ("/clock", "POST", clock.move_clock),
-    ("/<provider>/consents", "POST", consents.make_consent),
-    ("/<provider>/consents", "GET", consents.list_consents),
-    ("/<provider>/consents/<record_id>", "GET", consents.show_consent),
-    ("/<provider>/consents/<record_id>/<decision>", "POST", consents.decide),
-    ("/<provider>/consents/<record_id>/status", "POST", consents.change_status),
-    ("/<provider>/credentials", "POST", credentials.register_credential),
-    ("/<provider>/credentials", "GET", credentials.list_credentials),
-    ("/<provider>/credentials/<credential>", "DELETE", credentials.revoke_credential),
-]
-_STATE: list[tuple[str, str, View]] = [
-    ("/requests", "GET", journal.journal),
-    ("/requests/unmatched", "GET", journal.unmatched),
-    ("/requests", "DELETE", journal.clear_journal),
-    ("/faults", "GET", faults.faults),
-    ("/faults", "POST", faults.add_fault),
-    ("/faults", "DELETE", faults.clear_faults),
-    ("/faults/<int:fault_id>", "DELETE", faults.clear_fault),
-    ("/seed", "POST", seed.seed),
-]
+_CORE = [*health.ROUTES, *clock.ROUTES, *consents.ROUTES, *credentials.ROUTES]
+_STATE = [*journal.ROUTES, *faults.ROUTES, *seed.ROUTES]
 
 
 def admin_blueprint(sim: Simulation) -> Blueprint:
@@ -65,7 +39,7 @@ def admin_blueprint(sim: Simulation) -> Blueprint:
     return bp
 
 
-def _add(bp: Blueprint, routes: list[tuple[str, str, View]]) -> None:
+def _add(bp: Blueprint, routes: list[Route]) -> None:
     for rule, method, view in routes:
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=view, methods=[method])
 

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from ..clock import parse_duration, parse_instant
-from .common import BadAdminRequest, json_object, simulator
+from .common import BadAdminRequest, Route, json_object, simulator
 
-__all__ = ["move_clock", "read_clock"]
+__all__ = ["ROUTES", "move_clock", "read_clock"]
 
 _FIELDS = (("advance", str), ("set", str), ("freeze", bool), ("reset", bool))
 
@@ -58,3 +58,9 @@ def move_clock() -> Response:
     else:
         raise BadAdminRequest("say what to do: advance, set, freeze or reset")
     return jsonify(clock.describe(tenant))
+
+
+ROUTES: list[Route] = [
+    ("/clock", "GET", read_clock),
+    ("/clock", "POST", move_clock),
+]

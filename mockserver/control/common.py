@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response
 
 from ..adminguard import BadAdminRequest, error, json_object, simulator
@@ -10,6 +12,7 @@ from ..lifecycle import TransitionRefused
 
 __all__ = [
     "BadAdminRequest",
+    "Route",
     "check_provider",
     "error",
     "json_object",
@@ -17,6 +20,10 @@ __all__ = [
     "simulator",
     "tenant_label",
 ]
+
+# An admin route: its rule under /__admin, its method and its view. Each resource's module
+# lists its own (`ROUTES`), in the order they are registered.
+Route = tuple[str, str, Callable[..., Response]]
 
 
 def refused(exc: TransitionRefused) -> Response:

@@ -10,6 +10,7 @@ from ..behaviour import settle
 from ..lifecycle import TransitionRefused, create_consent, find_consent, move_consent
 from .common import (
     BadAdminRequest,
+    Route,
     check_provider,
     error,
     json_object,
@@ -18,7 +19,7 @@ from .common import (
     tenant_label,
 )
 
-__all__ = ["change_status", "decide", "list_consents", "make_consent", "show_consent"]
+__all__ = ["ROUTES", "change_status", "decide", "list_consents", "make_consent", "show_consent"]
 
 
 def make_consent(provider: str) -> Response:
@@ -96,3 +97,12 @@ def change_status(provider: str, record_id: str) -> Response:
         raise BadAdminRequest('give the new status: {"status": ...}')
     options = {k: v for k, v in body.items() if k != "status"}
     return _moved(provider, record_id, body["status"], options)
+
+
+ROUTES: list[Route] = [
+    ("/<provider>/consents", "POST", make_consent),
+    ("/<provider>/consents", "GET", list_consents),
+    ("/<provider>/consents/<record_id>", "GET", show_consent),
+    ("/<provider>/consents/<record_id>/<decision>", "POST", decide),
+    ("/<provider>/consents/<record_id>/status", "POST", change_status),
+]

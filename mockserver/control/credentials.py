@@ -6,9 +6,9 @@ from flask import Response, jsonify, request
 
 from ..credentials import describe, listing, registered, revoke
 from ..lifecycle import admin_context
-from .common import BadAdminRequest, check_provider, error, json_object, simulator
+from .common import BadAdminRequest, Route, check_provider, error, json_object, simulator
 
-__all__ = ["list_credentials", "register_credential", "revoke_credential"]
+__all__ = ["ROUTES", "list_credentials", "register_credential", "revoke_credential"]
 
 
 def register_credential(provider: str) -> Response:
@@ -53,3 +53,10 @@ def revoke_credential(provider: str, credential: str) -> Response:
     if revoked is None:
         return error(404, "not_found", f"no {provider} credential {credential!r}")
     return jsonify({"revoked": revoked})
+
+
+ROUTES: list[Route] = [
+    ("/<provider>/credentials", "POST", register_credential),
+    ("/<provider>/credentials", "GET", list_credentials),
+    ("/<provider>/credentials/<credential>", "DELETE", revoke_credential),
+]

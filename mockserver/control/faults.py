@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from ..faults import FaultError
-from .common import error, json_object, simulator
+from .common import Route, error, json_object, simulator
 
-__all__ = ["add_fault", "clear_fault", "clear_faults", "faults"]
+__all__ = ["ROUTES", "add_fault", "clear_fault", "clear_faults", "faults"]
 
 
 def faults() -> Response:
@@ -33,3 +33,11 @@ def clear_fault(fault_id: int) -> Response:
     if not simulator().faults.remove(fault_id):
         return error(404, "not_found", f"no fault {fault_id}")
     return jsonify({"deleted": 1})
+
+
+ROUTES: list[Route] = [
+    ("/faults", "GET", faults),
+    ("/faults", "POST", add_fault),
+    ("/faults", "DELETE", clear_faults),
+    ("/faults/<int:fault_id>", "DELETE", clear_fault),
+]

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Response, jsonify
 
 from ..runtime import Simulation
-from .common import BadAdminRequest, json_object, simulator
+from .common import BadAdminRequest, Route, json_object, simulator
 
-__all__ = ["health", "reset"]
+__all__ = ["ROUTES", "health", "reset"]
 
 
 def _quietly(read: Callable[[], int]) -> int | None:
@@ -82,3 +82,9 @@ def reset() -> Response:
     sim = simulator()
     sim.reset(reseed=reseed)
     return jsonify({"reset": True, "consents": sim.store.count()})
+
+
+ROUTES: list[Route] = [
+    ("/health", "GET", health),
+    ("/reset", "POST", reset),
+]

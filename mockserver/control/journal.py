@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 from flask import Response, jsonify, request
 
-from .common import BadAdminRequest, simulator
+from .common import BadAdminRequest, Route, simulator
 
-__all__ = ["clear_journal", "journal", "unmatched"]
+__all__ = ["ROUTES", "clear_journal", "journal", "unmatched"]
 
 
 def _numbers(args: Mapping[str, str]) -> dict[str, int | None]:
@@ -59,3 +59,10 @@ def unmatched() -> Response:
 
 def clear_journal() -> Response:
     return jsonify({"deleted": simulator().journal.clear()})
+
+
+ROUTES: list[Route] = [
+    ("/requests", "GET", journal),
+    ("/requests/unmatched", "GET", unmatched),
+    ("/requests", "DELETE", clear_journal),
+]

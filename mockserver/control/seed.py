@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from ..seeding import seed_document, seed_file
-from .common import json_object, simulator
+from .common import Route, json_object, simulator
 
-__all__ = ["seed"]
+__all__ = ["ROUTES", "seed"]
 
 
 def seed() -> Response:
@@ -20,3 +20,8 @@ def seed() -> Response:
     response = jsonify({"created": created})
     response.status_code = 201
     return response
+
+
+ROUTES: list[Route] = [
+    ("/seed", "POST", seed),
+]
