@@ -71,30 +71,24 @@ class RequestLog:
                 return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
+        def finish(status: str, entry: dict[str, Any] | None, problem: str | None) -> None:
+            duration_ms = (time.perf_counter() - started) * 1000
+            self._write(self.format(environ, at, duration_ms, status, entry), problem)
+
         try:
             body = self.app(environ, recording)
         except BaseException:
-            self._write(environ, at, started, "---", None, "failed")
+            finish("---", None, "failed")
             raise
         entry: dict[str, Any] | None = self._local.entry
         self._local.entry = None
 
-        def finish(problem: str | None) -> None:
-            status = seen[-1].split(" ", 1)[0] if seen else "---"
-            self._write(environ, at, started, status, entry, problem)
+        def sent(problem: str | None) -> None:
+            finish(seen[-1].split(" ", 1)[0] if seen else "---", entry, problem)
 
-        return _Logged(body, finish)
+        return _Logged(body, sent)
 
-    def _write(
-        self,
-        environ: dict[str, Any],
-        at: Any,
-        started: float,
-        status: str,
-        entry: dict[str, Any] | None,
-        problem: str | None,
-    ) -> None:
-        line = self.format(environ, at, (time.perf_counter() - started) * 1000, status, entry)
+    def _write(self, line: str, problem: str | None) -> None:
         if problem:
             line += f"  {self._paint(_ALARM, problem)}"
         try:
