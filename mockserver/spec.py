@@ -152,6 +152,9 @@ class Operation:
 
 @dataclass(slots=True)
 class Spec:
+    """One provider's OpenAPI document (read from `path`), compiled: the document with every
+    local `$ref` inlined, its operations by operationId, its security schemes by name."""
+
     provider: str
     path: Path
     document: dict[str, Any]
