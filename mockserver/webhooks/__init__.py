@@ -41,7 +41,7 @@ def install_webhooks(app: Flask, sim: Simulation) -> Hub:
     watched = frozenset(name for name, d in definitions.items() if d.webhooks is not None)
     if watched:
         # a hook a provider's own API registers starts the sender too (see WatchedStore)
-        sim.store = watch_store(sim.store, watched, hub.changed, DOC, hub.kick)
+        sim.store = watch_store(sim.store, watched, hub, DOC)
         hub.store = sim.store  # the sweep settles through it, so expiry is reported too
     # cast: webhooks/admin.py still names the simulator `app.Simulator` (under TYPE_CHECKING,
     # an import of `app` from below it); once it takes a `runtime.Simulation`, drop the cast.

@@ -4,14 +4,28 @@ come from, whoever writes (a handler, the lifecycle, the admin API, the sweep)."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from ..store import Record, Store
 
-__all__ = ["Changed", "watch_store"]
+__all__ = ["Listener", "watch_store"]
 
 JsonDict = dict[str, Any]
-Changed = Callable[[str, str, JsonDict | None, JsonDict | None], None]
+
+
+class Listener(Protocol):
+    """What hears of a watched store's writes: the webhooks' `Hub`."""
+
+    def changed(
+        self, provider: str, tenant: str, before: JsonDict | None, after: JsonDict | None
+    ) -> None:
+        """A record of a watched provider was written (`before` None: created; `after`
+        None: deleted)."""
+
+    def kick(self) -> None:
+        """The hooks' document changed: a provider's own API that registers a hook starts
+        the sender, as the admin API does."""
+
 
 # Read straight from the store underneath: bound once, so a read costs no extra call.
 _READS = ("get", "locate", "list", "due", "page", "count", "read_doc", "get_value")
@@ -19,23 +33,15 @@ _READS = ("get", "locate", "list", "due", "page", "count", "read_doc", "get_valu
 
 class WatchedStore:
     """Delegates everything to `inner`; after a record write of a watched provider succeeds it
-    calls `changed(provider, tenant, before, after)` (None: created, deleted). After a change
-    of the hooks' document (`hooks_doc`) it calls `hooks_changed()`: a provider's own API that
-    registers a hook starts the sender, as the admin API does."""
+    tells the `listener`, and after a change of the hooks' document (`hooks_doc`) too."""
 
     def __init__(
-        self,
-        inner: Store,
-        providers: frozenset[str],
-        changed: Changed,
-        hooks_doc: str = "",
-        hooks_changed: Callable[[], None] | None = None,
+        self, inner: Store, providers: frozenset[str], listener: Listener, hooks_doc: str
     ) -> None:
         self.inner = inner
         self.watched = providers
-        self.changed = changed
+        self.listener = listener
         self.hooks_doc = hooks_doc
-        self.hooks_changed = hooks_changed
         for name in _READS:
             setattr(self, name, getattr(inner, name))
 
@@ -45,7 +51,7 @@ class WatchedStore:
     def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
         record = self.inner.insert(provider, tenant, record_id, data)
         if provider in self.watched:
-            self.changed(provider, tenant, None, record.data)
+            self.listener.changed(provider, tenant, None, record.data)
         return record
 
     def replace(
@@ -60,13 +66,15 @@ class WatchedStore:
             return self.inner.replace(provider, tenant, record_id, data, expected_version)
         before = self.inner.get(provider, tenant, record_id)
         record = self.inner.replace(provider, tenant, record_id, data, expected_version)
-        self.changed(provider, tenant, None if before is None else before.data, record.data)
+        self.listener.changed(
+            provider, tenant, None if before is None else before.data, record.data
+        )
         return record
 
     def update_doc(self, name: str, change: Callable[[Any], Any]) -> Any:
         value = self.inner.update_doc(name, change)
-        if name == self.hooks_doc and self.hooks_changed is not None:
-            self.hooks_changed()
+        if name == self.hooks_doc:
+            self.listener.kick()
         return value
 
     def delete(self, provider: str, tenant: str, record_id: str) -> bool:
@@ -75,7 +83,7 @@ class WatchedStore:
         before = self.inner.get(provider, tenant, record_id)
         deleted = self.inner.delete(provider, tenant, record_id)
         if deleted and before is not None:
-            self.changed(provider, tenant, before.data, None)
+            self.listener.changed(provider, tenant, before.data, None)
         return deleted
 
 
@@ -83,15 +91,11 @@ _CLASSES: dict[type, type[WatchedStore]] = {}
 
 
 def watch_store(
-    inner: Store,
-    providers: frozenset[str],
-    changed: Changed,
-    hooks_doc: str = "",
-    hooks_changed: Callable[[], None] | None = None,
+    inner: Store, providers: frozenset[str], listener: Listener, hooks_doc: str
 ) -> Store:
     """`inner`, watched for these providers. The wrapper's class carries the inner store's
     name, so that what reports the store kind (the health page) still names the real one."""
     kind = type(inner)
     if kind not in _CLASSES:
         _CLASSES[kind] = type(kind.__name__, (WatchedStore,), {})
-    return cast(Store, _CLASSES[kind](inner, providers, changed, hooks_doc, hooks_changed))
+    return cast(Store, _CLASSES[kind](inner, providers, listener, hooks_doc))
