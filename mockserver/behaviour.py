@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .store import IndexKeys, Record, RecordNotFound, Store, VersionConflict, etag_matches
+from .store import IndexKeys, Record, RecordNotFound, Store, VersionConflict, Window, etag_matches
 from .validation import Violation
 
 if TYPE_CHECKING:
@@ -140,10 +140,8 @@ class Context:
         self.settle_due()
         name = self.provider.name
         if keep is None:
-            return self.store.page(
-                name, self.tenant, status=status, descending=descending, offset=offset, limit=limit
-            )
-        candidates, _ = self.store.page(name, self.tenant, status=status, descending=descending)
+            return self.store.page(name, self.tenant, Window(status, descending, offset, limit))
+        candidates, _ = self.store.page(name, self.tenant, Window(status, descending))
         selected = [record for record in candidates if keep(record.data)]
         return selected[offset : None if limit is None else offset + limit], len(selected)
 
@@ -167,7 +165,7 @@ class Context:
     def _write(self, record: Record, change: Callable[[JsonDict], JsonDict]) -> Record:
         """The change, made on a copy, written over this version of the record."""
         data = change(copy.deepcopy(record.data))
-        return self.store.replace(record.provider, record.tenant, record.id, data, record.version)
+        return self.store.replace(record, data)
 
     def update_if_match(self, record: Record, change: Callable[[JsonDict], JsonDict]) -> Record:
         """A conditional write: the request's If-Match must name the record's current ETag.
@@ -207,9 +205,7 @@ def settle(provider: ProviderDef, store: Store, record: Record, now: datetime) -
             if outcome is None:
                 store.delete(current.provider, current.tenant, current.id)
                 return None
-            current = store.replace(
-                current.provider, current.tenant, current.id, outcome, current.version
-            )
+            current = store.replace(current, outcome)
         except VersionConflict as conflict:
             current = conflict.current
         except RecordNotFound:

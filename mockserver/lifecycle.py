@@ -101,6 +101,6 @@ def move_consent(
             copy.deepcopy(record.data), target, sim.clock.now(record.tenant), options
         )
         try:
-            return sim.store.replace(provider, record.tenant, record_id, data, record.version)
+            return sim.store.replace(record, data)
         except VersionConflict:
             continue

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from werkzeug.http import parse_etags, unquote_etag
 
@@ -21,6 +21,7 @@ __all__ = [
     "RecordNotFound",
     "Store",
     "VersionConflict",
+    "Window",
     "etag_of",
     "etag_matches",
 ]
@@ -61,6 +62,23 @@ class Record:
     @property
     def etag(self) -> str:
         return etag_of(self.id, self.version)
+
+
+@dataclass(slots=True, frozen=True)
+class Window:
+    """Which records of a tenant's list a page shows (`Store.page`): those of `status` (any
+    status if None), in the list's order or its reverse (`descending`), skipping `offset` of
+    them and at most `limit` (no limit if None)."""
+
+    ALL: ClassVar[Window]  # the whole list, in its order
+
+    status: str | None = None
+    descending: bool = False
+    offset: int = 0
+    limit: int | None = None
+
+
+Window.ALL = Window()
 
 
 class RecordNotFound(LookupError):
@@ -106,14 +124,11 @@ class Store(Protocol):
 
     def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record: ...
 
-    def replace(
-        self,
-        provider: str,
-        tenant: str,
-        record_id: str,
-        data: JsonDict,
-        expected_version: int | None = None,
-    ) -> Record: ...
+    def replace(self, record: Record, data: JsonDict) -> Record:
+        """Write `data` over `record`, the version of it the caller read (compare-and-set):
+        VersionConflict, with the record as it is now, if another write came since;
+        RecordNotFound if it is gone."""
+        ...
 
     def delete(self, provider: str, tenant: str, record_id: str) -> bool: ...
 
@@ -127,18 +142,11 @@ class Store(Protocol):
         ...
 
     def page(
-        self,
-        provider: str,
-        tenant: str,
-        *,
-        status: str | None = None,
-        descending: bool = False,
-        offset: int = 0,
-        limit: int | None = None,
+        self, provider: str, tenant: str, window: Window = Window.ALL
     ) -> tuple[builtins.list[Record], int]:
-        """Records of the tenant (with that status), ordered by order key, then by insertion,
-        skipping
-        `offset` and at most `limit` of them; and how many there are in all."""
+        """The page of the tenant's records the window shows, ordered by order key, then by
+        insertion (both reversed if `descending`); and how many records of that status there
+        are in all."""
         ...
 
     def tenants(self, provider: str) -> dict[str, int]:

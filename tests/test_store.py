@@ -24,6 +24,7 @@ from mockserver.store import (
     RecordNotFound,
     Store,
     VersionConflict,
+    Window,
     etag_of,
 )
 from mockserver.stores import sqlite as sqlite_slots
@@ -52,6 +53,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         opened.close()
 
 
+def _rewrite(store: Store, tenant: str, record_id: str, data: dict[str, Any]) -> Record:
+    """Write over provider p's record as it is now (a write here races no other)."""
+    current = store.get("p", tenant, record_id)
+    assert current is not None
+    return store.replace(current, data)
+
+
 def test_records_are_scoped_by_provider_and_tenant(store: Store) -> None:
     store.insert("p", "t1", "r1", {"a": 1})
     assert store.get("p", "t1", "r1") is not None
@@ -65,21 +73,21 @@ def test_records_are_scoped_by_provider_and_tenant(store: Store) -> None:
 
 def test_every_write_bumps_the_version_and_the_etag(store: Store) -> None:
     first = store.insert("p", "t", "r", {"a": 1})
-    second = store.replace("p", "t", "r", {"a": 2})
-    third = store.replace("p", "t", "r", {"a": 2})
+    second = _rewrite(store, "t", "r", {"a": 2})
+    third = _rewrite(store, "t", "r", {"a": 2})
     assert (first.version, second.version, third.version) == (1, 2, 3)
     assert len({first.etag, second.etag, third.etag}) == 3
     assert third.etag == etag_of("r", 3)
 
 
 def test_compare_and_set_refuses_a_stale_version(store: Store) -> None:
-    store.insert("p", "t", "r", {"a": 1})
-    store.replace("p", "t", "r", {"a": 2}, expected_version=1)
+    first = store.insert("p", "t", "r", {"a": 1})
+    store.replace(first, {"a": 2})
     with pytest.raises(VersionConflict) as raised:
-        store.replace("p", "t", "r", {"a": 3}, expected_version=1)
+        store.replace(first, {"a": 3})
     assert raised.value.current.data == {"a": 2}
     with pytest.raises(RecordNotFound):
-        store.replace("p", "t", "missing", {})
+        store.replace(Record("p", "t", "missing", 1, {}), {})
 
 
 def test_stored_data_is_a_copy(store: Store) -> None:
@@ -108,7 +116,7 @@ def test_records_are_listed_in_insertion_order(store: Store) -> None:
     for record_id in ids:
         store.insert("p", "t", record_id, {})
     store.delete("p", "t", "r9")
-    store.replace("p", "t", "r5", {"changed": True})
+    _rewrite(store, "t", "r5", {"changed": True})
     assert [r.id for r in store.list("p", "t")] == [i for i in ids if i != "r9"]
 
 
@@ -223,14 +231,14 @@ def test_clear_forgets_every_kind_of_state(store: Store) -> None:
 
 
 def test_concurrent_compare_and_set_has_one_winner(store: Store) -> None:
-    store.insert("p", "t", "r", {"n": 0})
+    first = store.insert("p", "t", "r", {"n": 0})
     barrier = threading.Barrier(16)
     wins: list[int] = []
 
     def write(n: int) -> None:
         barrier.wait()
         try:
-            store.replace("p", "t", "r", {"n": n}, expected_version=1)
+            store.replace(first, {"n": n})
             wins.append(n)
         except VersionConflict:
             pass
@@ -262,20 +270,20 @@ def test_pages_follow_the_order_key_then_the_insertion_order(store: Store) -> No
     assert store.page("p", "t") == (store.page("p", "t")[0], 5)
     # c and b tie on `at`: c was inserted first
     assert _ids(store.page("p", "t")[0]) == ["a", "c", "b", "d", "e"]
-    assert _ids(store.page("p", "t", descending=True)[0]) == ["e", "d", "b", "c", "a"]
-    page, total = store.page("p", "t", offset=1, limit=2)
+    assert _ids(store.page("p", "t", Window(descending=True))[0]) == ["e", "d", "b", "c", "a"]
+    page, total = store.page("p", "t", Window(offset=1, limit=2))
     assert (_ids(page), total) == (["c", "b"], 5)
-    page, total = store.page("p", "t", descending=True, offset=1, limit=2)
+    page, total = store.page("p", "t", Window(descending=True, offset=1, limit=2))
     assert (_ids(page), total) == (["d", "b"], 5)
-    store.replace("p", "t", "c", {"s": "on", "at": 3, "changed": True})  # keeps its place
-    page, total = store.page("p", "t", status="on", descending=True)
+    _rewrite(store, "t", "c", {"s": "on", "at": 3, "changed": True})  # keeps its place
+    page, total = store.page("p", "t", Window(status="on", descending=True))
     assert (_ids(page), total) == (["e", "b", "c", "a"], 4)
-    assert store.page("p", "t", status="on", offset=9, limit=2) == ([], 4)
-    assert store.page("p", "t", descending=True, offset=5, limit=2) == ([], 5)
-    assert store.page("p", "t", descending=True, offset=9) == ([], 5)
-    assert _ids(store.page("p", "t", descending=True, offset=4, limit=9)[0]) == ["a"]
-    assert store.page("p", "t", limit=0)[1] == 5 and store.page("p", "t", limit=0)[0] == []
-    assert store.page("p", "t", status="nothing") == ([], 0)
+    assert store.page("p", "t", Window(status="on", offset=9, limit=2)) == ([], 4)
+    assert store.page("p", "t", Window(descending=True, offset=5, limit=2)) == ([], 5)
+    assert store.page("p", "t", Window(descending=True, offset=9)) == ([], 5)
+    assert _ids(store.page("p", "t", Window(descending=True, offset=4, limit=9))[0]) == ["a"]
+    assert store.page("p", "t", Window(limit=0)) == ([], 5)
+    assert store.page("p", "t", Window(status="nothing")) == ([], 0)
     assert store.page("p", "nobody") == ([], 0)
 
 
@@ -283,14 +291,14 @@ def test_writes_move_records_between_statuses_and_places(store: Store) -> None:
     store.index("p", _keys)
     store.insert("p", "t", "a", {"s": "on", "at": 1})
     store.insert("p", "t", "b", {"s": "on", "at": 2})
-    store.replace("p", "t", "a", {"s": "off", "at": 9})
-    assert _ids(store.page("p", "t", status="on")[0]) == ["b"]
-    assert _ids(store.page("p", "t", status="off")[0]) == ["a"]
+    _rewrite(store, "t", "a", {"s": "off", "at": 9})
+    assert _ids(store.page("p", "t", Window(status="on"))[0]) == ["b"]
+    assert _ids(store.page("p", "t", Window(status="off"))[0]) == ["a"]
     assert _ids(store.page("p", "t")[0]) == ["b", "a"]
-    listed = store.page("p", "t", status="off")[0][0]
+    listed = store.page("p", "t", Window(status="off"))[0][0]
     assert (listed.version, listed.data) == (2, {"s": "off", "at": 9})
     store.delete("p", "t", "a")
-    assert store.page("p", "t", status="off") == ([], 0) and store.page("p", "t")[1] == 1
+    assert store.page("p", "t", Window(status="off")) == ([], 0) and store.page("p", "t")[1] == 1
 
 
 def test_due_gives_the_records_whose_deadline_has_come(store: Store) -> None:
@@ -302,8 +310,8 @@ def test_due_gives_the_records_whose_deadline_has_come(store: Store) -> None:
     assert store.due("p", "t", 99.5) == []
     assert _ids(store.due("p", "t", 100.0)) == ["soon"]
     assert _ids(store.due("p", "t", 1e9)) == ["soon", "late"]
-    store.replace("p", "t", "soon", {})  # settled: no deadline any more
-    store.replace("p", "t", "late", {"until": 50.0})
+    _rewrite(store, "t", "soon", {})  # settled: no deadline any more
+    _rewrite(store, "t", "late", {"until": 50.0})
     assert _ids(store.due("p", "t", 100.0)) == ["late"]
     store.delete("p", "t", "late")
     assert store.due("p", "t", 1e9) == []
@@ -313,11 +321,11 @@ def test_records_written_before_index_get_their_keys(store: Store) -> None:
     store.insert("p", "t", "a", {"s": "on", "at": 2, "until": 10.0})
     store.insert("p", "t", "b", {"s": "off", "at": 1})
     store.index("p", _keys)
-    assert _ids(store.page("p", "t", status="on")[0]) == ["a"]
+    assert _ids(store.page("p", "t", Window(status="on"))[0]) == ["a"]
     assert _ids(store.page("p", "t")[0]) == ["b", "a"]
     assert _ids(store.due("p", "t", 10.0)) == ["a"]
-    store.replace("p", "t", "a", {"s": "off", "at": 0})
-    assert _ids(store.page("p", "t", status="off")[0]) == ["a", "b"]
+    _rewrite(store, "t", "a", {"s": "off", "at": 0})
+    assert _ids(store.page("p", "t", Window(status="off"))[0]) == ["a", "b"]
 
 
 def test_tenants_are_named_with_the_records_they_hold(store: Store) -> None:
@@ -329,7 +337,7 @@ def test_tenants_are_named_with_the_records_they_hold(store: Store) -> None:
     store.insert("q", "t0", "e", {"s": "on", "at": 1})
     assert store.tenants("p") == {"t1": 1, "t:2": 3}
     assert list(store.tenants("p")) == ["t1", "t:2"]  # by name
-    store.replace("p", "t:2", "a", {"s": "off", "at": 2})  # a status change moves no count
+    _rewrite(store, "t:2", "a", {"s": "off", "at": 2})  # a status change moves no count
     assert store.tenants("p") == {"t1": 1, "t:2": 3}
     store.delete("p", "t1", "d")
     assert store.tenants("p") == {"t:2": 3}  # a tenant with nothing left is gone
@@ -375,7 +383,7 @@ def test_a_second_handle_sees_every_write_at_once(shared_spec: str) -> None:
         for _ in range(2):  # the second read may come from a cache
             first = reader.get("p", "t", "r")
             assert first is not None and first.version == 1
-        writer.replace("p", "t", "r", {"a": 2})
+        _rewrite(writer, "t", "r", {"a": 2})
         second = reader.get("p", "t", "r")
         assert second is not None and (second.version, second.data) == (2, {"a": 2})
         located = reader.locate("p", "r")
@@ -422,7 +430,7 @@ def test_sqlite_caches_what_a_write_of_another_kind_leaves_current(tmp_path: Pat
         writer.feed_append("f", "x", capacity=10)
         assert reader.get("p", "t", "r") is not None and statements == []
         assert reader.read_doc("clock") == {"offset": 2} and len(statements) == 1  # re-read
-        writer.replace("p", "t", "r", {"a": 3})
+        _rewrite(writer, "t", "r", {"a": 3})
         again = reader.get("p", "t", "r")
         assert again is not None and again.data == {"a": 3} and len(statements) == 2
     finally:
@@ -605,7 +613,7 @@ def test_sqlite_file_of_an_earlier_version_gets_index_keys(tmp_path: Path) -> No
     db.close()
     store = open_store(f"sqlite:{path}")
     store.index("p", _keys)
-    page, total = store.page("p", "t", status="on")
+    page, total = store.page("p", "t", Window(status="on"))
     assert total == 1 and page[0].version == 3 and page[0].data == {"s": "on", "at": 1}
     store.close()
 
@@ -614,7 +622,7 @@ def test_sqlite_state_survives_reopening(tmp_path: Path) -> None:
     path = f"sqlite:{tmp_path / 'kept.sqlite'}"
     first = open_store(path)
     first.insert("p", "t", "r", {"a": 1})
-    first.replace("p", "t", "r", {"a": 2})
+    _rewrite(first, "t", "r", {"a": 2})
     first.write_doc("clock", {"offset": 5})
     first.close()
     second = open_store(path)

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..lifecycle import TransitionRefused, admin_context, find_consent, move_consent
+from ..store import Window
 from .auth import PREFIX
 from .common import PAGE_SIZE, Pager, back_to, page_number, render, resolve_tenant, tenant_key
 
@@ -135,12 +136,11 @@ def register_consent_views(bp: Blueprint, sim: Simulator) -> None:
             # does: only the records whose deadline has come are read.
             admin_context(sim, provider, tenant).settle_due()
             for s in counts:
-                counts[s] = sim.store.page(provider, tenant, status=s, limit=0)[1]
+                counts[s] = sim.store.page(provider, tenant, Window(s, limit=0))[1]
             total = counts[status] if status else sum(counts.values())
             pager = Pager(page_number(), PAGE_SIZE, total)
-            records = sim.store.page(
-                provider, tenant, status=status, offset=pager.offset, limit=pager.size
-            )[0]
+            shown = Window(status, offset=pager.offset, limit=pager.size)
+            records = sim.store.page(provider, tenant, shown)[0]
         options = [(tenant_key(definition, t), n) for t, n in list(held.items())[:_TENANT_OPTIONS]]
         base = f"{PREFIX}/consents?{urlencode({'provider': provider, 'tenant': key})}"
         # Where the forms come back to, naming the tenant as the links do.

@@ -26,6 +26,7 @@ from ..store import (
     Record,
     RecordNotFound,
     VersionConflict,
+    Window,
     no_keys,
 )
 from .collect import Collector
@@ -142,28 +143,22 @@ class MemoryStore:
             self._owners[(provider, record_id)] = tenant
             return record
 
-    def replace(
-        self,
-        provider: str,
-        tenant: str,
-        record_id: str,
-        data: JsonDict,
-        expected_version: int | None = None,
-    ) -> Record:
+    def replace(self, record: Record, data: JsonDict) -> Record:
+        provider, tenant, record_id = record.provider, record.tenant, record.id
         with self._lock:
             current = self.get(provider, tenant, record_id)
             if current is None:
                 raise RecordNotFound(record_id)
-            if expected_version is not None and current.version != expected_version:
+            if current.version != record.version:
                 raise VersionConflict(current)
-            record = Record(provider, tenant, record_id, current.version + 1, _copy(data))
-            keys = self._keys.get(provider, no_keys)(record.data)
+            written = Record(provider, tenant, record_id, current.version + 1, _copy(data))
+            keys = self._keys.get(provider, no_keys)(written.data)
             bucket = self._records[(provider, tenant)]
             if bucket.keys[record_id][0] == keys:
-                bucket.records[record_id] = record
+                bucket.records[record_id] = written
             else:
-                bucket.add(record, keys, bucket.drop(record_id))
-            return record
+                bucket.add(written, keys, bucket.drop(record_id))
+            return written
 
     def delete(self, provider: str, tenant: str, record_id: str) -> bool:
         with self._lock:
@@ -191,19 +186,13 @@ class MemoryStore:
             return [bucket.records[record_id] for _, record_id in bucket.deadlines[:until]]
 
     def page(
-        self,
-        provider: str,
-        tenant: str,
-        *,
-        status: str | None = None,
-        descending: bool = False,
-        offset: int = 0,
-        limit: int | None = None,
+        self, provider: str, tenant: str, window: Window = Window.ALL
     ) -> tuple[builtins.list[Record], int]:
         with self._lock:
             bucket = self._records.get((provider, tenant))
             if bucket is None:
                 return [], 0
+            status, offset, limit = window.status, window.offset, window.limit
             entries = bucket.ordered if status is None else bucket.by_status.get(status)
             if not entries:
                 return [], 0
@@ -211,7 +200,7 @@ class MemoryStore:
             if offset >= total:
                 return [], total
             stop = total if limit is None else min(total, offset + limit)
-            if descending:
+            if window.descending:
                 chosen = entries.islice(total - stop, total - offset, reverse=True)
             else:
                 chosen = entries.islice(offset, stop)

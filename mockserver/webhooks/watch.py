@@ -54,22 +54,14 @@ class WatchedStore:
             self.listener.changed(provider, tenant, None, record.data)
         return record
 
-    def replace(
-        self,
-        provider: str,
-        tenant: str,
-        record_id: str,
-        data: JsonDict,
-        expected_version: int | None = None,
-    ) -> Record:
-        if provider not in self.watched:
-            return self.inner.replace(provider, tenant, record_id, data, expected_version)
-        before = self.inner.get(provider, tenant, record_id)
-        record = self.inner.replace(provider, tenant, record_id, data, expected_version)
-        self.listener.changed(
-            provider, tenant, None if before is None else before.data, record.data
-        )
-        return record
+    def replace(self, record: Record, data: JsonDict) -> Record:
+        if record.provider not in self.watched:
+            return self.inner.replace(record, data)
+        before = self.inner.get(record.provider, record.tenant, record.id)
+        written = self.inner.replace(record, data)
+        earlier = None if before is None else before.data
+        self.listener.changed(record.provider, record.tenant, earlier, written.data)
+        return written
 
     def update_doc(self, name: str, change: Callable[[Any], Any]) -> Any:
         value = self.inner.update_doc(name, change)

@@ -7,14 +7,7 @@ import json
 from typing import Any
 
 from ...jsoncodec import dumps as _dumps
-from ...store import (
-    JsonDict,
-    KeyFunction,
-    Record,
-    RecordNotFound,
-    VersionConflict,
-    no_keys,
-)
+from ...store import JsonDict, KeyFunction, Record, RecordNotFound, VersionConflict, Window, no_keys
 from .base import RedisBase, as_int, as_text, glob_escape
 
 __all__ = ["RecordsPart"]
@@ -93,21 +86,15 @@ class RecordsPart(RedisBase):
             raise ValueError(f"{provider} record {record_id} already exists")
         return Record(provider, tenant, record_id, 1, json.loads(text))
 
-    def replace(
-        self,
-        provider: str,
-        tenant: str,
-        record_id: str,
-        data: JsonDict,
-        expected_version: int | None = None,
-    ) -> Record:
+    def replace(self, record: Record, data: JsonDict) -> Record:
+        provider, tenant, record_id = record.provider, record.tenant, record.id
         text = _dumps(data)
         outcome = self._replace(
             keys=[self._record_key(provider, record_id)],
             args=[
                 tenant,
                 text,
-                "" if expected_version is None else str(expected_version),
+                str(record.version),
                 *self._keys_of(provider, data),
                 *self._index_args(provider, tenant, record_id),
             ],
@@ -185,27 +172,20 @@ class RecordsPart(RedisBase):
         return self._rows(provider, tenant, flat)
 
     def page(
-        self,
-        provider: str,
-        tenant: str,
-        *,
-        status: str | None = None,
-        descending: bool = False,
-        offset: int = 0,
-        limit: int | None = None,
+        self, provider: str, tenant: str, window: Window = Window.ALL
     ) -> tuple[builtins.list[Record], int]:
         entries = (
             self._key("ord", provider, tenant)
-            if status is None
-            else self._key("st", provider, tenant, status)
+            if window.status is None
+            else self._key("st", provider, tenant, window.status)
         )
         flat = self._page(
             keys=[entries],
             args=[
                 self._key("rec", provider, ""),
-                "1" if descending else "",
-                str(offset),
-                str(-1 if limit is None else limit),
+                "1" if window.descending else "",
+                str(window.offset),
+                str(-1 if window.limit is None else window.limit),
             ],
         )
         return self._rows(provider, tenant, flat[1:]), as_int(flat[0])

@@ -60,14 +60,14 @@ return 1
 """
 )
 
-# ARGV: tenant, data, expected version or '', st, ord, dl, id, st_prefix, ord_key, dl_key
+# ARGV: tenant, data, the version the caller read, st, ord, dl, id, st_prefix, ord_key, dl_key
 REPLACE = (
     _INDEX
     + """
 local current = redis.call('HMGET', KEYS[1], 'tenant', 'version', 'data', 'st', 'ord', 'seq')
 if current[1] ~= ARGV[1] then return {0} end
 local version = tonumber(current[2])
-if ARGV[3] ~= '' and version ~= tonumber(ARGV[3]) then return {1, version, current[3]} end
+if version ~= tonumber(ARGV[3]) then return {1, version, current[3]} end
 redis.call('HSET', KEYS[1], 'version', version + 1, 'data', ARGV[2],
            'st', ARGV[4], 'ord', ARGV[5], 'dl', ARGV[6])
 reindex(ARGV[7], current[6], ARGV[8], ARGV[9], ARGV[10], {current[4], current[5]},

@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from ...jsoncodec import dumps as _dumps
-from ...store import JsonDict, KeyFunction, Record, RecordNotFound, VersionConflict
+from ...store import JsonDict, KeyFunction, Record, RecordNotFound, VersionConflict, Window
 from .base import RECORDS, SqliteBase
 
 __all__ = ["RecordsPart"]
@@ -64,28 +64,22 @@ class RecordsPart(SqliteBase):
             raise ValueError(f"{provider} record {record_id} already exists") from None
         return Record(provider, tenant, record_id, 1, json.loads(_dumps(data)))
 
-    def replace(
-        self,
-        provider: str,
-        tenant: str,
-        record_id: str,
-        data: JsonDict,
-        expected_version: int | None = None,
-    ) -> Record:
+    def replace(self, record: Record, data: JsonDict) -> Record:
+        provider, tenant, record_id = record.provider, record.tenant, record.id
         status, order, deadline = self._keys_of(provider, data)
         with self._write(moves=(RECORDS,)) as db:
             row = db.execute(
                 "SELECT version, data FROM records WHERE provider=? AND id=? AND tenant=?",
                 (provider, record_id, tenant),
             ).fetchone()
-            if row is None or (expected_version is not None and row[0] != expected_version):
+            if row is None or row[0] != record.version:
                 # The caller read a record another write has changed or deleted since: that
                 # write may have committed without having moved the generation yet, so the
                 # cached copy is dropped here, or a retry would read it again.
                 self._records = (b"", {})
             if row is None:
                 raise RecordNotFound(record_id)
-            if expected_version is not None and row[0] != expected_version:
+            if row[0] != record.version:
                 raise VersionConflict(
                     Record(provider, tenant, record_id, row[0], json.loads(row[1]))
                 )
@@ -145,18 +139,12 @@ class RecordsPart(SqliteBase):
         return [Record(provider, tenant, r[0], r[1], json.loads(r[2])) for r in rows]
 
     def page(
-        self,
-        provider: str,
-        tenant: str,
-        *,
-        status: str | None = None,
-        descending: bool = False,
-        offset: int = 0,
-        limit: int | None = None,
+        self, provider: str, tenant: str, window: Window = Window.ALL
     ) -> tuple[builtins.list[Record], int]:
+        status = window.status
         where = "provider=? AND tenant=?" + ("" if status is None else " AND status=?")
         args: tuple[Any, ...] = (provider, tenant) if status is None else (provider, tenant, status)
-        direction = "DESC" if descending else "ASC"
+        direction = "DESC" if window.descending else "ASC"
         db = self._db()
         db.execute("BEGIN")  # the page and its count from one snapshot
         try:
@@ -171,7 +159,7 @@ class RecordsPart(SqliteBase):
             rows = db.execute(
                 f"SELECT id, version, data FROM records WHERE {where}"  # noqa: S608
                 f" ORDER BY ord {direction}, rowid {direction} LIMIT ? OFFSET ?",
-                (*args, -1 if limit is None else limit, offset),
+                (*args, -1 if window.limit is None else window.limit, window.offset),
             ).fetchall()
         finally:
             db.execute("COMMIT")
