@@ -34,7 +34,9 @@ from mockserver.kit import (
     instant_field,
     order_by,
     refuse_unknown,
+    spec_bodies,
     spec_enum,
+    spec_fields,
 )
 from mockserver.stores.memory import MemoryStore
 from mockserver.webhooks.registry import Registry
@@ -130,6 +132,14 @@ def test_path_to_is_the_shortest_chain_of_allowed_moves() -> None:
 
 def test_spec_enum_reads_the_spec() -> None:
     assert spec_enum("finqware.yaml", "ConsentStatus") == ("ACTIVE", "DELETED", "EXPIRED")
+
+
+def test_spec_fields_and_bodies_read_the_spec_in_its_order() -> None:
+    assert spec_fields("api1.yaml", "ConsentDto")[:3] == ("id", "name", "status")
+    bodies = spec_bodies("finqware.yaml")  # every body is a $ref to a component schema
+    assert bodies["createToken"] == (("client_id", "client_secret", "temp_token"), ())
+    assert bodies["deleteConsent"][1] == ("pcd_data_retention",)
+    assert "getConsentById" not in spec_bodies("yapily.yaml")  # a GET: no body
 
 
 def test_admin_fields_are_checked_against_a_schema() -> None:

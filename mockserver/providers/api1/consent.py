@@ -13,8 +13,7 @@ SYSTEMS = (
     *("vismadinero", "billy", "fileone", "tripletex", "businesscentral", "vismanetvisor"),
     *("exactonline", "quickbooks", "xero", "bokio"),
 )
-PUBLIC_FIELDS: tuple[str, ...] = ("id", "name", "status", "source", "systemSettingsId")
-PUBLIC_FIELDS += ("systemSettings", "createdOn", "updatedOn")
+PUBLIC_FIELDS = kit.spec_fields("api1.yaml", "ConsentDto")
 
 
 def _inactive_since(data: kit.JsonDict, at: datetime) -> kit.JsonDict:

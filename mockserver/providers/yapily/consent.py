@@ -20,11 +20,9 @@ DEFAULT_FEATURES = (
 )
 CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation interval
 USERS_NS = "yapily:users"
-PUBLIC_FIELDS = (
-    *("id", "userUuid", "applicationUserId", "referenceId", "institutionId", "status"),
-    *("createdAt", "transactionFrom", "transactionTo", "expiresAt", "featureScope"),
-    *("consentToken", "state", "authorizedAt", "lastConfirmedAt", "reconfirmBy"),
-    *("institutionConsentId", "isDeletedByInstitution"),
+# The spec's Consent but for `timeToExpire*`, which the clock gives (handlers.render_at).
+PUBLIC_FIELDS = tuple(
+    name for name in kit.spec_fields("yapily.yaml", "Consent") if not name.startswith("timeTo")
 )
 # A journey page acts only with a key the API handed to the consent's application (in the
 # authorisationUrl and the qrCodeUrl); the page's id and `state` alone are not enough.
