@@ -24,6 +24,7 @@ from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
+from .admin_doc import BAD_REQUEST, admin_operation, answer, json_object, parameter
 from .assemble import assemble
 from .dialect import error_code, status_phrase
 from .fields import (
@@ -48,6 +49,7 @@ from .states import Expire, Mark, Purge, States, at_field
 JsonDict = dict[str, Any]
 
 __all__ = [
+    "BAD_REQUEST",
     "AdminCreated",
     "ApiError",
     "Context",
@@ -76,6 +78,8 @@ __all__ = [
     "TransitionRefused",
     "Violation",
     "WebhookDef",
+    "admin_operation",
+    "answer",
     "api_key_tenant",
     "assemble",
     "at_field",
@@ -85,10 +89,12 @@ __all__ = [
     "format_instant",
     "instant_field",
     "is_http_url",
+    "json_object",
     "missing_property",
     "optional_text",
     "order_by",
     "owned",
+    "parameter",
     "parse_duration",
     "parse_instant",
     "refuse_unknown",
