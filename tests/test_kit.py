@@ -33,6 +33,7 @@ from mockserver.kit import (
     error_code,
     instant_field,
     order_by,
+    refuse_options,
     refuse_unknown,
     spec_bodies,
     spec_enum,
@@ -132,6 +133,14 @@ def test_path_to_is_the_shortest_chain_of_allowed_moves() -> None:
 
 def test_spec_enum_reads_the_spec() -> None:
     assert spec_enum("finqware.yaml", "ConsentStatus") == ("ACTIVE", "DELETED", "EXPIRED")
+
+
+def test_transition_options_are_refused_unless_known() -> None:
+    refuse_options({"source": "x"}, source="the system")
+    with pytest.raises(ValueError, match=r"options: colour; allowed: a \(one\), b \(two\)$"):
+        refuse_options({"colour": 1, "a": 2}, a="one", b="two")
+    with pytest.raises(ValueError, match="allowed: none$"):
+        refuse_options({"a": 1})
 
 
 def test_spec_fields_and_bodies_read_the_spec_in_its_order() -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "check_uuid",
     "instant_field",
     "optional_text",
+    "refuse_options",
     "refuse_unknown",
     "spec_bodies",
     "spec_enum",
@@ -72,6 +73,13 @@ def refuse_unknown(
     left = sorted(fields)
     if left:
         raise ValueError(f"{what}: {', '.join(left)}; allowed: {allowed}")
+
+
+def refuse_options(options: Iterable[str], **known: str) -> None:
+    """Refuse the transition options that are not `known` (name → what it does, as the error
+    says it): the admin API's and the sandbox's moves take only these."""
+    allowed = ", ".join(f"{name} ({what})" for name, what in known.items()) or "none"
+    refuse_unknown(set(options) - set(known), allowed, "unknown transition options")
 
 
 def _kinds(schema: JsonDict) -> tuple[set[str], bool]:

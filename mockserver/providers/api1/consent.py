@@ -79,11 +79,7 @@ def _system(source: Any) -> Any:
 def admin_transition(
     data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
 ) -> kit.JsonDict:
-    kit.refuse_unknown(
-        set(options) - {"source"},
-        "source (the accounting system connected on ACCEPTED)",
-        "unknown transition options",
-    )
+    kit.refuse_options(options, source="the accounting system connected on ACCEPTED")
     return transition(data, to, now, _system(options.get("source")))
 
 

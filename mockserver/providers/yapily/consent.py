@@ -81,11 +81,7 @@ def authorise(data: kit.JsonDict, at: datetime) -> None:
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
     """Move a consent to a new status, filling what that status implies."""
-    kit.refuse_unknown(
-        set(options) - {"expiresAt"},
-        "expiresAt (RFC 3339, with AUTHORIZED only: the consent's hard end)",
-        "unknown transition options",
-    )
+    kit.refuse_options(options, expiresAt="RFC 3339, with AUTHORIZED only: the consent's hard end")
     reauthorising = data.pop("_reauthFrom", None)
     if to in ("REJECTED", "FAILED") and reauthorising:
         data["status"] = reauthorising  # a failed re-authorisation leaves the status as it was
