@@ -15,6 +15,7 @@ from mockserver.behaviour import ApiError, Context
 from mockserver.clock import format_instant
 from mockserver.credentials import revoke
 from mockserver.kit import (
+    Event,
     Expire,
     FirstSecret,
     Mark,
@@ -38,6 +39,7 @@ from mockserver.kit import (
     spec_bodies,
     spec_enum,
     spec_fields,
+    status_events,
 )
 from mockserver.stores.memory import MemoryStore
 from mockserver.webhooks.registry import Registry
@@ -533,3 +535,16 @@ class _AnyText(str):
 
 
 ANY_TEXT = _AnyText()
+
+
+def test_status_events_say_created_and_each_status_change_asked_for() -> None:
+    def payload(data: dict[str, Any], previous: str | None) -> Any:
+        return {"id": data["id"], "was": previous}
+
+    events = status_events("made", lambda to: None if to == "SAME" else f"now.{to}", payload)
+    one, live = {"id": "1", "status": "NEW"}, {"id": "1", "status": "LIVE"}
+    assert events(None, one, T0) == [Event("made", {"id": "1", "was": None})]
+    assert events(one, live, T0) == [Event("now.LIVE", {"id": "1", "was": "NEW"})]
+    assert events(live, {**live, "x": 1}, T0) == []  # the status stayed
+    assert events(live, {"id": "1", "status": "SAME"}, T0) == []  # a status that sends none
+    assert events(live, None, T0) == []  # deleted

@@ -40,7 +40,7 @@ from .fields import (
     spec_schema,
     text,
 )
-from .hooks import Event, Hook, TenantHooks, WebhookDef
+from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
 from .journey import Site, Tickets, is_http_url, with_params
 from .listing import Filters, missing_property, order_by, owned
 from .pages import PageRefused, Pages
@@ -106,6 +106,7 @@ __all__ = [
     "spec_enum",
     "spec_fields",
     "spec_schema",
+    "status_events",
     "status_phrase",
     "text",
     "with_params",
