@@ -548,3 +548,33 @@ def test_status_events_say_created_and_each_status_change_asked_for() -> None:
     assert events(live, {**live, "x": 1}, T0) == []  # the status stayed
     assert events(live, {"id": "1", "status": "SAME"}, T0) == []  # a status that sends none
     assert events(live, None, T0) == []  # deleted
+
+
+def test_a_journey_resumes_once_then_decides_and_goes_back() -> None:
+    store, tickets, pages = MemoryStore(), Tickets("t:journey"), Pages()
+    key = tickets.issue(_ctx(store, {None: T0}, "acme"), {"consentId": "c1", "back": ""})
+    site: Any = _Site()
+    site.form = lambda: {"journey": key, "decision": "approve"}
+    site.find = lambda consent_id: SimpleNamespace(id=consent_id, tenant="acme")
+    site.context = lambda tenant: _ctx(store, {None: T0}, tenant)
+    found, state = pages.resume(site, tickets, "c1", "approval link")
+    assert found.tenant == "acme" and state == {"consentId": "c1", "back": ""}
+    with pytest.raises(PageRefused, match="Open the approval link again"):
+        pages.resume(site, tickets, "c1", "approval link")  # taken once
+    site.find = lambda consent_id: None
+    with pytest.raises(PageRefused, match="does not exist") as refused:
+        pages.resume(site, tickets, "c2", "approval link")
+    assert refused.value.status == 404
+    assert pages.decision(site.form(), "Choose.") == "approve"
+    with pytest.raises(PageRefused, match="Choose Yes or No") as refused:
+        pages.decision({"decision": "maybe"}, "Choose Yes or No.", ("yes", "no"))
+    assert refused.value.status == 400
+    site.redirect_to = lambda url, params: ("redirect", url, dict(params))
+    assert pages.back(site, "https://app.example/cb", {"a": "1"}) == (
+        "redirect",
+        "https://app.example/cb",
+        {"a": "1"},
+    )
+    last, _ = pages.back(site, "", {"a": "1"}, "Bye.")
+    assert "Bye." in last and "<dt>a</dt>" in last
+    assert "<dt>a</dt>" not in pages.back(site, "", {"a": "1"}, shown=False)[0]
