@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mockserver import kit
 from mockserver.behaviour import ApiError, Context
 from mockserver.clock import format_instant
 from mockserver.credentials import revoke
@@ -578,3 +579,16 @@ def test_a_journey_resumes_once_then_decides_and_goes_back() -> None:
     last, _ = pages.back(site, "", {"a": "1"}, "Bye.")
     assert "Bye." in last and "<dt>a</dt>" in last
     assert "<dt>a</dt>" not in pages.back(site, "", {"a": "1"}, shown=False)[0]
+
+
+def test_filter_checks_compare_a_field_with_the_parameter() -> None:
+    data = {"source": "Fortnox", "user": "Ann", "at": "2030-01-02T00:00:00Z", "none": None}
+    assert kit.equal("user")(data, "Ann") and not kit.equal("user")(data, "ann")
+    assert kit.equal("source", fold=True)(data, "FORTNOX") and kit.equal("none", fold=True)(
+        data, ""
+    )
+    assert kit.one_of("user")(data, ["Bob", "Ann"]) and not kit.one_of("user")(data, ["ann"])
+    assert kit.one_of("user", fold=True)(data, ["ANN"])
+    assert kit.since("at")(data, "2030-01-02T00:00:00Z") and not kit.since("at")(data, "2030-01-03")
+    assert kit.until("at")(data, "2030-01-02T00:00:00+00:00")
+    assert not kit.until("at")(data, "2030-01-01T23:59:59Z")

@@ -42,7 +42,7 @@ from .fields import (
 )
 from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
 from .journey import Site, Tickets, is_http_url, with_params
-from .listing import Filters, missing_property, order_by, owned
+from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .states import Expire, Mark, Purge, States, at_field
@@ -50,9 +50,9 @@ from .states import Expire, Mark, Purge, States, at_field
 JsonDict = dict[str, Any]
 
 __all__ = [
-    "BAD_REQUEST",
     "AdminCreated",
     "ApiError",
+    "BAD_REQUEST",
     "Context",
     "ErrorScope",
     "Event",
@@ -86,12 +86,14 @@ __all__ = [
     "at_field",
     "check_fields",
     "check_uuid",
+    "equal",
     "error_code",
     "format_instant",
     "instant_field",
     "is_http_url",
     "json_object",
     "missing_property",
+    "one_of",
     "optional_text",
     "order_by",
     "owned",
@@ -101,6 +103,7 @@ __all__ = [
     "refuse_options",
     "refuse_unknown",
     "same_secret",
+    "since",
     "sort_stamp",
     "spec_bodies",
     "spec_enum",
@@ -109,5 +112,6 @@ __all__ = [
     "status_events",
     "status_phrase",
     "text",
+    "until",
     "with_params",
 ]

@@ -213,7 +213,7 @@ def _settings_id(data: kit.JsonDict, wanted: str) -> bool:
 # The filters besides Status (which the store's index serves).
 FILTERS = kit.Filters(
     {
-        "Source": lambda d, v: str(d.get("source") or "").lower() == v.lower(),
+        "Source": kit.equal("source", fold=True),
         "Name": lambda d, v: v.lower() in str(d.get("name") or "").lower(),
         "IsTest": lambda d, v: bool(d.get("_isTest", True)) == v,
         "SystemSettingsId": _settings_id,
