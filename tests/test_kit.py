@@ -592,3 +592,14 @@ def test_filter_checks_compare_a_field_with_the_parameter() -> None:
     assert kit.since("at")(data, "2030-01-02T00:00:00Z") and not kit.since("at")(data, "2030-01-03")
     assert kit.until("at")(data, "2030-01-02T00:00:00+00:00")
     assert not kit.until("at")(data, "2030-01-01T23:59:59Z")
+
+
+def test_an_admin_body_names_only_allowed_fields_and_a_tenant() -> None:
+    allowed = ("tenant", "days")
+    assert kit.body_problem({"tenant": "a", "days": 1}, allowed, "the client") is None
+    assert kit.body_problem({"tenant": "a", "x": 1, "b": 2}, allowed, "the client") == (
+        "unknown fields: b, x; allowed: tenant, days"
+    )
+    for body in ({}, {"tenant": ""}, {"tenant": 5}):
+        problem = kit.body_problem(body, allowed, "the client")
+        assert problem == "tenant (the client) must be a non-empty string"

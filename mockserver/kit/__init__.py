@@ -28,6 +28,7 @@ from .admin_doc import BAD_REQUEST, admin_operation, answer, json_object, parame
 from .assemble import assemble
 from .dialect import error_code, status_phrase
 from .fields import (
+    body_problem,
     check_fields,
     check_uuid,
     instant_field,
@@ -84,6 +85,7 @@ __all__ = [
     "api_key_tenant",
     "assemble",
     "at_field",
+    "body_problem",
     "check_fields",
     "check_uuid",
     "equal",

@@ -15,6 +15,7 @@ from ..spec import read_yaml
 from ..validation import conforms
 
 __all__ = [
+    "body_problem",
     "check_fields",
     "check_uuid",
     "instant_field",
@@ -80,6 +81,19 @@ def refuse_options(options: Iterable[str], **known: str) -> None:
     says it): the admin API's and the sandbox's moves take only these."""
     allowed = ", ".join(f"{name} ({what})" for name, what in known.items()) or "none"
     refuse_unknown(set(options) - set(known), allowed, "unknown transition options")
+
+
+def body_problem(body: Mapping[str, Any], allowed: Iterable[str], tenant: str) -> str | None:
+    """What is wrong with the JSON object an admin route is given, in words (None: nothing
+    of these): a field not `allowed`, or no `tenant`, a non-empty string (`tenant` says what
+    it names)."""
+    allowed = list(allowed)
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+    if not isinstance(body.get("tenant"), str) or not body["tenant"]:
+        return f"tenant ({tenant}) must be a non-empty string"
+    return None
 
 
 def _kinds(schema: JsonDict) -> tuple[set[str], bool]:

@@ -139,8 +139,6 @@ def _violation_code(err: kit.ApiError) -> str:
             return FIELD_CODES[field]
         if field == "pcd_data_retention":
             return "invalid_pcd_data_retention"
-        if field in ("skill", "step"):
-            return FIELD_CODES[field]
         if not field:
             return "invalid_body"
     return "invalid_field"

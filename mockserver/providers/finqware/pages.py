@@ -124,16 +124,13 @@ def _waiting(ctx: kit.Context, session_id: str) -> kit.JsonDict:
 
 
 def _admin_problem(body: kit.JsonDict, allowed: dict[str, Any]) -> str | None:
-    """What is wrong with an admin body: unknown fields, or a field not among its values."""
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        return f"unknown fields: {', '.join(unknown)}; allowed: {', '.join(allowed)}"
-    if not isinstance(body.get("tenant"), str) or not body["tenant"]:
-        return "tenant (the client_id) must be a non-empty string"
+    """What is wrong with an admin body: unknown fields, no tenant, or a field not among its
+    values."""
+    problem = kit.body_problem(body, allowed, "the client_id")
     for name, values in allowed.items():
-        if values and name in body and body[name] not in values:
-            return f"{name} must be one of: {', '.join(values)}"
-    return None
+        if problem is None and values and name in body and body[name] not in values:
+            problem = f"{name} must be one of: {', '.join(values)}"
+    return problem
 
 
 def admin(site: kit.Site) -> None:
