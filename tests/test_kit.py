@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +43,7 @@ from mockserver.kit import (
     spec_fields,
     status_events,
 )
+from mockserver.kit.jwt import b64url, unb64url
 from mockserver.stores.memory import MemoryStore
 from mockserver.webhooks.registry import Registry
 
@@ -603,3 +605,15 @@ def test_an_admin_body_names_only_allowed_fields_and_a_tenant() -> None:
     for body in ({}, {"tenant": ""}, {"tenant": 5}):
         problem = kit.body_problem(body, allowed, "the client")
         assert problem == "tenant (the client) must be a non-empty string"
+
+
+def test_a_jwt_carries_its_claims_signed_and_verifies_only_with_its_key() -> None:
+    token = kit.sign_jwt({"sub": "a", "n": 1}, b"key", "HS512")
+    header, payload, _ = token.split(".")
+    assert json.loads(unb64url(header)) == {"typ": "JWT", "alg": "HS512"}
+    assert unb64url(payload) == b'{"sub":"a","n":1}' and "=" not in token
+    assert kit.verify_jwt(token, b"key", "HS512") == {"sub": "a", "n": 1}
+    assert kit.verify_jwt(token, b"other", "HS512") is None
+    assert kit.verify_jwt(token, b"key") is None  # another algorithm
+    assert kit.verify_jwt(f"{header}.{b64url(b'{}')}.{token.rsplit('.', 1)[1]}", b"key") is None
+    assert kit.verify_jwt("a.b", b"key") is None

@@ -43,6 +43,7 @@ from .fields import (
 )
 from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
 from .journey import Site, Tickets, is_http_url, with_params
+from .jwt import sign_jwt, verify_jwt
 from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
 from .pages import PageRefused, Pages
 from .seal import Seals
@@ -106,6 +107,7 @@ __all__ = [
     "refuse_unknown",
     "same_secret",
     "since",
+    "sign_jwt",
     "sort_stamp",
     "spec_bodies",
     "spec_enum",
@@ -115,5 +117,6 @@ __all__ = [
     "status_phrase",
     "text",
     "until",
+    "verify_jwt",
     "with_params",
 ]
