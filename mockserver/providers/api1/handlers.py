@@ -151,12 +151,6 @@ def create_one_time_code(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(201, {"code": code})
 
 
-def consume_one_time_code(ctx: kit.Context, consent_id: str, code: str) -> kit.JsonDict | None:
-    """Take a live code for this consent; a used, expired or foreign code gives None."""
-    taken: kit.JsonDict | None = ONE_TIME_CODES.take(ctx, code, consentId=consent_id)
-    return taken
-
-
 # The list orders (FACTS-2 §4.2 leaves the syntax open): field → the stored key it sorts by.
 ORDER_FIELDS = {"createdon": "createdOn", "updatedon": "updatedOn", "name": "name"}
 ORDER_FIELDS["status"] = "status"
