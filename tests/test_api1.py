@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from mockserver.app import Simulator
 from mockserver.lifecycle import admin_context
-from mockserver.providers.api1 import consume_one_time_code
+from mockserver.providers.api1.handlers import ONE_TIME_CODES
 
 from conftest import api1_headers as h
 from tests_helpers import api1_create, json_of
@@ -388,9 +388,10 @@ def test_one_time_code_is_single_use(client: FlaskClient, sim: Simulator) -> Non
     code = json_of(response)["code"]
     assert code and "Location" not in response.headers
     ctx = admin_context(sim, "api1", "tenant-a")
-    assert consume_one_time_code(ctx, str(uuid.uuid4()), code) is None
-    assert consume_one_time_code(ctx, consent_id, code) is not None
-    assert consume_one_time_code(ctx, consent_id, code) is None
+    # What the onboarding page does with the code: take it once, for this consent only.
+    assert ONE_TIME_CODES.take(ctx, code, consentId=str(uuid.uuid4())) is None
+    assert ONE_TIME_CODES.take(ctx, code, consentId=consent_id) is not None
+    assert ONE_TIME_CODES.take(ctx, code, consentId=consent_id) is None
 
 
 def test_one_time_code_lasts_one_hour(client: FlaskClient, sim: Simulator) -> None:
@@ -400,7 +401,8 @@ def test_one_time_code_lasts_one_hour(client: FlaskClient, sim: Simulator) -> No
     still = admin_context(sim, "api1", "tenant-a")
     assert still.store.get_value("api1:otc", code, still.now) is not None
     advance(client, "PT1M")
-    assert consume_one_time_code(admin_context(sim, "api1", "tenant-a"), consent_id, code) is None
+    expired = admin_context(sim, "api1", "tenant-a")
+    assert ONE_TIME_CODES.take(expired, code, consentId=consent_id) is None
 
 
 def test_one_time_code_only_for_created_consents(client: FlaskClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from mockserver import kit
 from mockserver.behaviour import ApiError, Context
 from mockserver.clock import format_instant
 from mockserver.credentials import revoke
 from mockserver.kit import (
+    Event,
     Expire,
     FirstSecret,
     Mark,
@@ -33,9 +36,14 @@ from mockserver.kit import (
     error_code,
     instant_field,
     order_by,
+    refuse_options,
     refuse_unknown,
+    spec_bodies,
     spec_enum,
+    spec_fields,
+    status_events,
 )
+from mockserver.kit.jwt import b64url, unb64url
 from mockserver.stores.memory import MemoryStore
 from mockserver.webhooks.registry import Registry
 
@@ -130,6 +138,22 @@ def test_path_to_is_the_shortest_chain_of_allowed_moves() -> None:
 
 def test_spec_enum_reads_the_spec() -> None:
     assert spec_enum("finqware.yaml", "ConsentStatus") == ("ACTIVE", "DELETED", "EXPIRED")
+
+
+def test_transition_options_are_refused_unless_known() -> None:
+    refuse_options({"source": "x"}, source="the system")
+    with pytest.raises(ValueError, match=r"options: colour; allowed: a \(one\), b \(two\)$"):
+        refuse_options({"colour": 1, "a": 2}, a="one", b="two")
+    with pytest.raises(ValueError, match="allowed: none$"):
+        refuse_options({"a": 1})
+
+
+def test_spec_fields_and_bodies_read_the_spec_in_its_order() -> None:
+    assert spec_fields("api1.yaml", "ConsentDto")[:3] == ("id", "name", "status")
+    bodies = spec_bodies("finqware.yaml")  # every body is a $ref to a component schema
+    assert bodies["createToken"] == (("client_id", "client_secret", "temp_token"), ())
+    assert bodies["deleteConsent"][1] == ("pcd_data_retention",)
+    assert "getConsentById" not in spec_bodies("yapily.yaml")  # a GET: no body
 
 
 def test_admin_fields_are_checked_against_a_schema() -> None:
@@ -514,3 +538,82 @@ class _AnyText(str):
 
 
 ANY_TEXT = _AnyText()
+
+
+def test_status_events_say_created_and_each_status_change_asked_for() -> None:
+    def payload(data: dict[str, Any], previous: str | None) -> Any:
+        return {"id": data["id"], "was": previous}
+
+    events = status_events("made", lambda to: None if to == "SAME" else f"now.{to}", payload)
+    one, live = {"id": "1", "status": "NEW"}, {"id": "1", "status": "LIVE"}
+    assert events(None, one, T0) == [Event("made", {"id": "1", "was": None})]
+    assert events(one, live, T0) == [Event("now.LIVE", {"id": "1", "was": "NEW"})]
+    assert events(live, {**live, "x": 1}, T0) == []  # the status stayed
+    assert events(live, {"id": "1", "status": "SAME"}, T0) == []  # a status that sends none
+    assert events(live, None, T0) == []  # deleted
+
+
+def test_a_journey_resumes_once_then_decides_and_goes_back() -> None:
+    store, tickets, pages = MemoryStore(), Tickets("t:journey"), Pages()
+    key = tickets.issue(_ctx(store, {None: T0}, "acme"), {"consentId": "c1", "back": ""})
+    site: Any = _Site()
+    site.form = lambda: {"journey": key, "decision": "approve"}
+    site.find = lambda consent_id: SimpleNamespace(id=consent_id, tenant="acme")
+    site.context = lambda tenant: _ctx(store, {None: T0}, tenant)
+    found, state = pages.resume(site, tickets, "c1", "approval link")
+    assert found.tenant == "acme" and state == {"consentId": "c1", "back": ""}
+    with pytest.raises(PageRefused, match="Open the approval link again"):
+        pages.resume(site, tickets, "c1", "approval link")  # taken once
+    site.find = lambda consent_id: None
+    with pytest.raises(PageRefused, match="does not exist") as refused:
+        pages.resume(site, tickets, "c2", "approval link")
+    assert refused.value.status == 404
+    assert pages.decision(site.form(), "Choose.") == "approve"
+    with pytest.raises(PageRefused, match="Choose Yes or No") as refused:
+        pages.decision({"decision": "maybe"}, "Choose Yes or No.", ("yes", "no"))
+    assert refused.value.status == 400
+    site.redirect_to = lambda url, params: ("redirect", url, dict(params))
+    assert pages.back(site, "https://app.example/cb", {"a": "1"}) == (
+        "redirect",
+        "https://app.example/cb",
+        {"a": "1"},
+    )
+    last, _ = pages.back(site, "", {"a": "1"}, "Bye.")
+    assert "Bye." in last and "<dt>a</dt>" in last
+    assert "<dt>a</dt>" not in pages.back(site, "", {"a": "1"}, shown=False)[0]
+
+
+def test_filter_checks_compare_a_field_with_the_parameter() -> None:
+    data = {"source": "Fortnox", "user": "Ann", "at": "2030-01-02T00:00:00Z", "none": None}
+    assert kit.equal("user")(data, "Ann") and not kit.equal("user")(data, "ann")
+    assert kit.equal("source", fold=True)(data, "FORTNOX") and kit.equal("none", fold=True)(
+        data, ""
+    )
+    assert kit.one_of("user")(data, ["Bob", "Ann"]) and not kit.one_of("user")(data, ["ann"])
+    assert kit.one_of("user", fold=True)(data, ["ANN"])
+    assert kit.since("at")(data, "2030-01-02T00:00:00Z") and not kit.since("at")(data, "2030-01-03")
+    assert kit.until("at")(data, "2030-01-02T00:00:00+00:00")
+    assert not kit.until("at")(data, "2030-01-01T23:59:59Z")
+
+
+def test_an_admin_body_names_only_allowed_fields_and_a_tenant() -> None:
+    allowed = ("tenant", "days")
+    assert kit.body_problem({"tenant": "a", "days": 1}, allowed, "the client") is None
+    assert kit.body_problem({"tenant": "a", "x": 1, "b": 2}, allowed, "the client") == (
+        "unknown fields: b, x; allowed: tenant, days"
+    )
+    for body in ({}, {"tenant": ""}, {"tenant": 5}):
+        problem = kit.body_problem(body, allowed, "the client")
+        assert problem == "tenant (the client) must be a non-empty string"
+
+
+def test_a_jwt_carries_its_claims_signed_and_verifies_only_with_its_key() -> None:
+    token = kit.sign_jwt({"sub": "a", "n": 1}, b"key", "HS512")
+    header, payload, _ = token.split(".")
+    assert json.loads(unb64url(header)) == {"typ": "JWT", "alg": "HS512"}
+    assert unb64url(payload) == b'{"sub":"a","n":1}' and "=" not in token
+    assert kit.verify_jwt(token, b"key", "HS512") == {"sub": "a", "n": 1}
+    assert kit.verify_jwt(token, b"other", "HS512") is None
+    assert kit.verify_jwt(token, b"key") is None  # another algorithm
+    assert kit.verify_jwt(f"{header}.{b64url(b'{}')}.{token.rsplit('.', 1)[1]}", b"key") is None
+    assert kit.verify_jwt("a.b", b"key") is None

@@ -24,21 +24,27 @@ from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
+from .admin_doc import BAD_REQUEST, admin_operation, answer, json_object, parameter
 from .assemble import assemble
 from .dialect import error_code, status_phrase
 from .fields import (
+    body_problem,
     check_fields,
     check_uuid,
     instant_field,
     optional_text,
+    refuse_options,
     refuse_unknown,
+    spec_bodies,
     spec_enum,
+    spec_fields,
     spec_schema,
     text,
 )
-from .hooks import Event, Hook, TenantHooks, WebhookDef
+from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
 from .journey import Site, Tickets, is_http_url, with_params
-from .listing import Filters, missing_property, order_by, owned
+from .jwt import sign_jwt, verify_jwt
+from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .states import Expire, Mark, Purge, States, at_field
@@ -48,6 +54,7 @@ JsonDict = dict[str, Any]
 __all__ = [
     "AdminCreated",
     "ApiError",
+    "BAD_REQUEST",
     "Context",
     "ErrorScope",
     "Event",
@@ -74,27 +81,42 @@ __all__ = [
     "TransitionRefused",
     "Violation",
     "WebhookDef",
+    "admin_operation",
+    "answer",
     "api_key_tenant",
     "assemble",
     "at_field",
+    "body_problem",
     "check_fields",
     "check_uuid",
+    "equal",
     "error_code",
     "format_instant",
     "instant_field",
     "is_http_url",
+    "json_object",
     "missing_property",
+    "one_of",
     "optional_text",
     "order_by",
     "owned",
+    "parameter",
     "parse_duration",
     "parse_instant",
+    "refuse_options",
     "refuse_unknown",
     "same_secret",
+    "since",
+    "sign_jwt",
     "sort_stamp",
+    "spec_bodies",
     "spec_enum",
+    "spec_fields",
     "spec_schema",
+    "status_events",
     "status_phrase",
     "text",
+    "until",
+    "verify_jwt",
     "with_params",
 ]

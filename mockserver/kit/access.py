@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ def api_key_tenant(scheme: str, keys: FirstSecret) -> Callable[[Context], str]:
     return identify
 
 
+@dataclass(slots=True)
 class Tokens:
     """Bearer tokens issued to a tenant, live for `lifetime` on that tenant's clock.
 
@@ -41,20 +43,12 @@ class Tokens:
     `<tenant tag>.<slot>.<random>`: where it is stored, and the secret part its entry holds
     (as a SHA-256). An expired token that is presented is deleted from the store."""
 
-    def __init__(
-        self,
-        namespace: str,
-        lifetime: timedelta,
-        *,
-        forget: bool = True,
-        per_tenant: int | None = None,
-        issuer: FirstSecret | None = None,
-    ) -> None:
-        self.namespace = namespace
-        self.lifetime = lifetime
-        self.forget = forget
-        self.per_tenant = per_tenant
-        self.issuer = issuer
+    namespace: str
+    lifetime: timedelta
+    _: KW_ONLY
+    forget: bool = True
+    per_tenant: int | None = None
+    issuer: FirstSecret | None = None
 
     def _credential(self, ctx: Context, tenant: str) -> str | None:
         """The id of the tenant's credential in `issuer` (None: none, or no issuer)."""

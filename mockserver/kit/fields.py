@@ -15,12 +15,16 @@ from ..spec import read_yaml
 from ..validation import conforms
 
 __all__ = [
+    "body_problem",
     "check_fields",
     "check_uuid",
     "instant_field",
     "optional_text",
+    "refuse_options",
     "refuse_unknown",
+    "spec_bodies",
     "spec_enum",
+    "spec_fields",
     "spec_schema",
     "text",
 ]
@@ -72,6 +76,26 @@ def refuse_unknown(
         raise ValueError(f"{what}: {', '.join(left)}; allowed: {allowed}")
 
 
+def refuse_options(options: Iterable[str], **known: str) -> None:
+    """Refuse the transition options that are not `known` (name → what it does, as the error
+    says it): the admin API's and the sandbox's moves take only these."""
+    allowed = ", ".join(f"{name} ({what})" for name, what in known.items()) or "none"
+    refuse_unknown(set(options) - set(known), allowed, "unknown transition options")
+
+
+def body_problem(body: Mapping[str, Any], allowed: Iterable[str], tenant: str) -> str | None:
+    """What is wrong with the JSON object an admin route is given, in words (None: nothing
+    of these): a field not `allowed`, or no `tenant`, a non-empty string (`tenant` says what
+    it names)."""
+    allowed = list(allowed)
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+    if not isinstance(body.get("tenant"), str) or not body["tenant"]:
+        return f"tenant ({tenant}) must be a non-empty string"
+    return None
+
+
 def _kinds(schema: JsonDict) -> tuple[set[str], bool]:
     declared = schema.get("type", "string")
     kinds = {declared} if isinstance(declared, str) else set(declared)
@@ -120,11 +144,16 @@ def spec_dir() -> Path:
 
 
 @functools.cache
-def _schemas(spec_file: str) -> JsonDict:
+def _document(spec_file: str) -> JsonDict:
     path = spec_dir() / spec_file
     if not path.exists():  # a spec folder of other providers (tests): the package's own spec
         path = _OWN_SPECS / spec_file
-    schemas: JsonDict = read_yaml(path)["components"]["schemas"]
+    document: JsonDict = read_yaml(path)
+    return document
+
+
+def _schemas(spec_file: str) -> JsonDict:
+    schemas: JsonDict = _document(spec_file)["components"]["schemas"]
     return schemas
 
 
@@ -137,3 +166,24 @@ def spec_schema(spec_file: str, schema: str) -> JsonDict:
 def spec_enum(spec_file: str, schema: str) -> tuple[str, ...]:
     """The values of an enum the spec states in `components/schemas/<schema>`."""
     return tuple(str(value) for value in _schemas(spec_file)[schema]["enum"])
+
+
+def spec_fields(spec_file: str, schema: str) -> tuple[str, ...]:
+    """The property names of `components/schemas/<schema>`, in the spec's order."""
+    return tuple(_schemas(spec_file)[schema]["properties"])
+
+
+def spec_bodies(spec_file: str) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """operationId → the fields of its JSON body as the spec states them (a `$ref` to a
+    component schema): the required ones in the spec's order, and the optional ones."""
+    found: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for item in _document(spec_file)["paths"].values():
+        for operation in (o for o in item.values() if isinstance(o, dict)):  # not `parameters`
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            ref = (body or {}).get("schema", {}).get("$ref")
+            if ref is not None:
+                schema = _schemas(spec_file)[ref.rsplit("/", 1)[1]]
+                required = tuple(schema.get("required", ()))
+                optional = tuple(n for n in schema.get("properties", {}) if n not in required)
+                found[operation["operationId"]] = (required, optional)
+    return found

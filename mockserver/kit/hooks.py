@@ -3,14 +3,39 @@ sender delivers them and `/__admin/webhooks` lists them), and what a provider de
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..behaviour import Context
 from ..webhooks.model import Event, Hook, WebhookDef
 from ..webhooks.registry import Registry
 
-__all__ = ["Event", "Hook", "TenantHooks", "WebhookDef"]
+__all__ = ["Event", "Hook", "TenantHooks", "WebhookDef", "status_events"]
+
+JsonDict = dict[str, Any]
+Detect = Callable[[JsonDict | None, JsonDict | None, datetime], list[Event]]
+
+
+def status_events(
+    created: str,
+    changed: Callable[[str], str | None],
+    payload: Callable[[JsonDict, str | None], Any],
+    field: str = "status",
+) -> Detect:
+    """A `WebhookDef.events` for a consent's life: the event `created` when it is made, and
+    `changed(new status)` when its status changes (None: that status sends none); nothing when
+    the status stays or the consent is deleted. `payload(data, previous status or None)`."""
+
+    def events(before: JsonDict | None, after: JsonDict | None, now: datetime) -> list[Event]:
+        if after is None:
+            return []
+        if before is None:
+            return [Event(created, payload(after, None))]
+        kind = changed(str(after[field])) if after[field] != before[field] else None
+        return [] if kind is None else [Event(kind, payload(after, str(before[field])))]
+
+    return events
 
 
 class TenantHooks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -36,6 +37,7 @@ class Site(Protocol):
     def redirect_to(self, url: str, params: Mapping[str, str]) -> Any: ...
 
 
+@dataclass(slots=True)
 class Tickets:
     """Single-use values kept server-side for a while: a journey's state (the page carries only
     its key), a one-time code, a temporary token. `lifetime` None: until used.
@@ -50,18 +52,11 @@ class Tickets:
     retires the oldest, so a client cannot grow the store without end. The key handed out is
     then `<slot>.<random>`, and only the tenant it was issued to finds it again."""
 
-    def __init__(
-        self,
-        namespace: str,
-        lifetime: timedelta | None = timedelta(hours=1),
-        *,
-        per_owner: int | None = None,
-        per_tenant: int | None = None,
-    ) -> None:
-        self.namespace = namespace
-        self.lifetime = lifetime
-        self.per_owner = per_owner
-        self.per_tenant = per_tenant
+    namespace: str
+    lifetime: timedelta | None = timedelta(hours=1)
+    _: KW_ONLY
+    per_owner: int | None = None
+    per_tenant: int | None = None
 
     def issue(
         self,

@@ -11,9 +11,10 @@ from ..clock import parse_instant
 from ..store import Record
 from ..validation import Violation
 
-__all__ = ["Filters", "missing_property", "order_by", "owned"]
+__all__ = ["Filters", "equal", "missing_property", "one_of", "order_by", "owned", "since", "until"]
 
 JsonDict = dict[str, Any]
+Check = Callable[[JsonDict, Any], bool]
 _REQUIRED = re.compile(r"'([^']+)' is a required property")
 
 
@@ -44,6 +45,34 @@ class Filters:
     def page(self, ctx: Context, **paging: Any) -> tuple[list[Record], int]:
         """A page of `ctx.listing`, filtered by what `ctx.query` names."""
         return ctx.listing(keep=self.keep(ctx.query), **paging)
+
+
+def equal(field: str, *, fold: bool = False) -> Check:
+    """A filter: the record's field is the parameter's value (with `fold`, as lower-case text,
+    a missing field as empty)."""
+    if fold:
+        return lambda data, value: str(data.get(field) or "").lower() == str(value).lower()
+    return lambda data, value: data.get(field) == value
+
+
+def one_of(field: str, *, fold: bool = False) -> Check:
+    """A filter: the record's field is one of the parameter's values (a list; with `fold`,
+    compared as lower-case text)."""
+
+    def case(value: Any) -> Any:
+        return str(value).lower() if fold else value
+
+    return lambda data, values: case(data.get(field)) in [case(v) for v in values]
+
+
+def since(field: str) -> Check:
+    """A filter: the instant in the record's field is the parameter's instant or later."""
+    return lambda data, value: parse_instant(str(data[field])) >= parse_instant(str(value))
+
+
+def until(field: str) -> Check:
+    """A filter: the instant in the record's field is the parameter's instant or earlier."""
+    return lambda data, value: parse_instant(str(data[field])) <= parse_instant(str(value))
 
 
 def order_by(field: str, *, tie: str = "", newest_first: bool = False) -> Callable[[JsonDict], str]:

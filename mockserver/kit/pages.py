@@ -9,9 +9,10 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ..behaviour import Context
 from ..lifecycle import TransitionRefused
 from ..store import Record
-from .journey import Site, is_http_url
+from .journey import Site, Tickets, is_http_url
 
 __all__ = ["PageRefused", "Pages"]
 
@@ -68,6 +69,22 @@ class Pages:
         """The journey's last page when there is nowhere to send the browser back to."""
         return self.page(site, "kit/done.html", "All done", lead=lead, facts=facts, code=code)
 
+    def back(
+        self,
+        site: Site,
+        url: str,
+        params: Mapping[str, str],
+        lead: str | None = "You can close this window.",
+        *,
+        shown: bool = True,
+        code: bool = False,
+    ) -> Any:
+        """Send the browser back to `url` with `params`; without a URL, the last page (which
+        shows the parameters, unless not `shown`)."""
+        if url:
+            return site.redirect_to(url, params)
+        return self.done(site, lead, params if shown else None, code=code)
+
     def route(
         self, site: Site, rule: str, methods: Iterable[str] = ("GET",)
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -98,6 +115,28 @@ class Pages:
         if not state:
             raise PageRefused("Session expired", f"Open the {link} again.", 403)
         return state
+
+    def resume(
+        self, site: Site, journey: Tickets, consent_id: str, link: str, tenant: str | None = None
+    ) -> tuple[Context, Any]:
+        """The context of `tenant` (None: the consent's, else the 404 page) and the state of the
+        journey for this consent, taken once with the key the form posts back (`journey`);
+        else the 403 "Session expired" page."""
+        if tenant is None:
+            tenant = self.found(site.find(consent_id)).tenant
+        ctx = site.context(tenant)
+        taken = journey.take(ctx, site.form().get("journey", ""), consentId=consent_id)
+        return ctx, self.ticket(taken, link)
+
+    @staticmethod
+    def decision(
+        form: Mapping[str, str], hint: str, choices: Iterable[str] = ("approve", "reject")
+    ) -> str:
+        """The user's choice (the form's `decision`), or the 400 page: `hint` says the choices."""
+        choice = form.get("decision", "")
+        if choice not in choices:
+            raise PageRefused("Unknown decision", hint, 400)
+        return choice
 
     @staticmethod
     def back_url(url: str, name: str) -> str:

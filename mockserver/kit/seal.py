@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -12,18 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from ..behaviour import Context
+from .jwt import b64url, unb64url
 
 __all__ = ["Seals"]
 
 JsonDict = dict[str, Any]
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class Seals:
@@ -41,13 +33,13 @@ class Seals:
         return str(ctx.store.claim_value(self.namespace, "key", fresh, ctx.now)).encode()
 
     def _sign(self, ctx: Context, payload: str) -> str:
-        return _b64(hmac.new(self._key(ctx), payload.encode(), hashlib.sha256).digest())
+        return b64url(hmac.new(self._key(ctx), payload.encode(), hashlib.sha256).digest())
 
     def seal(self, ctx: Context, state: JsonDict) -> str:
         """A token holding `state`, a random `jti` and its expiry (`lifetime` from ctx.now)."""
         claims = {**state, "jti": secrets.token_urlsafe(12)}
         claims["exp"] = (ctx.now + self.lifetime).timestamp()
-        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
         return f"{payload}.{self._sign(ctx, payload)}"
 
     def open(self, ctx: Context, token: str, **expect: Any) -> JsonDict | None:
@@ -57,7 +49,7 @@ class Seals:
         if not signature or not hmac.compare_digest(signature, self._sign(ctx, payload)):
             return None
         try:
-            claims = json.loads(_unb64(payload))
+            claims = json.loads(unb64url(payload))
         except (ValueError, binascii.Error):
             return None
         if not isinstance(claims, dict) or ctx.now.timestamp() >= float(claims.get("exp", 0)):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from ... import kit
 from .consent import admin_transition, new_consent, transition
-from .handlers import consume_one_time_code
 
-__all__ = ["PROVIDER", "consume_one_time_code", "new_consent", "transition"]
+__all__ = ["PROVIDER", "new_consent", "transition"]
 
 PROVIDER = kit.assemble(
     __name__,

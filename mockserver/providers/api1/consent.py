@@ -13,8 +13,7 @@ SYSTEMS = (
     *("vismadinero", "billy", "fileone", "tripletex", "businesscentral", "vismanetvisor"),
     *("exactonline", "quickbooks", "xero", "bokio"),
 )
-PUBLIC_FIELDS: tuple[str, ...] = ("id", "name", "status", "source", "systemSettingsId")
-PUBLIC_FIELDS += ("systemSettings", "createdOn", "updatedOn")
+PUBLIC_FIELDS = kit.spec_fields("api1.yaml", "ConsentDto")
 
 
 def _inactive_since(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
@@ -80,11 +79,7 @@ def _system(source: Any) -> Any:
 def admin_transition(
     data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
 ) -> kit.JsonDict:
-    kit.refuse_unknown(
-        set(options) - {"source"},
-        "source (the accounting system connected on ACCEPTED)",
-        "unknown transition options",
-    )
+    kit.refuse_options(options, source="the accounting system connected on ACCEPTED")
     return transition(data, to, now, _system(options.get("source")))
 
 

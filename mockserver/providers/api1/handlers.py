@@ -151,12 +151,6 @@ def create_one_time_code(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(201, {"code": code})
 
 
-def consume_one_time_code(ctx: kit.Context, consent_id: str, code: str) -> kit.JsonDict | None:
-    """Take a live code for this consent; a used, expired or foreign code gives None."""
-    taken: kit.JsonDict | None = ONE_TIME_CODES.take(ctx, code, consentId=consent_id)
-    return taken
-
-
 # The list orders (FACTS-2 §4.2 leaves the syntax open): field → the stored key it sorts by.
 ORDER_FIELDS = {"createdon": "createdOn", "updatedon": "updatedOn", "name": "name"}
 ORDER_FIELDS["status"] = "status"
@@ -213,7 +207,7 @@ def _settings_id(data: kit.JsonDict, wanted: str) -> bool:
 # The filters besides Status (which the store's index serves).
 FILTERS = kit.Filters(
     {
-        "Source": lambda d, v: str(d.get("source") or "").lower() == v.lower(),
+        "Source": kit.equal("source", fold=True),
         "Name": lambda d, v: v.lower() in str(d.get("name") or "").lower(),
         "IsTest": lambda d, v: bool(d.get("_isTest", True)) == v,
         "SystemSettingsId": _settings_id,

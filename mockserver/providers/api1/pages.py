@@ -33,10 +33,8 @@ def sandbox(site: kit.Site) -> None:
     @PAGES.route(site, "/consent/<consent_id>/")
     def onboarding(consent_id: str, chosen: str = "testone", action: str = "decision") -> Any:
         args = site.args()
-        url, delay = (
-            PAGES.back_url(args.get("redirecturl") or "", "redirecturl"),
-            args.get("redirectdelay") or "",
-        )
+        url = PAGES.back_url(args.get("redirecturl") or "", "redirecturl")
+        delay = args.get("redirectdelay") or ""
         if delay and not (delay.isdigit() and int(delay) <= 60):
             raise kit.PageRefused(
                 "Invalid redirect delay", "redirectdelay must be 0 to 60 seconds.", 400
@@ -49,30 +47,16 @@ def sandbox(site: kit.Site) -> None:
         if status != "CREATED":
             raise kit.PageRefused("Already connected", f"This consent is {status}.", 409)
         state = {"consentId": consent_id, "redirecturl": url, "delay": delay}
-        name = record.data.get("name") or "A service"
-        journey = JOURNEY.issue(ctx, state)
-        heading = "Connect your accounting system"
-        return PAGES.page(
-            site,
-            "api1/onboarding.html",
-            heading,
-            name=name,
-            journey=journey,
-            systems=SYSTEMS,
-            chosen=chosen,
-            action=action,
-        )
+        shown: dict[str, Any] = {"name": record.data.get("name") or "A service", "systems": SYSTEMS}
+        shown |= {"journey": JOURNEY.issue(ctx, state), "chosen": chosen, "action": action}
+        return PAGES.page(site, "api1/onboarding.html", "Connect your accounting system", **shown)
 
     @PAGES.route(site, "/consent/<consent_id>/decision", methods=("POST",))
     def decision(consent_id: str) -> Any:
+        _, state = PAGES.resume(site, JOURNEY, consent_id, "onboarding link")
         form = site.form()
-        ctx = site.context(PAGES.found(site.find(consent_id)).tenant)
-        state = PAGES.ticket(
-            JOURNEY.take(ctx, form.get("journey", ""), consentId=consent_id), "onboarding link"
-        )
-        choice, system = form.get("decision"), form.get("system") or "testone"
-        if choice not in ("approve", "reject"):
-            raise kit.PageRefused("Unknown decision", "Choose Connect or Cancel.", 400)
+        choice = PAGES.decision(form, "Choose Connect or Cancel.")
+        system = form.get("system") or "testone"
         params = {"consentId": consent_id, "status": "rejected"}
         if choice == "approve":
             if system not in SYSTEMS:
@@ -84,9 +68,7 @@ def sandbox(site: kit.Site) -> None:
             with PAGES.moving("Cannot cancel"):
                 site.move(consent_id, "REVOKED")
         url = str(state.get("redirecturl") or "")
-        if not url:
-            return PAGES.done(site)
-        if not state.get("delay"):
-            return site.redirect_to(url, params)
+        if not url or not state.get("delay"):  # no page between: straight back, or the last
+            return PAGES.back(site, url, params, shown=False)
         target = kit.with_params(url, params)
         return PAGES.page(site, "api1/back.html", "All done", delay=state["delay"], target=target)

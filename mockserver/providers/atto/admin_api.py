@@ -2,55 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ... import kit
 from .notify import MAX_NOTICE_DAYS
 
+_TENANT = {"type": "string", "minLength": 1}
 _DAYS = {
     "type": "integer",
     "minimum": 0,
     "maximum": MAX_NOTICE_DAYS,
     "description": "Days before consentEnd the UpcomingExpiration notification is sent (0: never).",
 }
-_SETTING = {
-    "type": "object",
-    "required": ["tenant", "upcomingExpirationDays"],
-    "properties": {"tenant": {"type": "string", "minLength": 1}, "upcomingExpirationDays": _DAYS},
-}
-_REQUEST = {**_SETTING, "additionalProperties": False}
-_ANSWER = {
-    "200": {
-        "description": "The client's notice period.",
-        "content": {"application/json": {"schema": _SETTING}},
-    },
-    "400": {"$ref": "#/components/responses/BadRequest"},
-}
+_SETTING = kit.json_object({"tenant": _TENANT, "upcomingExpirationDays": _DAYS})
+_REQUEST = kit.json_object({"tenant": _TENANT, "upcomingExpirationDays": _DAYS}, closed=True)
+_ANSWER = {"200": kit.answer("The client's notice period.", _SETTING), "400": kit.BAD_REQUEST}
 
-admin_paths: dict[str, Any] = {
+admin_paths = {
     "/notifications": {
-        "get": {
-            "operationId": "attoNotificationSettings",
-            "tags": ["consents"],
-            "summary": "A client's upcoming-expiration notice period (default 7 days)",
-            "parameters": [
-                {
-                    "name": "tenant",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string", "minLength": 1},
-                }
-            ],
-            "responses": _ANSWER,
-        },
-        "post": {
-            "operationId": "attoSetNotificationSettings",
-            "tags": ["consents"],
-            "summary": "Set it; consents not yet noticed take the new period",
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _REQUEST}},
-            },
-            "responses": _ANSWER,
-        },
+        "get": kit.admin_operation(
+            "attoNotificationSettings",
+            "A client's upcoming-expiration notice period (default 7 days)",
+            _ANSWER,
+            parameters=[kit.parameter("tenant", "query", _TENANT, required=True)],
+        ),
+        "post": kit.admin_operation(
+            "attoSetNotificationSettings",
+            "Set it; consents not yet noticed take the new period",
+            _ANSWER,
+            body=_REQUEST,
+        ),
     }
 }

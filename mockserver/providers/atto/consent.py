@@ -129,10 +129,8 @@ def apply_status(
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
     """The admin API's and the journey's transitions; options: `error` (Failed), `statusDetails`."""
-    kit.refuse_unknown(
-        set(options) - {"error", "statusDetails"},
-        "error (the Atto Connect error of a Failed consent), statusDetails (any status)",
-        "unknown transition options",
+    kit.refuse_options(
+        options, error="the Atto Connect error of a Failed consent", statusDetails="any status"
     )
     details = options.get("statusDetails")
     if details is not None and not isinstance(details, str):

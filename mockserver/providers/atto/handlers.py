@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from ... import kit
 from .consent import REVOKED_BY_API, STATES, apply_status, render
@@ -116,20 +114,11 @@ def list_consents_v2(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(200, [] if credit else _listed(ctx))
 
 
-def _when(data: kit.JsonDict, value: str, *, since: bool) -> bool:
-    updated, bound = kit.parse_instant(str(data["statusUpdated"])), kit.parse_instant(str(value))
-    return updated >= bound if since else updated <= bound
-
-
-def _equal(name: str) -> Callable[[kit.JsonDict, Any], bool]:
-    return lambda d, v: d.get(name) == v
-
-
 # The filters besides consentStatus (which the store's index serves).
 FILTERS = kit.Filters(
-    {name: _equal(name) for name in ("configurationName", "providerId", "customerReference")}
-    | {"userId": _equal("userId")}
-    | {"from": lambda d, v: _when(d, v, since=True), "to": lambda d, v: _when(d, v, since=False)}
+    {name: kit.equal(name) for name in ("configurationName", "providerId", "customerReference")}
+    | {"userId": kit.equal("userId")}
+    | {"from": kit.since("statusUpdated"), "to": kit.until("statusUpdated")}
 )
 
 

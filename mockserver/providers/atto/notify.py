@@ -96,11 +96,9 @@ def admin(site: kit.Site) -> None:
 def _refused(given: Any) -> str | None:
     if not isinstance(given, dict):
         return "the body must be a JSON object {tenant, upcomingExpirationDays}"
-    unknown = sorted(set(given) - {"tenant", "upcomingExpirationDays"})
-    if unknown:
-        return f"unknown fields: {', '.join(unknown)}; allowed: tenant, upcomingExpirationDays"
-    if not isinstance(given.get("tenant"), str) or not given["tenant"]:
-        return "tenant (the client_id) must be a non-empty string"
+    problem = kit.body_problem(given, ("tenant", "upcomingExpirationDays"), "the client_id")
+    if problem is not None:
+        return problem
     days = given.get("upcomingExpirationDays")
     if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_NOTICE_DAYS:
         return f"upcomingExpirationDays must be an integer from 0 (off) to {MAX_NOTICE_DAYS}"

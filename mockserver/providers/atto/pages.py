@@ -167,10 +167,8 @@ def sandbox(site: kit.Site) -> None:
         choice, error = form.get("decision", ""), form.get("error") or "access_denied"
         if choice not in ("approve", "cancel", "fail") or error not in consent.CONNECT_ERRORS:
             raise kit.PageRefused("Unknown decision", "Choose Approve, Cancel or Fail.", 400)
-        journey = JOURNEY.take(site.context(""), form.get("journey", ""), consentId=consent_id)
-        state = PAGES.ticket(journey, _LINK)
+        _, state = PAGES.resume(site, JOURNEY, consent_id, _LINK, tenant="")
         record = PAGES.found(site.find(consent_id))
         with PAGES.moving("Cannot continue"):
             params = _decide(site, record, choice, error)
-        url = str(state.get("redirectUrl") or "")
-        return site.redirect_to(url, params) if url else PAGES.done(site, facts=params)
+        return PAGES.back(site, str(state.get("redirectUrl") or ""), params)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from ... import kit
 from .consent import STATES
-from .handlers import OPTIONAL, REQUIRED
 
-__all__ = ["OPTIONAL", "PROVIDER", "REQUIRED", "STATUSES"]
+__all__ = ["PROVIDER", "STATUSES"]
 
 STATUSES = STATES.statuses
 

@@ -3,85 +3,47 @@ API's OpenAPI document (GET /__admin/openapi.json)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ... import kit
 from .consent import SKILLS
 
-_REQUEST = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["tenant"],
-    "properties": {"tenant": {"type": "string", "minLength": 1}, "skill": {"enum": list(SKILLS)}},
-}
-_ANSWER = {
-    "type": "object",
-    "required": ["tenant", "skill", "temp_token"],
-    "properties": {
-        "tenant": {"type": "string"},
-        "skill": {"type": "string"},
-        "temp_token": {"type": "string"},
-    },
-}
+_TENANT = {"type": "string", "minLength": 1}
+_TEXT = {"type": "string"}
+_PROBLEM = {"type": "object"}
+_REQUEST = kit.json_object(
+    {"tenant": _TENANT, "skill": {"enum": list(SKILLS)}}, ["tenant"], closed=True
+)
+_ANSWER = kit.json_object({"tenant": _TEXT, "skill": _TEXT, "temp_token": _TEXT})
+_DECISION = kit.json_object(
+    {"tenant": _TENANT, "decision": {"enum": ["approve", "reject"]}}, closed=True
+)
+_DECIDED = kit.json_object({"session_id": _TEXT, "sca_status": {"enum": ["APPROVED", "REJECTED"]}})
 
-_DECISION = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["tenant", "decision"],
-    "properties": {
-        "tenant": {"type": "string", "minLength": 1},
-        "decision": {"enum": ["approve", "reject"]},
-    },
-}
-_DECIDED = {
-    "type": "object",
-    "required": ["session_id", "sca_status"],
-    "properties": {
-        "session_id": {"type": "string"},
-        "sca_status": {"enum": ["APPROVED", "REJECTED"]},
-    },
-}
-_PROBLEM = {"application/json": {"schema": {"type": "object"}}}
-
-admin_paths: dict[str, Any] = {
+admin_paths = {
     "/sessions/{session_id}/sca": {
-        "post": {
-            "operationId": "finqwareSessionSca",
-            "tags": ["consents"],
-            "summary": "Answer a session's bank authentication (the sca step) for the user",
-            "parameters": [
-                {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _DECISION}},
+        "post": kit.admin_operation(
+            "finqwareSessionSca",
+            "Answer a session's bank authentication (the sca step) for the user",
+            {
+                "200": kit.answer("Decided: the session's next step completes or fails.", _DECIDED),
+                "400": kit.BAD_REQUEST,
+                "404": kit.answer("No live session of the tenant.", _PROBLEM),
+                "409": kit.answer("Its sca step is not waiting.", _PROBLEM),
             },
-            "responses": {
-                "200": {
-                    "description": "Decided: the session's next step completes or fails.",
-                    "content": {"application/json": {"schema": _DECIDED}},
-                },
-                "400": {"$ref": "#/components/responses/BadRequest"},
-                "404": {"description": "No live session of the tenant.", "content": _PROBLEM},
-                "409": {"description": "Its sca step is not waiting.", "content": _PROBLEM},
-            },
-        }
+            body=_DECISION,
+            parameters=[kit.parameter("session_id", "path", _TEXT, required=True)],
+        )
     },
     "/temp-tokens": {
-        "post": {
-            "operationId": "finqwareTempToken",
-            "tags": ["consents"],
-            "summary": "A temp_token for createToken, without the onboarding page",
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _REQUEST}},
+        "post": kit.admin_operation(
+            "finqwareTempToken",
+            "A temp_token for createToken, without the onboarding page",
+            {
+                "201": kit.answer(
+                    "A single-use temp_token for the tenant (the client_id).", _ANSWER
+                ),
+                "400": kit.BAD_REQUEST,
             },
-            "responses": {
-                "201": {
-                    "description": "A single-use temp_token for the tenant (the client_id).",
-                    "content": {"application/json": {"schema": _ANSWER}},
-                },
-                "400": {"$ref": "#/components/responses/BadRequest"},
-            },
-        }
+            body=_REQUEST,
+        )
     },
 }

@@ -103,11 +103,7 @@ def _admin_retention(value: Any) -> int | None:
 
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
-    kit.refuse_unknown(
-        set(options) - {"pcd_data_retention"},
-        "pcd_data_retention (minutes from now until max_data_retention)",
-        "unknown transition options",
-    )
+    kit.refuse_options(options, pcd_data_retention="minutes from now until max_data_retention")
     return end(data, to, now, _admin_retention(options.get("pcd_data_retention")))
 
 

@@ -13,15 +13,8 @@ TENANTS = kit.FirstSecret(consent.TENANT_NS)
 # client_app_key starts sessions (FACTS.md §2.1: safe in a client app); registered like the secret.
 APP_KEYS = kit.FirstSecret("finqware:app_key")
 registries = (TENANTS, APP_KEYS)
-CONSENT_FIELDS = ("client_id", "client_secret", "credentials_id", "access_token")
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "createToken": ("client_id", "client_secret", "temp_token"),
-    "getConsent": CONSENT_FIELDS,
-    "deleteConsent": CONSENT_FIELDS,
-    "createSession": ("tenant_user_id", "client_id", "client_app_key", "skill"),
-    "createSessionStep": ("client_id", "nonce", "skill", "step", "data"),
-}
-OPTIONAL: dict[str, tuple[str, ...]] = {"deleteConsent": ("pcd_data_retention",)}
+# operationId → its body's required fields (checked in the spec's order) and optional ones.
+BODIES = kit.spec_bodies("finqware.yaml")
 # The invalid_request code of a credential field that is not a non-empty string, in check order.
 FIELD_CODES = {
     "client_id": "invalid_client_id",
@@ -71,11 +64,11 @@ def identify(ctx: kit.Context) -> str:
     body = ctx.body
     if not isinstance(body, dict):
         raise bad("invalid_body", "The request body must be a JSON object.")
-    required = REQUIRED.get(ctx.operation_id, ())
+    required, optional = BODIES.get(ctx.operation_id, ((), ()))
     missing = [name for name in required if name not in body]
     if missing:
         raise bad("missing_fields", f"Missing fields: {', '.join(missing)}")
-    unknown = sorted(set(body) - {*required, *OPTIONAL.get(ctx.operation_id, ())})
+    unknown = sorted(set(body) - {*required, *optional})
     if unknown:
         raise bad("unknown_fields", f"Unknown fields: {', '.join(unknown)}")
     for name, code in FIELD_CODES.items():
@@ -146,8 +139,6 @@ def _violation_code(err: kit.ApiError) -> str:
             return FIELD_CODES[field]
         if field == "pcd_data_retention":
             return "invalid_pcd_data_retention"
-        if field in ("skill", "step"):
-            return FIELD_CODES[field]
         if not field:
             return "invalid_body"
     return "invalid_field"

@@ -70,17 +70,13 @@ def sandbox(site: kit.Site) -> None:
         if state is not None and not DECIDED.first(ctx, str(state["jti"]), owner=ctx.tenant):
             state = None  # decided before (the browser went back)
         state = PAGES.ticket(state, "onboarding link")
-        choice, skill = form.get("decision"), form.get("skill") or DEFAULT_SKILL
-        if choice not in ("approve", "reject"):
-            raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
         params = {"error": "access_denied"}
-        if choice == "approve":
-            params = {"temp_token": issue_temp_token(ctx, _check_skill(skill))}
+        if PAGES.decision(form, "Choose Approve or Reject.") == "approve":
+            skill = _check_skill(form.get("skill") or DEFAULT_SKILL)
+            params = {"temp_token": issue_temp_token(ctx, skill)}
         if state.get("state"):
             params["state"] = str(state["state"])
-        if state.get("redirect_uri"):
-            return site.redirect_to(str(state["redirect_uri"]), params)
-        return PAGES.done(site, None, params, code=True)
+        return PAGES.back(site, str(state.get("redirect_uri") or ""), params, None, code=True)
 
     @PAGES.route(site, "/sca/<session_id>")
     def bank(session_id: str) -> Any:
@@ -102,18 +98,16 @@ def sandbox(site: kit.Site) -> None:
     def bank_decision(session_id: str) -> Any:
         form = site.form()
         ctx = site.context(form.get("client_id", ""))
-        if form.get("decision") not in ("approve", "reject"):
-            raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
+        approved = PAGES.decision(form, "Choose Approve or Reject.") == "approve"
         try:
-            state = decide_sca(ctx, session_id, form["decision"] == "approve")
+            state = decide_sca(ctx, session_id, approved)
         except KeyError:
             raise kit.PageRefused(*_NO_SESSION, 404) from None
         except ValueError as refused:
             raise kit.PageRefused("Cannot answer", str(refused), 409) from None
         params = {"session_id": session_id, "sca_status": str(state["sca"]).lower()}
-        if state.get("redirect_uri"):
-            return site.redirect_to(str(state["redirect_uri"]), params)
-        return PAGES.done(site, "Go back to the app to finish.", params)
+        back = str(state.get("redirect_uri") or "")
+        return PAGES.back(site, back, params, "Go back to the app to finish.")
 
 
 _NO_SESSION = ("Session not found", "This session does not exist, has expired or has ended.")
@@ -130,16 +124,13 @@ def _waiting(ctx: kit.Context, session_id: str) -> kit.JsonDict:
 
 
 def _admin_problem(body: kit.JsonDict, allowed: dict[str, Any]) -> str | None:
-    """What is wrong with an admin body: unknown fields, or a field not among its values."""
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        return f"unknown fields: {', '.join(unknown)}; allowed: {', '.join(allowed)}"
-    if not isinstance(body.get("tenant"), str) or not body["tenant"]:
-        return "tenant (the client_id) must be a non-empty string"
+    """What is wrong with an admin body: unknown fields, no tenant, or a field not among its
+    values."""
+    problem = kit.body_problem(body, allowed, "the client_id")
     for name, values in allowed.items():
-        if values and name in body and body[name] not in values:
-            return f"{name} must be one of: {', '.join(values)}"
-    return None
+        if problem is None and values and name in body and body[name] not in values:
+            problem = f"{name} must be one of: {', '.join(values)}"
+    return problem
 
 
 def admin(site: kit.Site) -> None:

@@ -2,49 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ... import kit
 
 _FILTERS = [
-    {"name": name, "in": "query", "description": text, "schema": {"type": "string"}}
+    kit.parameter(name, "query", {"type": "string"}, description=text)
     for name, text in (
         ("msisdn", "Only SMS to this number (digits compared)."),
         ("email", "Only e-mails to this address (case-insensitive)."),
         ("tenant", "Only messages sent for this Api-Key."),
     )
 ]
-_MESSAGE = {
-    "type": "object",
-    "required": ["id", "channel", "to", "otp", "tenant"],
-    "properties": {"channel": {"enum": ["sms", "email"]}, "otp": {"type": "string"}},
-}
-_MESSAGES = {
-    "type": "object",
-    "required": ["messages", "total"],
-    "properties": {
-        "messages": {"type": "array", "items": _MESSAGE},
-        "total": {"type": "integer", "minimum": 0},
-    },
-}
+_MESSAGE = kit.json_object(
+    {"channel": {"enum": ["sms", "email"]}, "otp": {"type": "string"}},
+    ["id", "channel", "to", "otp", "tenant"],
+)
+_MESSAGES = kit.json_object(
+    {"messages": {"type": "array", "items": _MESSAGE}, "total": {"type": "integer", "minimum": 0}}
+)
 
-admin_paths: dict[str, Any] = {
+admin_paths = {
     "/outbox": {
         "parameters": _FILTERS,
-        "get": {
-            "operationId": "fliqaOutbox",
-            "tags": ["consents"],
-            "summary": "The one-time passwords login 'sent', newest first",
-            "responses": {
-                "200": {
-                    "description": "The messages.",
-                    "content": {"application/json": {"schema": _MESSAGES}},
-                }
-            },
-        },
-        "delete": {
-            "operationId": "fliqaClearOutbox",
-            "tags": ["consents"],
-            "summary": "Delete the messages selected (all without a filter)",
-            "responses": {"200": {"$ref": "#/components/responses/Deleted"}},
-        },
+        "get": kit.admin_operation(
+            "fliqaOutbox",
+            "The one-time passwords login 'sent', newest first",
+            {"200": kit.answer("The messages.", _MESSAGES)},
+        ),
+        "delete": kit.admin_operation(
+            "fliqaClearOutbox",
+            "Delete the messages selected (all without a filter)",
+            {"200": {"$ref": "#/components/responses/Deleted"}},
+        ),
     }
 }

@@ -18,10 +18,7 @@ from .dialect import admin_owner
 VALIDITY = timedelta(days=90)
 MASKED = "********"
 SECRET_ITEMS = frozenset({"password", "otp"})
-PUBLIC_FIELDS = (
-    *("inquiryId", "consentId", "status", "created", "modified", "scope", "validUntil"),
-    *("consentData", "providerId", "name", "description", "owner", "country", "data", "locale"),
-)
+PUBLIC_FIELDS = kit.spec_fields("fliqa.yaml", "Consent")
 
 
 @dataclass(frozen=True, slots=True)

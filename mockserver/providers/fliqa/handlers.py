@@ -223,15 +223,15 @@ def _filters(query: kit.JsonDict) -> kit.Filters:
 
     return kit.Filters(
         {
-            "inquiryId": lambda d, v: d["inquiryId"] == v,
+            "inquiryId": kit.equal("inquiryId"),
             "msisdn": lambda d, v: held(d).get("msisdn") == v,
             "msidsn": lambda d, v: held(d).get("msisdn") == v,
             "email": lambda d, v: str(held(d).get("email", "")).casefold() == v.casefold(),
-            "validFrom": lambda d, v: kit.parse_instant(d["created"]) >= kit.parse_instant(v),
-            "validUntil": lambda d, v: kit.parse_instant(d["validUntil"]) <= kit.parse_instant(v),
-            "providerName": lambda d, v: d["providerId"] == v,
+            "validFrom": kit.since("created"),
+            "validUntil": kit.until("validUntil"),
+            "providerName": kit.equal("providerId"),
             "country": lambda d, v: str(d.get("country", "")).upper() == v.upper(),
-            "scope": lambda d, v: d["scope"] == v,
+            "scope": kit.equal("scope"),
             "dataKey": entry,
             "dataValue": entry,
         }

@@ -3,8 +3,6 @@ reaching a final status, signed with `X-Fliqa-Signature`."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from ... import kit
 from .consent import render
 from .signature import sign
@@ -21,19 +19,11 @@ def snapshot(data: kit.JsonDict) -> kit.JsonDict:
     return shown
 
 
-def events(
-    before: kit.JsonDict | None, after: kit.JsonDict | None, now: datetime
-) -> list[kit.Event]:
-    """Fliqa names no events (the receiver reads `status`); the types here are the simulator's,
-    for the deliveries log and a hook's `events` filter: `consent.created`, `consent.<status>`."""
-    if after is None:
-        return []
-    if before is None:
-        return [kit.Event("consent.created", snapshot(after))]
-    status = after["status"]
-    if status != before["status"] and status in FINAL:
-        return [kit.Event(f"consent.{status}", snapshot(after))]
-    return []
-
-
+# Fliqa names no events (the receiver reads `status`); the types here are the simulator's, for
+# the deliveries log and a hook's `events` filter: `consent.created`, `consent.<status>`.
+events = kit.status_events(
+    "consent.created",
+    lambda to: f"consent.{to}" if to in FINAL else None,
+    lambda data, previous: snapshot(data),
+)
 webhooks = kit.WebhookDef(events=events, sign=sign)

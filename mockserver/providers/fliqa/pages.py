@@ -73,12 +73,9 @@ def sandbox(site: kit.Site) -> None:
     @PAGES.route(site, "/bank/<consent_id>/<key>/decision", methods=("POST",))
     def decision(consent_id: str, key: str) -> Any:
         record = _keyed(site, consent_id, key)
-        ctx = site.context(record.tenant)
-        journey = JOURNEY.take(ctx, site.form().get("journey", ""), consentId=consent_id)
-        state = PAGES.ticket(journey, "bank page")
-        target = _TARGETS.get(site.form().get("decision", ""))
-        if target is None:
-            raise kit.PageRefused("Unknown decision", "Choose Approve, Reject or Bank error.", 400)
+        _, state = PAGES.resume(site, JOURNEY, consent_id, "bank page", record.tenant)
+        choice = PAGES.decision(site.form(), "Choose Approve, Reject or Bank error.", _TARGETS)
+        target = _TARGETS[choice]
         _check_open(record.data)
         with PAGES.moving("Cannot change the consent"):
             for step in STATES.path_to(STATES.status_of(record.data), target):

@@ -20,11 +20,9 @@ DEFAULT_FEATURES = (
 )
 CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation interval
 USERS_NS = "yapily:users"
-PUBLIC_FIELDS = (
-    *("id", "userUuid", "applicationUserId", "referenceId", "institutionId", "status"),
-    *("createdAt", "transactionFrom", "transactionTo", "expiresAt", "featureScope"),
-    *("consentToken", "state", "authorizedAt", "lastConfirmedAt", "reconfirmBy"),
-    *("institutionConsentId", "isDeletedByInstitution"),
+# The spec's Consent but for `timeToExpire*`, which the clock gives (handlers.render_at).
+PUBLIC_FIELDS = tuple(
+    name for name in kit.spec_fields("yapily.yaml", "Consent") if not name.startswith("timeTo")
 )
 # A journey page acts only with a key the API handed to the consent's application (in the
 # authorisationUrl and the qrCodeUrl); the page's id and `state` alone are not enough.
@@ -83,11 +81,7 @@ def authorise(data: kit.JsonDict, at: datetime) -> None:
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
     """Move a consent to a new status, filling what that status implies."""
-    kit.refuse_unknown(
-        set(options) - {"expiresAt"},
-        "expiresAt (RFC 3339, with AUTHORIZED only: the consent's hard end)",
-        "unknown transition options",
-    )
+    kit.refuse_options(options, expiresAt="RFC 3339, with AUTHORIZED only: the consent's hard end")
     reauthorising = data.pop("_reauthFrom", None)
     if to in ("REJECTED", "FAILED") and reauthorising:
         data["status"] = reauthorising  # a failed re-authorisation leaves the status as it was

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
@@ -65,30 +61,14 @@ def time_to_expire(expires: datetime, now: datetime) -> tuple[int, str] | None:
 SIGNING_KEY = b"consent-mockserver yapily sandbox signing key"
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _signature(signed: str) -> str:
-    return _b64(hmac.new(SIGNING_KEY, signed.encode(), hashlib.sha512).digest())
-
-
 def sign_token(claims: Mapping[str, Any]) -> str:
     """An HS512 JWT shaped like the seed's consent token, signed with the simulator's key."""
-    header = _b64(json.dumps({"typ": "JWT", "alg": "HS512"}, separators=(",", ":")).encode())
-    payload = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
-    return f"{header}.{payload}.{_signature(f'{header}.{payload}')}"
+    return kit.sign_jwt(claims, SIGNING_KEY, "HS512")
 
 
 def verify_token(token: str) -> kit.JsonDict | None:
     """The claims of a token this simulator signed; None for anything else."""
-    parts = token.split(".")
-    if len(parts) != 3 or not hmac.compare_digest(_signature(f"{parts[0]}.{parts[1]}"), parts[2]):
-        return None
-    claims: kit.JsonDict = json.loads(
-        base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-    )
-    return claims
+    return kit.verify_jwt(token, SIGNING_KEY, "HS512")
 
 
 def consent_token(data: kit.JsonDict) -> str:

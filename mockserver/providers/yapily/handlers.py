@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from ... import kit
 from ...kit import parse_instant as instant
@@ -19,42 +17,30 @@ ONE_TIME_TOKENS = kit.Tickets("yapily:ott", timedelta(minutes=10))
 handlers = kit.Handlers()
 
 
+# The spec's Consent, in its order: `timeToExpire*` just before featureScope.
+SHOWN = kit.spec_fields("yapily.yaml", "Consent")
+
+
 def render_at(data: kit.JsonDict, now: datetime) -> kit.JsonDict:
     """The consent as the API answers it at `now`: `timeToExpire*` while expiresAt is ahead."""
-    shown = consent.render(data)
     left = time_to_expire(instant(data["expiresAt"]), now) if data.get("expiresAt") else None
-    if left is None:
-        return shown
-    ordered: kit.JsonDict = {}
-    for key, value in shown.items():
-        if key == "featureScope":
-            ordered["timeToExpireInMillis"], ordered["timeToExpire"] = left
-        ordered[key] = value
-    if "timeToExpire" not in ordered:
-        ordered["timeToExpireInMillis"], ordered["timeToExpire"] = left
-    return ordered
+    shown = consent.render(data)
+    if left is not None:
+        shown["timeToExpireInMillis"], shown["timeToExpire"] = left
+    return {key: shown[key] for key in SHOWN if key in shown}
 
 
 # Lists show the newest first (`sort=-date`), ties by id (descending too).
 order_key = kit.order_by("createdAt", tie="id")
 
 
-def _one_of(field: str, fold: bool = False) -> Callable[[kit.JsonDict, Any], bool]:
-    """The record's field is one of the parameter's values (compared case-folded, or not)."""
-
-    def case(value: Any) -> Any:
-        return str(value).lower() if fold else value
-
-    return lambda d, values: case(d.get(field)) in [case(v) for v in values]
-
-
 # The filters besides one status (which the store's index serves).
 FILTERS = kit.Filters(
     {
-        "filter[applicationUserId]": _one_of("applicationUserId"),
-        "filter[userUuid]": _one_of("userUuid", fold=True),
-        "filter[institution]": _one_of("institutionId"),
-        "filter[status]": _one_of("status"),
+        "filter[applicationUserId]": kit.one_of("applicationUserId"),
+        "filter[userUuid]": kit.one_of("userUuid", fold=True),
+        "filter[institution]": kit.one_of("institutionId"),
+        "filter[status]": kit.one_of("status"),
         "from": lambda d, v: instant(d["createdAt"]) >= query_instant(v),
         "before": lambda d, v: instant(d["createdAt"]) <= query_instant(v),
     }

@@ -51,17 +51,8 @@ def _payload(data: kit.JsonDict, previous: str | None) -> kit.JsonDict:
     return shown | ({"previousStatus": previous} if previous else {})
 
 
-def events(
-    before: kit.JsonDict | None, after: kit.JsonDict | None, now: datetime
-) -> list[kit.Event]:
-    if after is None:  # Yapily keeps every consent: nothing is purged
-        return []
-    if before is None:
-        return [kit.Event("consent.created", _payload(after, None))]
-    if before["status"] == after["status"]:
-        return []
-    category = f"consent.status.{str(after['status']).lower()}"
-    return [kit.Event(category, _payload(after, str(before["status"])))]
+# Yapily keeps every consent: nothing is purged, so no event says so.
+events = kit.status_events("consent.created", lambda to: f"consent.status.{to.lower()}", _payload)
 
 
 def envelope(event: kit.Event, hook: kit.Hook) -> kit.JsonDict:

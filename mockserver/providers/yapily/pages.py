@@ -108,18 +108,16 @@ def sandbox(site: kit.Site) -> None:
     @PAGES.route(site, "/authorise/<consent_id>/decision", methods=("POST",))
     def decide(consent_id: str) -> Any:
         ctx = site.context(PAGES.found(site.find(consent_id)).tenant)
-        journey = JOURNEY.take(ctx, site.form().get("journey", ""))
+        journey = JOURNEY.take(ctx, site.form().get("journey", ""))  # spent even if not this one's
         PAGES.ticket(journey == consent_id, "authorisation link")
-        choice = site.form().get("decision")
-        if choice not in ("approve", "reject"):
-            raise kit.PageRefused("Unknown decision", "Choose Approve or Reject.", 400)
+        approved = PAGES.decision(site.form(), "Choose Approve or Reject.") == "approve"
         with PAGES.moving("Cannot answer"):
-            moved = site.move(consent_id, "AUTHORIZED" if choice == "approve" else "REJECTED")
-        url, params = callback_params(ctx, PAGES.found(moved).data, choice == "approve")
-        if url:
-            return site.redirect_to(url, params)
-        outcome = "authorised" if choice == "approve" else "rejected"
-        return PAGES.done(site, f"Access {outcome}. You can close this window.")
+            moved = site.move(consent_id, "AUTHORIZED" if approved else "REJECTED")
+        url, params = callback_params(ctx, PAGES.found(moved).data, approved)
+        outcome = "authorised" if approved else "rejected"
+        return PAGES.back(
+            site, url, params, f"Access {outcome}. You can close this window.", shown=False
+        )
 
     @PAGES.route(site, "/qr/<consent_id>")
     def qr_code(consent_id: str) -> Any:
