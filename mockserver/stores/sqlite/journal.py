@@ -60,7 +60,10 @@ def _lower_priority() -> None:
     privilege; where it cannot be done, the thread runs at the process's priority."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            # Relative to the process's own nice value: a fixed 10 would *raise* the flusher
+            # above the request threads of a server started under `nice -n 19`.
+            me = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, me, min(os.getpriority(os.PRIO_PROCESS, me) + 10, 19))
 
 
 class JournalPart(SqliteBase):
