@@ -29,8 +29,11 @@ JsonDict = dict[str, Any]
 
 
 def same_secret(known: Any, given: Any) -> bool:
-    """A constant-time comparison of two secrets."""
-    return hmac.compare_digest(str(known).encode(), str(given).encode())
+    """A constant-time comparison of two secrets, of any text (compare_digest refuses a str
+    outside ASCII, and plain UTF-8 a lone surrogate, which a JSON body can hold)."""
+    return hmac.compare_digest(
+        str(known).encode("utf-8", "surrogatepass"), str(given).encode("utf-8", "surrogatepass")
+    )
 
 
 def _entry(found: Any) -> TypeGuard[JsonDict]:

@@ -46,6 +46,7 @@ def test_sign_gives_the_documented_header() -> None:
 
 def test_verify_accepts_what_the_examples_accept() -> None:
     assert verify(f"t=1691051724,v={MY_SECRET}", BODY, URL, "MySecret")
+    assert not verify("t=1691051724,v=\u00e9", BODY, URL, "MySecret")  # False, not TypeError
     assert verify(f"t=1691051724,v={SECRET},v0={OLD_SECRET}", BODY, URL, "Secret", "OldSecret")
     # The examples' third case: v is stale, but v0 matches the old secret.
     assert verify(f"t=1691051724,v={MY_SECRET},v0={OLD_SECRET}", BODY, URL, "Secret", "OldSecret")

@@ -300,6 +300,9 @@ def test_a_seal_carries_its_state_signed_and_expires() -> None:
     forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
     assert seals.open(ctx, f"{forged}.{signature}") is None
     assert seals.open(ctx, "") is None and seals.open(ctx, "x.y") is None
+    # A signature outside ASCII (a page's query or form) or with a lone surrogate (JSON): no.
+    assert seals.open(ctx, f"{payload}.\u00e9") is None
+    assert seals.open(ctx, f"{payload}.\ud800") is None
     assert seals.seal(ctx, {"who": "a"}) != seals.seal(ctx, {"who": "a"})  # a fresh jti each
     assert len(store._values) == 1  # only the key: sealing stores nothing per token
     assert seals.open(_ctx(store, {None: T0 + timedelta(minutes=5)}), token) is None

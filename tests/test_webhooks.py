@@ -324,6 +324,7 @@ def test_a_test_event_of_a_provider_without_webhooks_uses_the_generic_signature(
     assert arrived.json["type"] == "mockserver.test" and arrived.json["data"] == {"n": 1}
     assert generic_verify(arrived.header(GENERIC_HEADER) or "", arrived.body, SECRET)
     assert not generic_verify(arrived.header(GENERIC_HEADER) or "", arrived.body, "other")
+    assert not generic_verify("t=1,v1=\u00e9", arrived.body, SECRET)  # False, not TypeError
     assert deliveries(admin)[0]["event"] == json_of(sent)["event"]
     assert admin.post("/__admin/webhooks/nope/test").status_code == 404
 

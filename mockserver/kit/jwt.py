@@ -9,6 +9,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..credentials import same_secret
+
 __all__ = ["b64url", "sign_jwt", "unb64url", "verify_jwt"]
 
 JsonDict = dict[str, Any]
@@ -42,9 +44,7 @@ def sign_jwt(claims: Mapping[str, Any], key: bytes, alg: str = "HS256") -> str:
 def verify_jwt(token: str, key: bytes, alg: str = "HS256") -> JsonDict | None:
     """The claims of a token signed with this key and algorithm; None for anything else."""
     parts = token.split(".")
-    if len(parts) != 3 or not hmac.compare_digest(
-        _signature(f"{parts[0]}.{parts[1]}", key, alg), parts[2]
-    ):
+    if len(parts) != 3 or not same_secret(_signature(f"{parts[0]}.{parts[1]}", key, alg), parts[2]):
         return None
     claims: JsonDict = json.loads(unb64url(parts[1]))
     return claims

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..behaviour import Context
+from ..credentials import same_secret
 from .jwt import b64url, unb64url
 
 __all__ = ["Seals"]
@@ -46,7 +47,7 @@ class Seals:
         """The state of a token this namespace signed, not expired by ctx.now and holding every
         `expect`ed field; else None."""
         payload, _, signature = token.partition(".")
-        if not signature or not hmac.compare_digest(signature, self._sign(ctx, payload)):
+        if not signature or not same_secret(signature, self._sign(ctx, payload)):
             return None
         try:
             claims = json.loads(unb64url(payload))

@@ -53,8 +53,13 @@ def verify(
     """A receiver's check, as Fliqa's examples do it: `v` against the current secret, or `v0`
     (when present) against the previous one. No timestamp tolerance: the docs have none."""
     stamp, current, old = _parts(header)
-    if hmac.compare_digest(current, signature_of(stamp, url, body, secret)):
+    if _same(current, signature_of(stamp, url, body, secret)):
         return True
     if old is None or previous_secret is None:
         return False
-    return hmac.compare_digest(old, signature_of(stamp, url, body, previous_secret))
+    return _same(old, signature_of(stamp, url, body, previous_secret))
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant time, and False (not a TypeError) for a header holding text outside ASCII."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
