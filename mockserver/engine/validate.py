@@ -9,7 +9,7 @@ from flask import Request
 from ..behaviour import ApiError, Context
 from ..spec import Operation, Param
 from ..validation import CoercionError, Violation, coerce, violations_of
-from .exchange import Exchange
+from .exchange import Exchange, header
 
 __all__ = ["request_violations", "validate"]
 
@@ -94,7 +94,7 @@ def _raw_param(param: Param, path_values: dict[str, str], request: Request) -> A
             # framework to the next, so a client that relies on it is refused here.
             raise CoercionError(f"is given {len(values)} times; the operation takes one value")
         return values[0]
-    value = request.headers.get(param.name)
+    value = header(request, param.name)
     if value is not None and param.kind == "array":
         return [v.strip() for v in value.split(",")]
     return value
