@@ -66,6 +66,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+# json.loads(raw, parse_constant=...) builds a decoder and its scanner on every call (a third
+# of a create's parsing); one is kept instead, as json.loads keeps its default one.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _as_text(raw: bytes | str) -> str:
+    """What json.loads decodes: bytes in the encoding they are in; a str with a BOM refused."""
+    if isinstance(raw, str):
+        if raw.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+        return raw
+    return raw.decode(json.detect_encoding(raw), "surrogatepass")
+
+
 def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """Parse JSON a client sent; ValueError (never RecursionError) for anything refused."""
     # Counting brackets is C-fast and bounds the depth from above: the walk below runs only
@@ -75,7 +89,7 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     else:
         opens = raw.count("[") + raw.count("{")
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant)
+        value = _DECODER.decode(_as_text(raw))
     except RecursionError:
         raise ValueError(f"it is nested deeper than {max_depth} levels") from None
     if opens > max_depth and _deeper_than(value, max_depth):

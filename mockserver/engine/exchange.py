@@ -27,6 +27,7 @@ __all__ = [
     "current_request",
     "fast_request",
     "header",
+    "mimetype",
     "new_request_id",
     "serving",
 ]
@@ -69,6 +70,20 @@ def header(request: BareRequest, name: str) -> str | None:
             _ENVIRON_KEYS[name] = key
     value: str | None = request.environ.get(key)
     return value
+
+
+_MIMETYPES: dict[str, str] = {}
+
+
+def mimetype(request: BareRequest) -> str:
+    """`request.mimetype or ""`, parsed once per Content-Type rather than once per request."""
+    raw = header(request, "Content-Type") or ""
+    found = _MIMETYPES.get(raw)
+    if found is None:
+        found = request.mimetype or ""
+        if len(_MIMETYPES) < 256:  # the client's text: stay bounded
+            _MIMETYPES[raw] = found
+    return found
 
 
 def current_request() -> Request:

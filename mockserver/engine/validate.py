@@ -9,7 +9,7 @@ from flask import Request
 from ..behaviour import ApiError, Context
 from ..spec import Operation, Param
 from ..validation import CoercionError, Violation, coerce, violations_of
-from .exchange import Exchange, header
+from .exchange import Exchange, header, mimetype
 
 __all__ = ["request_violations", "validate"]
 
@@ -35,8 +35,8 @@ def request_violations(
     """The request's violations; its valid parameters go into `ctx` (path, query, headers)."""
     found = _param_violations(op, path_values, ctx, request)
     if op.body_media:
-        mimetype = request.mimetype or ""
-        media = mimetype if mimetype in op.body_media else next(iter(op.body_media))
+        sent = mimetype(request)
+        media = sent if sent in op.body_media else next(iter(op.body_media))
         if body is None:
             if op.body_required:
                 found.append(Violation("body", "", "a request body is required"))
