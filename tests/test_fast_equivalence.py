@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -146,3 +147,20 @@ def test_mimetype_is_werkzeugs(content_type: str) -> None:
     for _ in range(2):  # parsed, then remembered
         request = Request({"CONTENT_TYPE": content_type, "REQUEST_METHOD": "POST"})
         assert mimetype(request) == (request.mimetype or "")
+
+
+@settings(max_examples=300)
+@given(_VALUES_ANY)
+def test_copy_json_equals_deepcopy_and_shares_no_container(value: Any) -> None:
+    copied = jsoncodec.copy_json(value)
+    assert copied == copy.deepcopy(value)
+    originals = {id(c) for c in _containers(value)}
+    assert not originals & {id(c) for c in _containers(copied)}
+
+
+def _containers(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [value, *(c for item in value.values() for c in _containers(item))]
+    if isinstance(value, list):
+        return [value, *(c for item in value for c in _containers(item))]
+    return []

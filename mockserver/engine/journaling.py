@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Mapping
@@ -58,7 +59,15 @@ def journal_headers(environ: Mapping[str, Any], secret: frozenset[str]) -> dict[
 
 def secret_fields(runtime: ProviderRuntime) -> frozenset[str]:
     """The provider's secret body and query fields (those with a `:` name something else)."""
-    return frozenset(f for f in runtime.definition.secret_fields if ":" not in f)
+    fields = runtime.definition.secret_fields
+    if type(fields) is not frozenset:  # a set from a hand-made ProviderDef: not hashable
+        return frozenset(f for f in fields if ":" not in f)
+    return _plain_fields(fields)
+
+
+@functools.lru_cache(maxsize=64)  # once per provider, not per journal entry
+def _plain_fields(fields: frozenset[str]) -> frozenset[str]:
+    return frozenset(f for f in fields if ":" not in f)
 
 
 def journal_entry(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import copy
 import heapq
 import itertools
 import json
@@ -17,6 +16,7 @@ from typing import Any
 
 from sortedcontainers import SortedList
 
+from ..jsoncodec import copy_json as _copy
 from ..jsoncodec import dumps
 from ..store import (
     COLLECT_LIMIT,
@@ -34,26 +34,11 @@ from .collect import Collector
 __all__ = ["MemoryStore"]
 
 
-_ATOMS = frozenset((str, int, float, bool, type(None)))
 _LAST = chr(0x10FFFF)  # sorts after every id
 
 
 def _dumps(entry: JsonDict) -> str:
     return dumps(entry, default=str)
-
-
-def _copy(value: Any) -> Any:
-    """copy.deepcopy for JSON-shaped data (dicts, lists, scalars) in a fraction of its time;
-    anything else goes to deepcopy. Every create and PATCH copies a consent on the way in."""
-    kind = type(value)
-    if kind is dict:
-        # An atom is kept without a call: most of a consent's values are.
-        return {key: item if type(item) in _ATOMS else _copy(item) for key, item in value.items()}
-    if kind is list:
-        return [item if type(item) in _ATOMS else _copy(item) for item in value]
-    if kind in _ATOMS:
-        return value
-    return copy.deepcopy(value)
 
 
 @dataclass(slots=True)
