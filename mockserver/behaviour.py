@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .jsoncodec import copy_json
 from .store import IndexKeys, Record, RecordNotFound, Store, VersionConflict, Window, etag_matches
 from .validation import Violation
 
@@ -164,7 +164,7 @@ class Context:
 
     def _write(self, record: Record, change: Callable[[JsonDict], JsonDict]) -> Record:
         """The change, made on a copy, written over this version of the record."""
-        data = change(copy.deepcopy(record.data))
+        data = change(copy_json(record.data))
         return self.store.replace(record, data)
 
     def update_if_match(self, record: Record, change: Callable[[JsonDict], JsonDict]) -> Record:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -54,8 +55,11 @@ def parse_duration(text: str) -> timedelta:
     return -delta if match.group("sign") else delta
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_instant(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp; a naive one is taken as UTC."""
+    """Parse an RFC 3339 timestamp; a naive one is taken as UTC. Remembered: a request parses
+    the same few stamps of a consent (its list order, its deadlines) and they repeat across
+    requests within a second; a datetime is immutable."""
     value = datetime.fromisoformat(text.strip().replace("z", "Z"))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -166,18 +170,10 @@ class SimClock:
         state: dict[str, Any] | None = self.backing.read_doc(_DOC)
         return state if state is not None else _EMPTY
 
-    @contextmanager
-    def pinned(self) -> Iterator[None]:
+    def pinned(self) -> _Pinned:
         """Read the settings from the store once for everything inside (one request) on this
         thread: `now()` still follows the wall time. A change made inside ends the pin."""
-        if getattr(self._pin, "state", None) is not None:  # already pinned: nested use
-            yield
-            return
-        self._pin.state = self._state()
-        try:
-            yield
-        finally:
-            self._pin.state = None
+        return _Pinned(self)
 
     def _base(self, state: dict[str, Any]) -> datetime:
         if state["frozen"] is not None:
@@ -261,3 +257,24 @@ class SimClock:
             "tenantOffsetSeconds": state["tenants"].get(tenant, 0.0) if tenant else None,
             "tenants": sorted(state["tenants"]),
         }
+
+
+class _Pinned:
+    """`SimClock.pinned()`: a class rather than a generator-based context manager (one per
+    request). A nested use leaves the outer pin as it is."""
+
+    __slots__ = ("_clock", "_owner")
+
+    def __init__(self, clock: SimClock) -> None:
+        self._clock = clock
+        self._owner = False
+
+    def __enter__(self) -> None:
+        clock = self._clock
+        if getattr(clock._pin, "state", None) is None:
+            clock._pin.state = clock._state()
+            self._owner = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._owner:
+            self._clock._pin.state = None

@@ -14,8 +14,10 @@ from .store import Store
 __all__ = [
     "Journal",
     "fingerprint",
+    "header_is_plain",
     "is_secret_name",
     "mask_body",
+    "mask_header",
     "mask_headers",
     "mask_query",
     "mask_value",
@@ -31,6 +33,7 @@ SECRET_NAMES = frozenset(
 )
 _SECRET_SUFFIXES = ("password", "secret", "token", "apikey", "api_key", "api-key")
 _MASK = "****"
+_ATOMS = frozenset((str, int, float, bool, type(None)))
 
 
 def mask_value(value: str) -> str:
@@ -62,17 +65,24 @@ def _mask_authorization(value: str) -> str:
     return f"{scheme} {_MASK}" if credential else _MASK
 
 
+def header_is_plain(name: str, secret: frozenset[str]) -> bool:
+    """Whether a header is journaled as sent (else through `mask_header`)."""
+    lowered = name.lower()
+    return not (lowered == "authorization" or lowered in ALWAYS_SECRET_HEADERS or lowered in secret)
+
+
+def mask_header(name: str, value: str, secret: frozenset[str]) -> str:
+    """A header's value as the journal shows it."""
+    lowered = name.lower()
+    if lowered == "authorization":
+        return _mask_authorization(value)
+    if lowered in ALWAYS_SECRET_HEADERS or lowered in secret:
+        return mask_value(value)
+    return value
+
+
 def mask_headers(headers: Iterable[tuple[str, str]], secret: frozenset[str]) -> dict[str, str]:
-    masked: dict[str, str] = {}
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == "authorization":
-            masked[name] = _mask_authorization(value)
-        elif lowered in ALWAYS_SECRET_HEADERS or lowered in secret:
-            masked[name] = mask_value(value)
-        else:
-            masked[name] = value
-    return masked
+    return {name: mask_header(name, value, secret) for name, value in headers}
 
 
 def mask_body(body: Any, secret: frozenset[str]) -> Any:
@@ -80,6 +90,8 @@ def mask_body(body: Any, secret: frozenset[str]) -> Any:
     secret (`{"name": "password", "value": ...}`, as in a form of bank credentials). A boolean
     or null under a secret name (a flag such as `"token": true` asks for a token, it is none)
     is no secret: kept as sent."""
+    if type(body) in _ATOMS:  # before isinstance(Mapping), an ABC check (most values)
+        return body
     if isinstance(body, Mapping):
         named = body.get("name", body.get("key"))
         item_secret = isinstance(named, str) and is_secret_name(named, secret)

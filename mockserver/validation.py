@@ -271,7 +271,25 @@ def quick_check(schema: Any) -> Callable[[Any], bool] | None:
     if members is None:
         return None
     checks.extend(members)
-    return lambda value: all(check(value) for check in checks)
+    return _every(checks)
+
+
+def _every(checks: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    """One check that holds where all hold, tried in order. A loop, not all() over a
+    generator: the quick checks run on every parameter and body, nested per property."""
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    listed = tuple(checks)
+
+    def every(value: Any) -> bool:
+        for check in listed:
+            if not check(value):
+                return False
+        return True
+
+    return every
 
 
 def _quick_members(schema: dict[str, Any]) -> list[Callable[[Any], bool]] | None:
@@ -287,11 +305,7 @@ def _quick_members(schema: dict[str, Any]) -> list[Callable[[Any], bool]] | None
             return None
         subs[name] = quick
     if subs:
-        checks.append(
-            lambda v: (
-                not isinstance(v, dict) or all(q(v[name]) for name, q in subs.items() if name in v)
-            )
-        )
+        checks.append(functools.partial(_properties_hold, subs=tuple(subs.items())))
     required = schema.get("required", [])
     if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
         return None
@@ -314,6 +328,15 @@ def _quick_members(schema: dict[str, Any]) -> list[Callable[[Any], bool]] | None
 
 
 def _always(value: Any) -> bool:
+    return True
+
+
+def _properties_hold(value: Any, *, subs: tuple[tuple[str, Callable[[Any], bool]], ...]) -> bool:
+    if not isinstance(value, dict):
+        return True
+    for name, quick in subs:
+        if name in value and not quick(value[name]):
+            return False
     return True
 
 

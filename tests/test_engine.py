@@ -310,3 +310,17 @@ def test_serving_leaves_the_shared_random_state_alone(tmp_path: Path) -> None:
     assert answer.status_code == 201
     assert random.getstate() == before
     app.extensions["mockserver"].store.close()
+
+
+def test_request_ids_are_the_text_uuid_makes_of_the_same_bits() -> None:
+    """new_request_id formats the UUID itself: the same text as str(uuid.UUID(version=4))."""
+    from mockserver.engine import exchange
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        seed = rng.getrandbits(128)
+        exchange._ids.seed(seed)
+        ours = exchange.new_request_id()
+        exchange._ids.seed(seed)
+        theirs = str(uuid.UUID(int=exchange._ids.getrandbits(128), version=4))
+        assert ours == theirs

@@ -7,18 +7,18 @@ from flask import Request
 from ..behaviour import ApiError, Reply
 from ..spec import Operation, ResponseSpec
 from ..store import etag_matches
-from .exchange import Exchange
+from .exchange import Exchange, header
 
 __all__ = ["if_match_missing", "require_if_match", "with_etag"]
 
 
 def if_match_missing(op: Operation, request: Request) -> bool:
-    return op.if_match and not request.headers.get("If-Match")
+    return op.if_match and not header(request, "If-Match")
 
 
 def require_if_match(ex: Exchange) -> None:
     """The step: a conditional operation without If-Match is refused (428)."""
-    if ex.op.if_match and not ex.request.headers.get("If-Match"):
+    if ex.op.if_match and not header(ex.request, "If-Match"):
         raise ApiError(
             428,
             "precondition_required",
@@ -38,7 +38,7 @@ def with_etag(
     if reply.record is None or declared is None or "etag" not in declared.headers:
         return reply, declared
     headers["ETag"] = reply.record.etag
-    inm = request.headers.get("If-None-Match")
+    inm = header(request, "If-None-Match")
     if (
         op.if_none_match
         and reply.status == 200

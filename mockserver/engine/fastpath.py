@@ -103,6 +103,11 @@ class FastPath:
             return self._flask_error(exc, environ)(environ, start_response)
         finally:
             fast_request.reset(token)
+            # As Flask does when it pops a request context: the request holds the environ,
+            # which holds the request, and each such cycle was left for the garbage collector
+            # (a collection every few dozen requests, and more objects in the older
+            # generations that a full collection walks).
+            environ["werkzeug.request"] = None
         return response(environ, start_response)
 
     def _flask_error(self, exc: Exception, environ: dict[str, Any]) -> Response:

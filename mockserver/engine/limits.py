@@ -18,8 +18,13 @@ MAX_HEADER_BYTES = 32 * 1024
 
 
 def header_bytes(environ: Mapping[str, Any]) -> int:
-    """The size of a request's header lines, as the WSGI environ holds them."""
-    return sum(len(k) + len(v) for k, v in environ.items() if k[:5] == "HTTP_")
+    """The size of a request's header lines, as the WSGI environ holds them. A plain loop:
+    the generator it replaces cost a create more than its journal's header masking."""
+    total = 0
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            total += len(key) + len(value)
+    return total
 
 
 def header_size(ex: Exchange) -> None:

@@ -10,7 +10,7 @@ from flask import Request
 from .. import jsoncodec
 from ..behaviour import ApiError
 from ..spec import Operation
-from .exchange import Exchange
+from .exchange import Exchange, mimetype
 
 __all__ = ["parse_body"]
 
@@ -26,15 +26,15 @@ def parse_body(ex: Exchange) -> None:
 
 
 def _parse(op: Operation, request: Request, raw: bytes) -> Any:
-    mimetype = request.mimetype or ""
-    if mimetype not in op.body_media:
+    media = mimetype(request)
+    if media not in op.body_media:
         raise ApiError(
             415,
             "unsupported_media_type",
-            f"Content-Type {mimetype or '(none)'!r} is not accepted here; "
+            f"Content-Type {media or '(none)'!r} is not accepted here; "
             f"send {' or '.join(op.body_media)}.",
         )
-    if mimetype == "application/x-www-form-urlencoded":
+    if media == "application/x-www-form-urlencoded":
         return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     try:
         return jsoncodec.loads(raw)

@@ -12,7 +12,7 @@ from flask import Request
 from ..behaviour import ApiError
 from ..runtime import ProviderRuntime
 from ..spec import Operation
-from .exchange import Exchange
+from .exchange import Exchange, header
 
 __all__ = ["authenticate", "resolve_credentials"]
 
@@ -52,12 +52,12 @@ def _credential(scheme: Mapping[str, Any], request: Request) -> Any:
     """One scheme's credential in the request (a basic one as (user, secret)), or None."""
     kind = scheme.get("type")
     if kind == "apiKey":
-        source = request.headers if scheme.get("in") == "header" else request.args
-        value = source.get(str(scheme.get("name")))
+        name = str(scheme.get("name"))
+        value = header(request, name) if scheme.get("in") == "header" else request.args.get(name)
         return value.strip() or None if value else None
     if kind != "http":
         return None
-    scheme_word, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme_word, _, token = (header(request, "Authorization") or "").partition(" ")
     wanted = str(scheme.get("scheme", "")).lower()
     if scheme_word.lower() != wanted or not token.strip():
         return None

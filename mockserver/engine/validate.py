@@ -9,7 +9,7 @@ from flask import Request
 from ..behaviour import ApiError, Context
 from ..spec import Operation, Param
 from ..validation import CoercionError, Violation, coerce, violations_of
-from .exchange import Exchange
+from .exchange import Exchange, header, mimetype
 
 __all__ = ["request_violations", "validate"]
 
@@ -35,8 +35,8 @@ def request_violations(
     """The request's violations; its valid parameters go into `ctx` (path, query, headers)."""
     found = _param_violations(op, path_values, ctx, request)
     if op.body_media:
-        mimetype = request.mimetype or ""
-        media = mimetype if mimetype in op.body_media else next(iter(op.body_media))
+        sent = mimetype(request)
+        media = sent if sent in op.body_media else next(iter(op.body_media))
         if body is None:
             if op.body_required:
                 found.append(Violation("body", "", "a request body is required"))
@@ -94,7 +94,7 @@ def _raw_param(param: Param, path_values: dict[str, str], request: Request) -> A
             # framework to the next, so a client that relies on it is refused here.
             raise CoercionError(f"is given {len(values)} times; the operation takes one value")
         return values[0]
-    value = request.headers.get(param.name)
+    value = header(request, param.name)
     if value is not None and param.kind == "array":
         return [v.strip() for v in value.split(",")]
     return value

@@ -117,8 +117,13 @@ class States:
         return self._folded.get(text.casefold())
 
     def _next(self, data: JsonDict) -> tuple[datetime, Rule] | None:
-        due = [(at, rule) for rule in self.rules[self.status_of(data)] if (at := rule.at(data))]
-        return min(due, key=lambda pair: pair[0]) if due else None
+        # A loop, not min() over a list: it runs on every insert, replace and settle.
+        found: tuple[datetime, Rule] | None = None
+        for rule in self.rules[self.status_of(data)]:
+            at = rule.at(data)
+            if at and (found is None or at < found[0]):
+                found = (at, rule)
+        return found
 
     def deadline(self, data: JsonDict) -> datetime | None:
         """The first instant at which `lifecycle` changes the record (None: it never will)."""

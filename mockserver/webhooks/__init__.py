@@ -51,17 +51,23 @@ def install_webhooks(app: Flask, sim: Simulation) -> Hub:
     return hub
 
 
+# How many forks this process is from the one that imported the module: a worker forked after
+# the app was built sees a number its _FirstRequest has not, without a getpid() per request.
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
 class _FirstRequest:
     """WSGI middleware: on the first request of each process (a forked worker included), start
-    the sender if any hook is registered. Then one pid comparison per request."""
+    the sender if any hook is registered. Then one comparison per request."""
 
     def __init__(self, wsgi_app: WsgiApp, hub: Hub) -> None:
         self.wsgi_app = wsgi_app
         self.hub = hub
-        self.pid = 0
+        self.seen = -1  # the fork count of the last process that served a request
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self.pid != os.getpid():
-            self.pid = os.getpid()
+        if self.seen != _forks[0]:
+            self.seen = _forks[0]
             self.hub.start_if_registered()
         return self.wsgi_app(environ, start_response)
