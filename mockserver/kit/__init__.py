@@ -25,6 +25,7 @@ from ..store import Record
 from ..validation import Violation
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
 from .admin_doc import BAD_REQUEST, admin_operation, answer, json_object, parameter
+from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
 from .dialect import error_code, status_phrase
 from .fields import (
@@ -53,6 +54,7 @@ JsonDict = dict[str, Any]
 
 __all__ = [
     "AdminCreated",
+    "AdminRoutes",
     "ApiError",
     "BAD_REQUEST",
     "Context",
@@ -81,6 +83,7 @@ __all__ = [
     "TransitionRefused",
     "Violation",
     "WebhookDef",
+    "admin_body",
     "admin_operation",
     "answer",
     "api_key_tenant",
