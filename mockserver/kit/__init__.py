@@ -48,6 +48,7 @@ from .jwt import sign_jwt, verify_jwt
 from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
 from .pages import PageRefused, Pages
 from .seal import Seals
+from .shapes import projection, public, without
 from .states import Expire, Mark, Purge, States, at_field
 
 JsonDict = dict[str, Any]
@@ -106,6 +107,8 @@ __all__ = [
     "parameter",
     "parse_duration",
     "parse_instant",
+    "projection",
+    "public",
     "refuse_options",
     "refuse_unknown",
     "same_secret",
@@ -121,5 +124,6 @@ __all__ = [
     "text",
     "until",
     "verify_jwt",
+    "without",
     "with_params",
 ]

@@ -10,6 +10,7 @@ from ..behaviour import ApiError, Context, sort_stamp
 from ..clock import parse_instant
 from ..store import Record
 from ..validation import Violation
+from .journey import Tickets
 
 __all__ = ["Filters", "equal", "missing_property", "one_of", "order_by", "owned", "since", "until"]
 
@@ -45,6 +46,34 @@ class Filters:
     def page(self, ctx: Context, **paging: Any) -> tuple[list[Record], int]:
         """A page of `ctx.listing`, filtered by what `ctx.query` names."""
         return ctx.listing(keep=self.keep(ctx.query), **paging)
+
+    def after(
+        self,
+        ctx: Context,
+        cursors: Tickets,
+        cursor: str,
+        order_key: Callable[[JsonDict], str],
+        **paging: Any,
+    ) -> tuple[list[Record], int, str | None] | None:
+        """A cursor-paged list: the page after `cursor` (a key `cursors` issued to this
+        tenant, holding the order key of the last record shown; empty: the first page, the
+        store reading just it), its total, and the next page's cursor (None: the last page);
+        None for a cursor that is not one of the tenant's. `paging`: `status`, `limit`."""
+        limit = paging.pop("limit")
+        if cursor:
+            position = cursors.peek(ctx, cursor)
+            if not position or position.get("tenant") != ctx.tenant or "after" not in position:
+                return None
+            everything, total = self.page(ctx, **paging)
+            later = [r for r in everything if order_key(r.data) > position["after"]]
+            page, more = later[:limit], len(later) > limit
+        else:
+            page, total = self.page(ctx, limit=limit, **paging)
+            more = total > len(page)
+        if not more:
+            return page, total, None
+        last = {"tenant": ctx.tenant, "after": order_key(page[-1].data)}
+        return page, total, cursors.issue(ctx, last)
 
 
 def equal(field: str, *, fold: bool = False) -> Check:

@@ -41,9 +41,7 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as API.1 shows it (ConsentDto): internal bookkeeping removed."""
-    return {key: data.get(key) for key in PUBLIC_FIELDS}
+render = kit.projection(PUBLIC_FIELDS)  # the consent as API.1 shows it (ConsentDto)
 
 
 order_key = kit.order_by("createdOn")  # the default list order

@@ -32,9 +32,7 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as `result` of /v1/consents/get shows it: bookkeeping (`_...`) removed."""
-    return {key: value for key, value in data.items() if not key.startswith("_")}
+render = kit.public  # the consent as `result` of /v1/consents/get shows it
 
 
 def token() -> str:
@@ -150,5 +148,5 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
 # (`originator`, `tenant_app_info`) follow from the replaying tenant.
 recording = kit.Recording(
     schema="ConsentInfo",
-    to_fixture=lambda c: {k: v for k, v in c.items() if k not in ("originator", "tenant_app_info")},
+    to_fixture=kit.without("originator", "tenant_app_info"),
 )

@@ -36,7 +36,7 @@ def _digits(value: str) -> str:
 
 
 def _public(message: kit.JsonDict) -> kit.JsonDict:
-    shown = {k: v for k, v in message.items() if not k.startswith("_")}
+    shown = kit.public(message)
     shown["tenant"] = "sha256:" + hashlib.sha256(message["_tenant"].encode()).hexdigest()[:12]
     return shown
 

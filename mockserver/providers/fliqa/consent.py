@@ -217,6 +217,4 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
 # For `serve --record`: a recorded consent names an inquiry of the live tenant, which the
 # replaying tenant does not have (it takes the tenant's default one), and shows its bank step
 # (`consentData`), which the replay opens again from the status.
-recording = kit.Recording(
-    to_fixture=lambda c: {k: v for k, v in c.items() if k not in ("inquiryId", "consentData")}
-)
+recording = kit.Recording(to_fixture=kit.without("inquiryId", "consentData"))

@@ -259,4 +259,4 @@ def _features(value: Any) -> list[str]:
 
 # For `serve --record`: the consent token is the live consent's secret; a replayed consent is
 # given its own.
-recording = kit.Recording(to_fixture=lambda c: {k: v for k, v in c.items() if k != "consentToken"})
+recording = kit.Recording(to_fixture=kit.without("consentToken"))
