@@ -478,6 +478,19 @@ def test_a_seeder_registers_the_fixtures_secret() -> None:
             seed(ctx, bad)
 
 
+def test_a_key_seeder_registers_the_tenant_as_its_own_key_and_takes_no_field() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0}, "key-1", mode="registered")
+    registry = FirstSecret("t:key", hashed=True)
+    seed = registry.key_seeder("none: the key is the tenant")
+    assert registry.claim(ctx, "key-1", "") is None  # registered mode: not yet
+    seed(ctx, {})
+    assert registry.claim(ctx, "key-1", "") is not None
+    with pytest.raises(ValueError) as refused:
+        seed(ctx, {"secret": "s", "a": 1})
+    assert str(refused.value) == "unknown fields: a, secret; allowed: none: the key is the tenant"
+
+
 def test_tenant_hooks_see_only_their_tenants_hooks_and_land_in_the_registry() -> None:
     store = MemoryStore()
     clocks: dict[str | None, datetime] = {None: T0}
@@ -620,3 +633,17 @@ def test_a_jwt_carries_its_claims_signed_and_verifies_only_with_its_key() -> Non
     assert kit.verify_jwt(token, b"key") is None  # another algorithm
     assert kit.verify_jwt(f"{header}.{b64url(b'{}')}.{token.rsplit('.', 1)[1]}", b"key") is None
     assert kit.verify_jwt("a.b", b"key") is None
+
+
+def test_an_invalid_field_is_a_400_with_its_violation() -> None:
+    err = kit.invalid("body", "status", "status is wrong.", code="BAD", said="is wrong")
+    assert (err.status, err.kind, err.message, err.code) == (
+        400,
+        "invalid_request",
+        "status is wrong.",
+        "BAD",
+    )
+    [violation] = err.violations
+    assert (violation.location, violation.name, violation.message) == ("body", "status", "is wrong")
+    plain = kit.invalid("query", "limit", "limit is missing")
+    assert plain.code is None and plain.violations[0].message == "limit is missing"

@@ -27,7 +27,7 @@ from .access import FirstSecret, Tokens, api_key_tenant, same_secret
 from .admin_doc import BAD_REQUEST, admin_operation, answer, json_object, parameter
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
-from .dialect import error_code, status_phrase
+from .dialect import error_code, invalid, status_phrase
 from .fields import (
     body_problem,
     check_fields,
@@ -97,6 +97,7 @@ __all__ = [
     "error_code",
     "format_instant",
     "instant_field",
+    "invalid",
     "is_http_url",
     "json_object",
     "missing_property",

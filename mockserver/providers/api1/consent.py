@@ -54,9 +54,7 @@ recording = kit.Recording(
 )
 
 
-def transition(
-    data: kit.JsonDict, to: str, now: datetime, source: str | None = None
-) -> kit.JsonDict:
+def move(data: kit.JsonDict, to: str, now: datetime, source: str | None = None) -> kit.JsonDict:
     """Move a consent to a new status, filling what that status implies."""
     stamp = kit.format_instant(now)
     data.update(status=STATES.stored(to), updatedOn=stamp, _statusSince=stamp)
@@ -74,11 +72,9 @@ def _system(source: Any) -> Any:
     return source
 
 
-def admin_transition(
-    data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
-) -> kit.JsonDict:
+def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
     kit.refuse_options(options, source="the accounting system connected on ACCEPTED")
-    return transition(data, to, now, _system(options.get("source")))
+    return move(data, to, now, _system(options.get("source")))
 
 
 def new_consent(consent_id: str, name: str | None, now: datetime) -> kit.JsonDict:
@@ -105,7 +101,7 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
         kit.check_uuid(settings_id, "systemSettingsId")
     if status != "CREATED":
         updated = kit.instant_field(fields.pop("updatedOn", None), created, "updatedOn")
-        transition(data, status, updated, source)
+        move(data, status, updated, source)
     elif source is not None:
         data["source"] = source
     if "systemSettings" in fields:

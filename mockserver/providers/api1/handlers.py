@@ -18,12 +18,7 @@ from .consent import STATES, new_consent, render
 KEYS = kit.FirstSecret("api1:key", hashed=True)
 identify = kit.api_key_tenant("ApiKey", KEYS)
 registries = (KEYS,)
-
-
-def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
-    """Fixture `credentials: {}` register the tenant's x-api-key (the tenant itself)."""
-    kit.refuse_unknown(set(credentials), "none: the x-api-key is the tenant", "unknown fields")
-    KEYS.register(ctx, ctx.tenant, "")
+seed_tenant = KEYS.key_seeder("none: the x-api-key is the tenant")  # `credentials: {}`
 
 
 _RFC = "https://tools.ietf.org/html/rfc9110#section-"
@@ -104,12 +99,8 @@ def update_consent(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
     body: kit.JsonDict = ctx.body
     if "status" in body and body["status"] != STATES.stored("REVOKED"):
-        raise kit.ApiError(
-            400,
-            "invalid_request",
-            "status can only be set to REVOKED (2).",
-            violations=[kit.Violation("body", "status", "can only be set to REVOKED (2)")],
-        )
+        said = "can only be set to REVOKED (2)"
+        raise kit.invalid("body", "status", f"status {said}.", said=said)
     stamp = kit.format_instant(ctx.now)
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
