@@ -647,3 +647,20 @@ def test_an_invalid_field_is_a_400_with_its_violation() -> None:
     assert (violation.location, violation.name, violation.message) == ("body", "status", "is wrong")
     plain = kit.invalid("query", "limit", "limit is missing")
     assert plain.code is None and plain.violations[0].message == "limit is missing"
+
+
+def test_admin_fields_are_taken_once_with_their_checks_and_the_rest_refused() -> None:
+    given = kit.AdminFields({"status": "LIVE", "id": "A0000000-0000-4000-8000-000000000001"})
+    assert given.status == "LIVE" and "status" not in given
+    assert given.uuid("id") == "A0000000-0000-4000-8000-000000000001"  # as given, checked
+    assert "id" not in given and len(given.uuid("id")) == 36  # absent: a new one
+    more = kit.AdminFields({"status": "x", "at": None, "name": "n", "bad": "no", "extra": 1})
+    assert more.instant("at", T0) == T0 and more.text("name") == "n" and more.text("none") is None
+    assert more.pop("missing", 7) == 7 and "extra" in more
+    with pytest.raises(ValueError, match="^bad must be a uuid"):
+        more.uuid("bad")
+    with pytest.raises(ValueError, match="^unknown consent fields: extra; allowed: a, b$"):
+        more.done("a, b")
+    with pytest.raises(ValueError, match="^at must be an RFC 3339"):
+        kit.AdminFields({"status": "x", "at": "soon"}).instant("at", T0)
+    kit.AdminFields({"status": "x"}).done("none")  # nothing left: nothing refused

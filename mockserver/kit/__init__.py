@@ -29,6 +29,7 @@ from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
 from .dialect import error_code, invalid, status_phrase
 from .fields import (
+    AdminFields,
     body_problem,
     check_fields,
     check_uuid,
@@ -55,6 +56,7 @@ JsonDict = dict[str, Any]
 
 __all__ = [
     "AdminCreated",
+    "AdminFields",
     "AdminRoutes",
     "ApiError",
     "BAD_REQUEST",
