@@ -664,3 +664,22 @@ def test_admin_fields_are_taken_once_with_their_checks_and_the_rest_refused() ->
     with pytest.raises(ValueError, match="^at must be an RFC 3339"):
         kit.AdminFields({"status": "x", "at": "soon"}).instant("at", T0)
     kit.AdminFields({"status": "x"}).done("none")  # nothing left: nothing refused
+
+
+def test_a_bearer_token_names_its_tenant_or_the_request_is_refused() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0}
+    tokens = Tokens("t:bearer", timedelta(minutes=5))
+    token, _ = tokens.issue(_ctx(store, clocks, "t"))
+    ctx = _ctx(store, clocks)
+    ctx.credentials = {"Bearer": token}
+    refused = ApiError(401, "unauthenticated", "no")
+    assert tokens.bearer(ctx, "Bearer", lambda: refused) == "t"
+    ctx.credentials = {}
+    with pytest.raises(ApiError) as raised:
+        tokens.bearer(ctx, "Bearer", lambda: refused)
+    assert raised.value is refused
+    ctx.credentials = {"Bearer": token}
+    clocks[None] = T0 + timedelta(minutes=5)  # expired on the tenant's clock
+    with pytest.raises(ApiError):
+        tokens.bearer(ctx, "Bearer", lambda: refused)

@@ -79,3 +79,18 @@ def test_a_cursor_of_another_tenant_or_none_at_all_is_refused() -> None:
     assert _after(filters, _ctx("acme", ["a"]), cursors, "nope", limit=1) is None
     unpositioned = cursors.issue(None, {"tenant": "acme"})
     assert _after(filters, _ctx("acme", ["a"]), cursors, unpositioned, limit=1) is None
+
+
+def test_a_page_ordered_by_a_field_puts_nulls_first_and_keeps_ties_in_list_order() -> None:
+    ctx = _ctx("acme", ["a", "b", "c", "d", "e"])
+    values = {"a": 2, "b": None, "c": 1, "d": 2, "e": None}
+    for record in ctx.listing()[0]:
+        record.data["rank"] = values[record.id]
+    filters = kit.Filters({})
+    up, total = filters.ordered(ctx, "rank", status=None)
+    assert [r.id for r in up] == ["b", "e", "c", "a", "d"] and total == 5
+    down, _ = filters.ordered(ctx, "rank", descending=True)
+    assert [r.id for r in down] == ["a", "d", "c", "b", "e"]
+    page, total = filters.ordered(ctx, "rank", offset=1, limit=2)
+    assert [r.id for r in page] == ["e", "c"] and total == 5
+    assert ctx.calls[-1] == {"limit": None}  # the whole filtered set, not the page, is read

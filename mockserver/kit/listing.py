@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -47,6 +48,24 @@ class Filters:
         """A page of `ctx.listing`, filtered by what `ctx.query` names."""
         return ctx.listing(keep=self.keep(ctx.query), **paging)
 
+    def ordered(
+        self,
+        ctx: Context,
+        field: str,
+        *,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        **paging: Any,
+    ) -> tuple[list[Record], int]:
+        """A page ordered by `field` rather than the list order: a missing or null value first
+        ascending, last descending (as SQL Server orders), ties in the list order. The filtered
+        set is read (`paging`: `status`); a heap keeps only up to the page's end."""
+        records, total = self.page(ctx, **paging)
+        pick = heapq.nlargest if descending else heapq.nsmallest
+        end = len(records) if limit is None else offset + limit
+        return pick(end, records, key=lambda r: _nulls_first(r.data.get(field)))[offset:], total
+
     def after(
         self,
         ctx: Context,
@@ -74,6 +93,10 @@ class Filters:
             return page, total, None
         last = {"tenant": ctx.tenant, "after": order_key(page[-1].data)}
         return page, total, cursors.issue(ctx, last)
+
+
+def _nulls_first(value: Any) -> tuple[bool, Any]:
+    return (value is not None, "" if value is None else value)
 
 
 def equal(field: str, *, fold: bool = False) -> Check:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import base64
-import heapq
 import math
 import secrets
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from ... import kit
 from .consent import STATES, new_consent, render
@@ -160,15 +157,6 @@ def _order(value: str) -> tuple[str, bool]:
     return ORDER_FIELDS[field.lower()], direction.lower() == "desc"
 
 
-def _sort_key(field: str) -> Callable[[kit.JsonDict], tuple[bool, Any]]:
-    # Null first ascending, last descending (SQL Server's order); status 0 sorts as itself.
-    def key(data: kit.JsonDict) -> tuple[bool, Any]:
-        value = data.get(field)
-        return (value is not None, "" if value is None else value)
-
-    return key
-
-
 @handlers
 def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
@@ -176,17 +164,15 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     start = (page - 1) * count
     status = STATES.parse_status(query["Status"]) if "Status" in query else None
     field, descending = _order(str(query.get("OrderBy", "createdOn desc")))
+    paging: kit.JsonDict = {"status": status, "descending": descending}
+    paging |= {"offset": start, "limit": count}
     if field == "createdOn":  # the store's own order: only this page is read
-        paging = {"descending": descending, "offset": start, "limit": count}
-        records, total = FILTERS.page(ctx, status=status, **paging)
-        shown = [r.data for r in records]
-    else:  # the filtered set, in creation order; a heap keeps only up to the page's end
-        records, total = FILTERS.page(ctx, status=status)
-        pick = heapq.nlargest if descending else heapq.nsmallest
-        shown = pick(start + count, (r.data for r in records), key=_sort_key(field))[start:]
+        records, total = FILTERS.page(ctx, **paging)
+    else:  # null first ascending, last descending (SQL Server's); status 0 sorts as itself
+        records, total = FILTERS.ordered(ctx, field, **paging)
     meta = {"currentPage": page, "pageSize": count, "totalCount": total}
     meta["totalPages"] = math.ceil(total / count)
-    return kit.Reply(200, {"data": [render(d) for d in shown], "meta": meta})
+    return kit.Reply(200, {"data": [render(r.data) for r in records], "meta": meta})
 
 
 def _settings_id(data: kit.JsonDict, wanted: str) -> bool:
