@@ -683,3 +683,20 @@ def test_a_bearer_token_names_its_tenant_or_the_request_is_refused() -> None:
     clocks[None] = T0 + timedelta(minutes=5)  # expired on the tenant's clock
     with pytest.raises(ApiError):
         tokens.bearer(ctx, "Bearer", lambda: refused)
+
+
+def test_a_page_acts_only_on_a_consent_awaiting_it() -> None:
+    states = States({"NEW": ("LIVE",), "LIVE": ()})
+    assert Pages.awaiting(states, {"status": "NEW"}, ("NEW",), "Done") == "NEW"
+    with pytest.raises(PageRefused) as refused:
+        Pages.awaiting(states, {"status": "LIVE"}, ("NEW",), "Done")
+    assert (refused.value.heading, refused.value.status) == ("Done", 409)
+    assert refused.value.message == "This consent is LIVE."
+    with pytest.raises(PageRefused, match="^It is LIVE already$"):
+        Pages.awaiting(states, {"status": "LIVE"}, ["NEW"], "Done", "It is {status} already")
+
+
+def test_a_webhook_signature_is_the_hex_hmac_sha256_of_the_body() -> None:
+    # RFC 4231's test case 2: key "Jefe".
+    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    assert kit.hmac_hex("Jefe", b"what do ya want for nothing?") == expected

@@ -45,7 +45,7 @@ from .fields import (
 )
 from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
 from .journey import Site, Tickets, is_http_url, with_params
-from .jwt import sign_jwt, verify_jwt
+from .jwt import hmac_hex, sign_jwt, verify_jwt
 from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
 from .pages import PageRefused, Pages
 from .seal import Seals
@@ -98,6 +98,7 @@ __all__ = [
     "equal",
     "error_code",
     "format_instant",
+    "hmac_hex",
     "instant_field",
     "invalid",
     "is_http_url",

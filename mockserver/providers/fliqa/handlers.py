@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hmac
 import secrets
 import uuid
 from datetime import timedelta
@@ -80,7 +79,7 @@ def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
         raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
     for key in keys:
         entry = ctx.store.get_value(OTP_NS, key, ctx.now)
-        if not entry or not hmac.compare_digest(entry["otp"].encode(), otp.encode()):
+        if not entry or not kit.same_secret(entry["otp"], otp):
             continue
         taken = ctx.store.take_value(OTP_NS, key, ctx.now)
         if taken and taken["otp"] == otp:

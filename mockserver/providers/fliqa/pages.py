@@ -15,10 +15,9 @@ _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
 def _check_open(data: kit.JsonDict) -> None:
-    status, owed = data["status"], pending(data)
-    if status not in ("initiated", "started", "received"):
-        raise kit.PageRefused("Bank step not open", f"This consent is already {status}.", 409)
-    if owed:
+    says = "This consent is already {status}."
+    PAGES.awaiting(STATES, data, ("initiated", "started", "received"), "Bank step not open", says)
+    if owed := pending(data):
         message = f"The bank step opens once every item has a value; missing: {', '.join(owed)}."
         raise kit.PageRefused("Bank step not open", message, 409)
 
