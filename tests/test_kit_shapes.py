@@ -18,6 +18,11 @@ def test_a_projection_shows_its_fields_in_order_missing_ones_as_null() -> None:
     assert render({"id": "b"}) == {"status": None, "id": "b", "name": None}
 
 
+def test_a_projection_may_leave_out_null_and_missing_fields() -> None:
+    render = kit.projection(("b", "a", "c"), omit_null=True)
+    assert list(render({"a": 1, "b": 0, "c": None, "d": 4}).items()) == [("b", 0), ("a", 1)]
+
+
 def test_without_drops_the_names_given_and_keeps_the_order() -> None:
     strip = kit.without("token", "missing")
     assert list(strip({"b": 1, "token": "t", "a": 2})) == ["b", "a"]

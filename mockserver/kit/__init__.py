@@ -24,7 +24,7 @@ from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
-from .admin_doc import BAD_REQUEST, admin_operation, answer, json_object, parameter
+from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_object, parameter
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
 from .dialect import error_code, invalid, status_phrase
@@ -79,6 +79,8 @@ __all__ = [
     "Reply",
     "Seals",
     "Site",
+    "TENANT",
+    "TEXT",
     "States",
     "TenantHooks",
     "Tickets",

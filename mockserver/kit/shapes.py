@@ -15,10 +15,12 @@ def public(data: JsonDict) -> JsonDict:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
-def projection(fields: Iterable[str]) -> Callable[[JsonDict], JsonDict]:
+def projection(fields: Iterable[str], *, omit_null: bool = False) -> Callable[[JsonDict], JsonDict]:
     """A `render` showing exactly `fields` (a spec schema's, `spec_fields`), in their order,
-    a field the record lacks as null."""
+    a field the record lacks as null (with `omit_null`, a null or missing one not at all)."""
     shown = tuple(fields)
+    if omit_null:
+        return lambda data: {key: data[key] for key in shown if data.get(key) is not None}
     return lambda data: {key: data.get(key) for key in shown}
 
 

@@ -7,15 +7,14 @@ from typing import Any
 from ... import kit
 from .notify import DAYS, MAX_NOTICE_DAYS, NOTICE, notice_days
 
-_TENANT = {"type": "string", "minLength": 1}
 _DAYS = {
     "type": "integer",
     "minimum": 0,
     "maximum": MAX_NOTICE_DAYS,
     "description": "Days before consentEnd the UpcomingExpiration notification is sent (0: never).",
 }
-_SETTING = kit.json_object({"tenant": _TENANT, "upcomingExpirationDays": _DAYS})
-_REQUEST = kit.json_object({"tenant": _TENANT, "upcomingExpirationDays": _DAYS}, closed=True)
+_SETTING = kit.json_object({"tenant": kit.TENANT, "upcomingExpirationDays": _DAYS})
+_REQUEST = kit.json_object({"tenant": kit.TENANT, "upcomingExpirationDays": _DAYS}, closed=True)
 _ANSWER = {"200": kit.answer("The client's notice period.", _SETTING), "400": kit.BAD_REQUEST}
 
 ROUTES = kit.AdminRoutes(tenant="the client_id")
@@ -32,7 +31,7 @@ def _shown(site: kit.Site, ctx: kit.Context) -> Any:
     "attoNotificationSettings",
     "A client's upcoming-expiration notice period (default 7 days)",
     responses=_ANSWER,
-    parameters=[kit.parameter("tenant", "query", _TENANT, required=True)],
+    parameters=[kit.parameter("tenant", "query", kit.TENANT, required=True)],
 )
 def read_notice_days(site: kit.Site) -> Any:
     return _shown(site, site.context(site.args()["tenant"]))

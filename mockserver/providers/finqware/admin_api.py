@@ -10,17 +10,17 @@ from .consent import DEFAULT_SKILL, SKILLS
 from .handlers import issue_temp_token
 from .session import NO_SESSION, decide_sca
 
-_TENANT = {"type": "string", "minLength": 1}
-_TEXT = {"type": "string"}
 _PROBLEM = {"type": "object"}
 _REQUEST = kit.json_object(
-    {"tenant": _TENANT, "skill": {"enum": list(SKILLS)}}, ["tenant"], closed=True
+    {"tenant": kit.TENANT, "skill": {"enum": list(SKILLS)}}, ["tenant"], closed=True
 )
-_ANSWER = kit.json_object({"tenant": _TEXT, "skill": _TEXT, "temp_token": _TEXT})
+_ANSWER = kit.json_object({"tenant": kit.TEXT, "skill": kit.TEXT, "temp_token": kit.TEXT})
 _DECISION = kit.json_object(
-    {"tenant": _TENANT, "decision": {"enum": ["approve", "reject"]}}, closed=True
+    {"tenant": kit.TENANT, "decision": {"enum": ["approve", "reject"]}}, closed=True
 )
-_DECIDED = kit.json_object({"session_id": _TEXT, "sca_status": {"enum": ["APPROVED", "REJECTED"]}})
+_DECIDED = kit.json_object(
+    {"session_id": kit.TEXT, "sca_status": {"enum": ["APPROVED", "REJECTED"]}}
+)
 
 ROUTES = kit.AdminRoutes(tenant="the client_id")
 admin, admin_paths = ROUTES.mount, ROUTES.paths
@@ -38,7 +38,7 @@ admin, admin_paths = ROUTES.mount, ROUTES.paths
         "409": kit.answer("Its sca step is not waiting.", _PROBLEM),
     },
     body=_DECISION,
-    parameters=[kit.parameter("session_id", "path", _TEXT, required=True)],
+    parameters=[kit.parameter("session_id", "path", kit.TEXT, required=True)],
 )
 def session_sca(site: kit.Site, body: kit.JsonDict, session_id: str) -> Any:
     try:

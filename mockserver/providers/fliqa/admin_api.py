@@ -9,7 +9,7 @@ from ... import kit
 from .handlers import OUTBOX_CAPACITY, OUTBOX_FEED
 
 _MESSAGE = kit.json_object(
-    {"channel": {"enum": ["sms", "email"]}, "otp": {"type": "string"}},
+    {"channel": {"enum": ["sms", "email"]}, "otp": kit.TEXT},
     ["id", "channel", "to", "otp", "tenant"],
 )
 _MESSAGES = kit.json_object(
@@ -21,7 +21,7 @@ admin, admin_paths = ROUTES.mount, ROUTES.paths
 ROUTES.shared(
     "/outbox",
     [
-        kit.parameter(name, "query", {"type": "string"}, description=text)
+        kit.parameter(name, "query", kit.TEXT, description=text)
         for name, text in (
             ("msisdn", "Only SMS to this number (digits compared)."),
             ("email", "Only e-mails to this address (case-insensitive)."),

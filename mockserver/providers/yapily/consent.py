@@ -62,9 +62,8 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as Yapily shows it, without the clock-dependent `timeToExpire*` fields."""
-    return {key: data[key] for key in PUBLIC_FIELDS if data.get(key) is not None}
+# The consent as Yapily shows it, without the clock-dependent `timeToExpire*` fields.
+render = kit.projection(PUBLIC_FIELDS, omit_null=True)
 
 
 def authorise(data: kit.JsonDict, at: datetime) -> None:
