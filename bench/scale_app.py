@@ -24,7 +24,8 @@ from flask import Flask
 
 from mockserver import create_app
 from mockserver.behaviour import index_keys
-from mockserver.providers.api1 import PROVIDER, new_consent, transition
+from mockserver.providers.api1 import PROVIDER
+from mockserver.providers.api1.consent import move, new_consent
 from mockserver.stores.sqlite import SqliteStore
 from mockserver.wsgi import collector_paused, freeze_heap
 
@@ -46,9 +47,9 @@ def consents(size: int, shape: str) -> Iterator[tuple[str, str, dict[str, Any]]]
         data = new_consent(cid, f"Company {n}", now)
         status = STATUSES[n % 4]
         if status == "INACTIVE":
-            transition(data, "ACCEPTED", now, "fortnox")
+            move(data, "ACCEPTED", now, "fortnox")
         if status != "CREATED":
-            transition(data, status, now, "fortnox")
+            move(data, status, now, "fortnox")
         yield tenant, cid, data
 
 

@@ -91,6 +91,19 @@ class FirstSecret:
 
         return seed_tenant
 
+    def key_seeder(self, allowed: str) -> Callable[[Context, JsonDict], None]:
+        """A `seed_tenant` for keys that are their own tenant: the fixtures' `credentials: {}`
+        register the tenant's key (with an empty secret); any field is refused (`allowed` says
+        what is, as the refusal does)."""
+
+        def seed_tenant(ctx: Context, credentials: JsonDict) -> None:
+            if credentials:
+                unknown = ", ".join(sorted(credentials))
+                raise ValueError(f"unknown fields: {unknown}; allowed: {allowed}")
+            self.register(ctx, ctx.tenant, "")
+
+        return seed_tenant
+
     def entry(self, ctx: Context, tenant: str) -> JsonDict | None:
         found = ctx.store.get_value(self.namespace, tenant, ctx.now)
         return found if _entry(found) else None

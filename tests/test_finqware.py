@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 from mockserver import SimClock, create_app, kit
 from mockserver.factories import make_consents
 from mockserver.providers import finqware
+from mockserver.providers.finqware.consent import STATES
 
 from tests_helpers import json_of
 
@@ -752,4 +753,4 @@ def test_request_fields_match_the_spec() -> None:
         required, optional = bodies[operation["operationId"]]
         assert required == tuple(schema["required"]), path
         assert set(optional) == set(schema["properties"]) - set(schema["required"]), path
-    assert schemas["ConsentStatus"]["enum"] == list(finqware.STATUSES)
+    assert schemas["ConsentStatus"]["enum"] == list(STATES.statuses)

@@ -14,10 +14,13 @@ from werkzeug.test import TestResponse
 
 from mockserver import SimClock, create_app
 from mockserver.factories import make_consents
-from mockserver.providers.fliqa import STATUSES, TRANSITIONS, iban_ok, phone_problem
+from mockserver.providers.fliqa.consent import STATES
+from mockserver.providers.fliqa.dialect import iban_ok, phone_problem
 
 from conftest import T0
 from tests_helpers import json_of
+
+STATUSES, TRANSITIONS = STATES.statuses, STATES.transitions
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSENTS = "/fliqa/service/consent"

@@ -478,6 +478,19 @@ def test_a_seeder_registers_the_fixtures_secret() -> None:
             seed(ctx, bad)
 
 
+def test_a_key_seeder_registers_the_tenant_as_its_own_key_and_takes_no_field() -> None:
+    store = MemoryStore()
+    ctx = _ctx(store, {None: T0}, "key-1", mode="registered")
+    registry = FirstSecret("t:key", hashed=True)
+    seed = registry.key_seeder("none: the key is the tenant")
+    assert registry.claim(ctx, "key-1", "") is None  # registered mode: not yet
+    seed(ctx, {})
+    assert registry.claim(ctx, "key-1", "") is not None
+    with pytest.raises(ValueError) as refused:
+        seed(ctx, {"secret": "s", "a": 1})
+    assert str(refused.value) == "unknown fields: a, secret; allowed: none: the key is the tenant"
+
+
 def test_tenant_hooks_see_only_their_tenants_hooks_and_land_in_the_registry() -> None:
     store = MemoryStore()
     clocks: dict[str | None, datetime] = {None: T0}
@@ -620,3 +633,70 @@ def test_a_jwt_carries_its_claims_signed_and_verifies_only_with_its_key() -> Non
     assert kit.verify_jwt(token, b"key") is None  # another algorithm
     assert kit.verify_jwt(f"{header}.{b64url(b'{}')}.{token.rsplit('.', 1)[1]}", b"key") is None
     assert kit.verify_jwt("a.b", b"key") is None
+
+
+def test_an_invalid_field_is_a_400_with_its_violation() -> None:
+    err = kit.invalid("body", "status", "status is wrong.", code="BAD", said="is wrong")
+    assert (err.status, err.kind, err.message, err.code) == (
+        400,
+        "invalid_request",
+        "status is wrong.",
+        "BAD",
+    )
+    [violation] = err.violations
+    assert (violation.location, violation.name, violation.message) == ("body", "status", "is wrong")
+    plain = kit.invalid("query", "limit", "limit is missing")
+    assert plain.code is None and plain.violations[0].message == "limit is missing"
+
+
+def test_admin_fields_are_taken_once_with_their_checks_and_the_rest_refused() -> None:
+    given = kit.AdminFields({"status": "LIVE", "id": "A0000000-0000-4000-8000-000000000001"})
+    assert given.status == "LIVE" and "status" not in given
+    assert given.uuid("id") == "A0000000-0000-4000-8000-000000000001"  # as given, checked
+    assert "id" not in given and len(given.uuid("id")) == 36  # absent: a new one
+    more = kit.AdminFields({"status": "x", "at": None, "name": "n", "bad": "no", "extra": 1})
+    assert more.instant("at", T0) == T0 and more.text("name") == "n" and more.text("none") is None
+    assert more.pop("missing", 7) == 7 and "extra" in more
+    with pytest.raises(ValueError, match="^bad must be a uuid"):
+        more.uuid("bad")
+    with pytest.raises(ValueError, match="^unknown consent fields: extra; allowed: a, b$"):
+        more.done("a, b")
+    with pytest.raises(ValueError, match="^at must be an RFC 3339"):
+        kit.AdminFields({"status": "x", "at": "soon"}).instant("at", T0)
+    kit.AdminFields({"status": "x"}).done("none")  # nothing left: nothing refused
+
+
+def test_a_bearer_token_names_its_tenant_or_the_request_is_refused() -> None:
+    store = MemoryStore()
+    clocks: dict[str | None, datetime] = {None: T0}
+    tokens = Tokens("t:bearer", timedelta(minutes=5))
+    token, _ = tokens.issue(_ctx(store, clocks, "t"))
+    ctx = _ctx(store, clocks)
+    ctx.credentials = {"Bearer": token}
+    refused = ApiError(401, "unauthenticated", "no")
+    assert tokens.bearer(ctx, "Bearer", lambda: refused) == "t"
+    ctx.credentials = {}
+    with pytest.raises(ApiError) as raised:
+        tokens.bearer(ctx, "Bearer", lambda: refused)
+    assert raised.value is refused
+    ctx.credentials = {"Bearer": token}
+    clocks[None] = T0 + timedelta(minutes=5)  # expired on the tenant's clock
+    with pytest.raises(ApiError):
+        tokens.bearer(ctx, "Bearer", lambda: refused)
+
+
+def test_a_page_acts_only_on_a_consent_awaiting_it() -> None:
+    states = States({"NEW": ("LIVE",), "LIVE": ()})
+    assert Pages.awaiting(states, {"status": "NEW"}, ("NEW",), "Done") == "NEW"
+    with pytest.raises(PageRefused) as refused:
+        Pages.awaiting(states, {"status": "LIVE"}, ("NEW",), "Done")
+    assert (refused.value.heading, refused.value.status) == ("Done", 409)
+    assert refused.value.message == "This consent is LIVE."
+    with pytest.raises(PageRefused, match="^It is LIVE already$"):
+        Pages.awaiting(states, {"status": "LIVE"}, ["NEW"], "Done", "It is {status} already")
+
+
+def test_a_webhook_signature_is_the_hex_hmac_sha256_of_the_body() -> None:
+    # RFC 4231's test case 2: key "Jefe".
+    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    assert kit.hmac_hex("Jefe", b"what do ya want for nothing?") == expected

@@ -16,9 +16,12 @@ from flask.testing import FlaskClient
 
 from mockserver import SimClock, create_app
 from mockserver.factories import make_consents
-from mockserver.providers.yapily import STATUSES, verify_token
+from mockserver.providers.yapily.consent import STATES
+from mockserver.providers.yapily.formats import verify_token
 
 from tests_helpers import json_of
+
+STATUSES = STATES.statuses
 
 ROOT = Path(__file__).parents[1]
 T0 = "2026-01-05T09:30:00.000Z"

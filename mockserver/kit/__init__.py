@@ -24,10 +24,12 @@ from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
 from .access import FirstSecret, Tokens, api_key_tenant, same_secret
-from .admin_doc import BAD_REQUEST, admin_operation, answer, json_object, parameter
+from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_object, parameter
+from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
-from .dialect import error_code, status_phrase
+from .dialect import error_code, invalid, status_phrase
 from .fields import (
+    AdminFields,
     body_problem,
     check_fields,
     check_uuid,
@@ -43,16 +45,19 @@ from .fields import (
 )
 from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
 from .journey import Site, Tickets, is_http_url, with_params
-from .jwt import sign_jwt, verify_jwt
+from .jwt import hmac_hex, sign_jwt, verify_jwt
 from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
 from .pages import PageRefused, Pages
 from .seal import Seals
+from .shapes import projection, public, without
 from .states import Expire, Mark, Purge, States, at_field
 
 JsonDict = dict[str, Any]
 
 __all__ = [
     "AdminCreated",
+    "AdminFields",
+    "AdminRoutes",
     "ApiError",
     "BAD_REQUEST",
     "Context",
@@ -74,6 +79,8 @@ __all__ = [
     "Reply",
     "Seals",
     "Site",
+    "TENANT",
+    "TEXT",
     "States",
     "TenantHooks",
     "Tickets",
@@ -81,6 +88,7 @@ __all__ = [
     "TransitionRefused",
     "Violation",
     "WebhookDef",
+    "admin_body",
     "admin_operation",
     "answer",
     "api_key_tenant",
@@ -92,7 +100,9 @@ __all__ = [
     "equal",
     "error_code",
     "format_instant",
+    "hmac_hex",
     "instant_field",
+    "invalid",
     "is_http_url",
     "json_object",
     "missing_property",
@@ -103,6 +113,8 @@ __all__ = [
     "parameter",
     "parse_duration",
     "parse_instant",
+    "projection",
+    "public",
     "refuse_options",
     "refuse_unknown",
     "same_secret",
@@ -118,5 +130,6 @@ __all__ = [
     "text",
     "until",
     "verify_jwt",
+    "without",
     "with_params",
 ]

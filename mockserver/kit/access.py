@@ -72,6 +72,15 @@ class Tokens:
         ctx.store.put_value(self.namespace, key, entry, issued)
         return token, expires
 
+    def bearer(self, ctx: Context, scheme: str, refused: Callable[[], ApiError]) -> str:
+        """`identify` for a bearer token: the tenant the token the request carries in `scheme`
+        was issued to, while it is live on that tenant's clock; else the error `refused` makes
+        (the provider's 401)."""
+        grant = self.grant(ctx, str(ctx.credentials.get(scheme, "")))
+        if grant is None:
+            raise refused()
+        return str(grant["tenant"])
+
     def _located(self, token: str) -> tuple[str, str | None]:
         """The token's store key, and its secret part when the tokens are bounded."""
         if self.per_tenant is None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["BAD_REQUEST", "admin_operation", "answer", "json_object", "parameter"]
+__all__ = ["BAD_REQUEST", "TENANT", "TEXT", "admin_operation", "answer", "json_object", "parameter"]
 
 JsonDict = dict[str, Any]
 # The admin document's own 400 (admin-openapi.yaml), which every provider's route may answer.
 BAD_REQUEST: JsonDict = {"$ref": "#/components/responses/BadRequest"}
+TEXT: JsonDict = {"type": "string"}
+TENANT: JsonDict = {"type": "string", "minLength": 1}  # a route's `tenant` (`admin_body` checks it)
 
 
 def json_object(

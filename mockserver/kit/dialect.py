@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from http import HTTPStatus
 
 from ..behaviour import ApiError
+from ..validation import Violation
 
-__all__ = ["error_code", "status_phrase"]
+__all__ = ["error_code", "invalid", "status_phrase"]
 
 
 def error_code(
@@ -19,6 +20,15 @@ def error_code(
     """The provider's own code if the error carries one, else by the engine's kind, by the
     HTTP status (injected faults), and last `default`."""
     return err.code or by_kind.get(err.kind) or by_status.get(err.status) or default
+
+
+def invalid(
+    location: str, name: str, message: str, *, code: str | None = None, said: str | None = None
+) -> ApiError:
+    """A 400 refusing one field of the request as the engine's own checks do: with its
+    violation (`location`, `name`, and `said`, else `message`) for the dialect to show."""
+    violation = Violation(location, name, message if said is None else said)
+    return ApiError(400, "invalid_request", message, code=code, violations=[violation])
 
 
 def status_phrase(status: int, names: Mapping[int, str] | None = None) -> str:

@@ -15,6 +15,7 @@ from ..spec import read_yaml
 from ..validation import conforms
 
 __all__ = [
+    "AdminFields",
     "body_problem",
     "check_fields",
     "check_uuid",
@@ -187,3 +188,35 @@ def spec_bodies(spec_file: str) -> dict[str, tuple[tuple[str, ...], tuple[str, .
                 optional = tuple(n for n in schema.get("properties", {}) if n not in required)
                 found[operation["operationId"]] = (required, optional)
     return found
+
+
+class AdminFields:
+    """The fields `admin_create` is given (the admin API's, a fixture's consent), taken one by
+    one with their checks: `status` at once; what is left at the end is refused (`done`)."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self.left = dict(fields)
+        self.status: str = self.left.pop("status")
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.left
+
+    def pop(self, name: str, default: Any = None) -> Any:
+        return self.left.pop(name, default)
+
+    def uuid(self, name: str) -> str:
+        """A uuid field as given (a new one when absent), checked."""
+        value = str(self.left.pop(name, None) or uuid.uuid4())
+        check_uuid(value, name)
+        return value
+
+    def instant(self, name: str, default: datetime) -> datetime:
+        return instant_field(self.left.pop(name, None), default, name)
+
+    def text(self, name: str) -> str | None:
+        """An optional non-empty string field."""
+        return optional_text(self.left.pop(name, None), name)
+
+    def done(self, allowed: str, what: str = "unknown consent fields") -> None:
+        """Refuse the fields no check took, saying which are `allowed`."""
+        refuse_unknown(self.left, allowed, what)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..credentials import same_secret
 
-__all__ = ["b64url", "sign_jwt", "unb64url", "verify_jwt"]
+__all__ = ["b64url", "hmac_hex", "sign_jwt", "unb64url", "verify_jwt"]
 
 JsonDict = dict[str, Any]
 _DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
@@ -24,6 +24,12 @@ def b64url(raw: bytes) -> str:
 
 def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hmac_hex(secret: str, message: bytes) -> str:
+    """HMAC-SHA256 of `message` keyed by the secret's UTF-8 bytes, as lower-case hex (how
+    webhook signatures are written)."""
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _compact(value: Any) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -10,6 +11,7 @@ from ..behaviour import ApiError, Context, sort_stamp
 from ..clock import parse_instant
 from ..store import Record
 from ..validation import Violation
+from .journey import Tickets
 
 __all__ = ["Filters", "equal", "missing_property", "one_of", "order_by", "owned", "since", "until"]
 
@@ -45,6 +47,56 @@ class Filters:
     def page(self, ctx: Context, **paging: Any) -> tuple[list[Record], int]:
         """A page of `ctx.listing`, filtered by what `ctx.query` names."""
         return ctx.listing(keep=self.keep(ctx.query), **paging)
+
+    def ordered(
+        self,
+        ctx: Context,
+        field: str,
+        *,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int | None = None,
+        **paging: Any,
+    ) -> tuple[list[Record], int]:
+        """A page ordered by `field` rather than the list order: a missing or null value first
+        ascending, last descending (as SQL Server orders), ties in the list order. The filtered
+        set is read (`paging`: `status`); a heap keeps only up to the page's end."""
+        records, total = self.page(ctx, **paging)
+        pick = heapq.nlargest if descending else heapq.nsmallest
+        end = len(records) if limit is None else offset + limit
+        return pick(end, records, key=lambda r: _nulls_first(r.data.get(field)))[offset:], total
+
+    def after(
+        self,
+        ctx: Context,
+        cursors: Tickets,
+        cursor: str,
+        order_key: Callable[[JsonDict], str],
+        **paging: Any,
+    ) -> tuple[list[Record], int, str | None] | None:
+        """A cursor-paged list: the page after `cursor` (a key `cursors` issued to this
+        tenant, holding the order key of the last record shown; empty: the first page, the
+        store reading just it), its total, and the next page's cursor (None: the last page);
+        None for a cursor that is not one of the tenant's. `paging`: `status`, `limit`."""
+        limit = paging.pop("limit")
+        if cursor:
+            position = cursors.peek(ctx, cursor)
+            if not position or position.get("tenant") != ctx.tenant or "after" not in position:
+                return None
+            everything, total = self.page(ctx, **paging)
+            later = [r for r in everything if order_key(r.data) > position["after"]]
+            page, more = later[:limit], len(later) > limit
+        else:
+            page, total = self.page(ctx, limit=limit, **paging)
+            more = total > len(page)
+        if not more:
+            return page, total, None
+        last = {"tenant": ctx.tenant, "after": order_key(page[-1].data)}
+        return page, total, cursors.issue(ctx, last)
+
+
+def _nulls_first(value: Any) -> tuple[bool, Any]:
+    return (value is not None, "" if value is None else value)
 
 
 def equal(field: str, *, fold: bool = False) -> Check:

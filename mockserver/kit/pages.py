@@ -13,6 +13,7 @@ from ..behaviour import Context
 from ..lifecycle import TransitionRefused
 from ..store import Record
 from .journey import Site, Tickets, is_http_url
+from .states import States
 
 __all__ = ["PageRefused", "Pages"]
 
@@ -108,6 +109,21 @@ class Pages:
         if record is None:
             raise PageRefused(*self.not_found, 404)
         return record
+
+    @staticmethod
+    def awaiting(
+        states: States,
+        data: dict[str, Any],
+        allowed: Iterable[str],
+        heading: str,
+        says: str = "This consent is {status}.",
+    ) -> str:
+        """The consent's status when it is one of `allowed` (what the page acts on); else the
+        409 page: `heading`, and `says` naming the status."""
+        status = states.status_of(data)
+        if status not in allowed:
+            raise PageRefused(heading, says.format(status=status), 409)
+        return status
 
     @staticmethod
     def ticket(state: Any, link: str) -> Any:

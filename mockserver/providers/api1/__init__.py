@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from ... import kit
-from .consent import admin_transition, new_consent, transition
-
-__all__ = ["PROVIDER", "new_consent", "transition"]
 
 PROVIDER = kit.assemble(
     __name__,
     "API.1 (Zwapgrid) Consents API",
-    transition=admin_transition,
     default_tenant="sandbox-api1-key",
     credentials_doc="Header `x-api-key: sandbox-api1-key` (any non-empty key is its own tenant).",
     secret_tenant=True,

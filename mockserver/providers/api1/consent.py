@@ -41,9 +41,7 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as API.1 shows it (ConsentDto): internal bookkeeping removed."""
-    return {key: data.get(key) for key in PUBLIC_FIELDS}
+render = kit.projection(PUBLIC_FIELDS)  # the consent as API.1 shows it (ConsentDto)
 
 
 order_key = kit.order_by("createdOn")  # the default list order
@@ -56,9 +54,7 @@ recording = kit.Recording(
 )
 
 
-def transition(
-    data: kit.JsonDict, to: str, now: datetime, source: str | None = None
-) -> kit.JsonDict:
+def move(data: kit.JsonDict, to: str, now: datetime, source: str | None = None) -> kit.JsonDict:
     """Move a consent to a new status, filling what that status implies."""
     stamp = kit.format_instant(now)
     data.update(status=STATES.stored(to), updatedOn=stamp, _statusSince=stamp)
@@ -76,11 +72,9 @@ def _system(source: Any) -> Any:
     return source
 
 
-def admin_transition(
-    data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
-) -> kit.JsonDict:
+def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
     kit.refuse_options(options, source="the accounting system connected on ACCEPTED")
-    return transition(data, to, now, _system(options.get("source")))
+    return move(data, to, now, _system(options.get("source")))
 
 
 def new_consent(consent_id: str, name: str | None, now: datetime) -> kit.JsonDict:
@@ -92,34 +86,26 @@ def new_consent(consent_id: str, name: str | None, now: datetime) -> kit.JsonDic
 
 def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     """A consent in any state, with the defaults the API and the onboarding journey would give."""
-    fields = dict(fields)
-    status = fields.pop("status")
-    consent_id = str(fields.pop("id", None) or uuid.uuid4())
-    kit.check_uuid(consent_id, "id")
-    created = kit.instant_field(fields.pop("createdOn", None), ctx.now, "createdOn")
-    data = new_consent(consent_id, fields.pop("name", f"Sandbox consent {consent_id[:8]}"), created)
+    given = kit.AdminFields(fields)
+    consent_id = given.uuid("id")
+    created = given.instant("createdOn", ctx.now)
+    data = new_consent(consent_id, given.pop("name", f"Sandbox consent {consent_id[:8]}"), created)
     if data["name"] is not None and not isinstance(data["name"], str):
         raise ValueError("name must be a string or null")
-    source = _system(fields.pop("source", None))
-    settings_id = fields.pop("systemSettingsId", None)
+    source = _system(given.pop("source"))
+    settings_id = given.pop("systemSettingsId")
     if settings_id is not None:
         data["systemSettingsId"] = settings_id
         kit.check_uuid(settings_id, "systemSettingsId")
-    if status != "CREATED":
-        updated = kit.instant_field(fields.pop("updatedOn", None), created, "updatedOn")
-        transition(data, status, updated, source)
+    if given.status != "CREATED":
+        move(data, given.status, given.instant("updatedOn", created), source)
     elif source is not None:
         data["source"] = source
-    if "systemSettings" in fields:
-        data["systemSettings"] = fields.pop("systemSettings")
-    if "lastUsedOn" in fields:
-        last_used = kit.instant_field(fields.pop("lastUsedOn"), ctx.now, "lastUsedOn")
-        data["_lastUsedOn"] = kit.format_instant(last_used)
-    if "isTest" in fields:
-        data["_isTest"] = bool(fields.pop("isTest"))
-    kit.refuse_unknown(
-        fields,
-        "id, name, status, source, systemSettingsId, systemSettings, createdOn, "
-        "updatedOn, lastUsedOn, isTest",
-    )
+    if "systemSettings" in given:
+        data["systemSettings"] = given.pop("systemSettings")
+    if "lastUsedOn" in given:
+        data["_lastUsedOn"] = kit.format_instant(given.instant("lastUsedOn", ctx.now))
+    if "isTest" in given:
+        data["_isTest"] = bool(given.pop("isTest"))
+    given.done(", ".join((*PUBLIC_FIELDS, "lastUsedOn", "isTest")))  # the spec's, and these
     return kit.AdminCreated(consent_id, data)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import base64
-import heapq
 import math
 import secrets
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from ... import kit
 from .consent import STATES, new_consent, render
@@ -18,12 +15,7 @@ from .consent import STATES, new_consent, render
 KEYS = kit.FirstSecret("api1:key", hashed=True)
 identify = kit.api_key_tenant("ApiKey", KEYS)
 registries = (KEYS,)
-
-
-def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
-    """Fixture `credentials: {}` register the tenant's x-api-key (the tenant itself)."""
-    kit.refuse_unknown(set(credentials), "none: the x-api-key is the tenant", "unknown fields")
-    KEYS.register(ctx, ctx.tenant, "")
+seed_tenant = KEYS.key_seeder("none: the x-api-key is the tenant")  # `credentials: {}`
 
 
 _RFC = "https://tools.ietf.org/html/rfc9110#section-"
@@ -104,12 +96,8 @@ def update_consent(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
     body: kit.JsonDict = ctx.body
     if "status" in body and body["status"] != STATES.stored("REVOKED"):
-        raise kit.ApiError(
-            400,
-            "invalid_request",
-            "status can only be set to REVOKED (2).",
-            violations=[kit.Violation("body", "status", "can only be set to REVOKED (2)")],
-        )
+        said = "can only be set to REVOKED (2)"
+        raise kit.invalid("body", "status", f"status {said}.", said=said)
     stamp = kit.format_instant(ctx.now)
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
@@ -169,15 +157,6 @@ def _order(value: str) -> tuple[str, bool]:
     return ORDER_FIELDS[field.lower()], direction.lower() == "desc"
 
 
-def _sort_key(field: str) -> Callable[[kit.JsonDict], tuple[bool, Any]]:
-    # Null first ascending, last descending (SQL Server's order); status 0 sorts as itself.
-    def key(data: kit.JsonDict) -> tuple[bool, Any]:
-        value = data.get(field)
-        return (value is not None, "" if value is None else value)
-
-    return key
-
-
 @handlers
 def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
@@ -185,17 +164,15 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     start = (page - 1) * count
     status = STATES.parse_status(query["Status"]) if "Status" in query else None
     field, descending = _order(str(query.get("OrderBy", "createdOn desc")))
+    paging: kit.JsonDict = {"status": status, "descending": descending}
+    paging |= {"offset": start, "limit": count}
     if field == "createdOn":  # the store's own order: only this page is read
-        paging = {"descending": descending, "offset": start, "limit": count}
-        records, total = FILTERS.page(ctx, status=status, **paging)
-        shown = [r.data for r in records]
-    else:  # the filtered set, in creation order; a heap keeps only up to the page's end
-        records, total = FILTERS.page(ctx, status=status)
-        pick = heapq.nlargest if descending else heapq.nsmallest
-        shown = pick(start + count, (r.data for r in records), key=_sort_key(field))[start:]
+        records, total = FILTERS.page(ctx, **paging)
+    else:  # null first ascending, last descending (SQL Server's); status 0 sorts as itself
+        records, total = FILTERS.ordered(ctx, field, **paging)
     meta = {"currentPage": page, "pageSize": count, "totalCount": total}
     meta["totalPages"] = math.ceil(total / count)
-    return kit.Reply(200, {"data": [render(d) for d in shown], "meta": meta})
+    return kit.Reply(200, {"data": [render(r.data) for r in records], "meta": meta})
 
 
 def _settings_id(data: kit.JsonDict, wanted: str) -> bool:

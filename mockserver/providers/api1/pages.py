@@ -43,9 +43,7 @@ def sandbox(site: kit.Site) -> None:
         ctx = site.context(record.tenant)
         if not ONE_TIME_CODES.take(ctx, args.get("otc") or "", consentId=consent_id):
             raise kit.PageRefused("Link expired", _EXPIRED, 403)
-        status = STATES.status_of(record.data)
-        if status != "CREATED":
-            raise kit.PageRefused("Already connected", f"This consent is {status}.", 409)
+        PAGES.awaiting(STATES, record.data, ("CREATED",), "Already connected")
         state = {"consentId": consent_id, "redirecturl": url, "delay": delay}
         shown: dict[str, Any] = {"name": record.data.get("name") or "A service", "systems": SYSTEMS}
         shown |= {"journey": JOURNEY.issue(ctx, state), "chosen": chosen, "action": action}

@@ -1,34 +1,55 @@
-"""/__admin/atto/notifications in the admin API's OpenAPI document (GET /__admin/openapi.json)."""
+"""GET and POST /__admin/atto/notifications: a client's upcoming-expiration notice period."""
 
 from __future__ import annotations
 
-from ... import kit
-from .notify import MAX_NOTICE_DAYS
+from typing import Any
 
-_TENANT = {"type": "string", "minLength": 1}
+from ... import kit
+from .notify import DAYS, MAX_NOTICE_DAYS, NOTICE, notice_days
+
 _DAYS = {
     "type": "integer",
     "minimum": 0,
     "maximum": MAX_NOTICE_DAYS,
     "description": "Days before consentEnd the UpcomingExpiration notification is sent (0: never).",
 }
-_SETTING = kit.json_object({"tenant": _TENANT, "upcomingExpirationDays": _DAYS})
-_REQUEST = kit.json_object({"tenant": _TENANT, "upcomingExpirationDays": _DAYS}, closed=True)
+_SETTING = kit.json_object({"tenant": kit.TENANT, "upcomingExpirationDays": _DAYS})
+_REQUEST = kit.json_object({"tenant": kit.TENANT, "upcomingExpirationDays": _DAYS}, closed=True)
 _ANSWER = {"200": kit.answer("The client's notice period.", _SETTING), "400": kit.BAD_REQUEST}
 
-admin_paths = {
-    "/notifications": {
-        "get": kit.admin_operation(
-            "attoNotificationSettings",
-            "A client's upcoming-expiration notice period (default 7 days)",
-            _ANSWER,
-            parameters=[kit.parameter("tenant", "query", _TENANT, required=True)],
-        ),
-        "post": kit.admin_operation(
-            "attoSetNotificationSettings",
-            "Set it; consents not yet noticed take the new period",
-            _ANSWER,
-            body=_REQUEST,
-        ),
-    }
-}
+ROUTES = kit.AdminRoutes(tenant="the client_id")
+admin, admin_paths = ROUTES.mount, ROUTES.paths
+
+
+def _shown(site: kit.Site, ctx: kit.Context) -> Any:
+    return site.json({"tenant": ctx.tenant, "upcomingExpirationDays": notice_days(ctx)})
+
+
+@ROUTES.route(
+    "/notifications",
+    "get",
+    "attoNotificationSettings",
+    "A client's upcoming-expiration notice period (default 7 days)",
+    responses=_ANSWER,
+    parameters=[kit.parameter("tenant", "query", kit.TENANT, required=True)],
+)
+def read_notice_days(site: kit.Site) -> Any:
+    return _shown(site, site.context(site.args()["tenant"]))
+
+
+@ROUTES.route(
+    "/notifications",
+    "post",
+    "attoSetNotificationSettings",
+    "Set it; consents not yet noticed take the new period",
+    responses=_ANSWER,
+    body=_REQUEST,
+)
+def set_notice_days(site: kit.Site, body: kit.JsonDict) -> Any:
+    """Keep a tenant's notice period and give it to its consents not noticed yet."""
+    ctx, days = site.context(body["tenant"]), body["upcomingExpirationDays"]
+    ctx.store.put_value(NOTICE, ctx.tenant, days, None)
+    for record in ctx.records():
+        if record.data.get(DAYS) != days:  # a consent already noticed stays so (see notice_at)
+            ctx.update(record, lambda current: {**current, DAYS: days})
+    return _shown(site, ctx)

@@ -67,9 +67,8 @@ def _consent_schema() -> kit.JsonDict:
     return properties
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as Atto shows it: the 18 fields of the spec (and the seed), in its order."""
-    return {key: data.get(key) for key in _consent_schema()}
+# The consent as Atto shows it: the 18 fields of the spec (and the seed), in its order.
+render = kit.projection(_consent_schema())
 
 
 order_key = kit.order_by("_createdAt")  # lists show consents in the order they were created
@@ -169,17 +168,16 @@ def new_consent(
 def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     """A consent in any status, with the defaults Atto Connect gives (bank 1, 90 days...);
     each field is checked against the spec's Consent schema."""
-    fields = dict(fields)
-    status = fields.pop("status")
-    raw_id = fields.pop("consentId", None) or fields.pop("id", None) or uuid.uuid4()
+    taken = kit.AdminFields(fields)
+    raw_id = taken.pop("consentId") or taken.pop("id") or uuid.uuid4()
     consent_id = kit.check_uuid(raw_id, "consentId")
     properties = {
         k: v for k, v in _consent_schema().items() if k not in ("consentId", "consentStatus")
     }
     kit.refuse_unknown(
-        set(fields) - set(properties), f"status, consentId (or id), {', '.join(properties)}"
+        set(taken.left) - set(properties), f"status, consentId (or id), {', '.join(properties)}"
     )
-    given = kit.check_fields(fields, properties)
+    given = kit.check_fields(taken.left, properties)
     customer_ref = given.get("customerReference", f"sandbox-customer-{consent_id[:8]}")
     provider_id = given.get("providerId", DEFAULT_PROVIDER)
     data = new_consent(ctx, consent_id, customer_ref=customer_ref, provider_id=provider_id)
@@ -188,7 +186,7 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
         data["providerName"] = PROVIDERS.get(provider_id)
     if "userId" not in given:
         data["userId"] = user_id(ctx.tenant, data["customerReference"])
-    _status_defaults(data, status, ctx.now, given)
+    _status_defaults(data, taken.status, ctx.now, given)
     return kit.AdminCreated(consent_id, data)
 
 

@@ -16,6 +16,9 @@ registries = (CLIENTS,)
 seed_tenant = CLIENTS.seeder("client_secret")  # the fixtures' credentials
 
 
+EXPIRED = "The access token is unknown or expired."
+
+
 def unauthorised(details: str) -> kit.ApiError:
     return kit.ApiError(401, "unauthenticated", details, code="unauthorised_client")
 
@@ -26,10 +29,7 @@ def identify(ctx: kit.Context) -> str:
     if ctx.operation_id == "createToken":
         client_id = ctx.body.get("client_id") if isinstance(ctx.body, dict) else None
         return client_id if isinstance(client_id, str) else ""
-    grant = TOKENS.grant(ctx, str(ctx.credentials.get("bearerAuth", "")))
-    if grant is None:
-        raise unauthorised("The access token is unknown or expired.")
-    return str(grant["tenant"])
+    return TOKENS.bearer(ctx, "bearerAuth", lambda: unauthorised(EXPIRED))
 
 
 _DESCRIPTIONS = {

@@ -63,13 +63,10 @@ def _reauth_entry(site: kit.Site, args: Mapping[str, str], redirect_url: str) ->
     client_id = _client_of(site, args)
     record = site.find(consent_id)
     record = PAGES.found(record if record and record.tenant == client_id else None)
-    status = consent.STATES.status_of(record.data)
-    if status not in OPEN:
-        message = (
-            f"This consent is {status}; only a Pending, Expired or Revoked consent can go "
-            "through Atto Connect."
-        )
-        raise kit.PageRefused("Nothing to do", message, 409)
+    says = "This consent is {status}; only a Pending, Expired or Revoked consent can go "
+    PAGES.awaiting(
+        consent.STATES, record.data, OPEN, "Nothing to do", says + "through Atto Connect."
+    )
     key = JOURNEY.issue(
         ctx, {"step": "decide", "consentId": consent_id, "redirectUrl": redirect_url}
     )
@@ -156,9 +153,7 @@ def sandbox(site: kit.Site) -> None:
         state = JOURNEY.peek(site.context(""), key)
         PAGES.ticket(state and state.get("consentId") == consent_id, _LINK)
         record = PAGES.found(site.find(consent_id))
-        status = consent.STATES.status_of(record.data)
-        if status not in OPEN:
-            raise kit.PageRefused("Already done", f"This consent is {status}.", 409)
+        PAGES.awaiting(consent.STATES, record.data, OPEN, "Already done")
         return _decision_page(site, record, key)
 
     @PAGES.route(site, "/connect/<consent_id>/decision", methods=("POST",))

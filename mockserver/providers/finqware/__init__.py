@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 from ... import kit
-from .consent import STATES
-
-__all__ = ["PROVIDER", "STATUSES"]
-
-STATUSES = STATES.statuses
 
 PROVIDER = kit.assemble(
     __name__,

@@ -32,9 +32,7 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as `result` of /v1/consents/get shows it: bookkeeping (`_...`) removed."""
-    return {key: value for key, value in data.items() if not key.startswith("_")}
+render = kit.public  # the consent as `result` of /v1/consents/get shows it
 
 
 def token() -> str:
@@ -109,32 +107,29 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
 
 def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     """A consent in any status, with the defaults a token exchange (and then delete) gives."""
-    fields = dict(fields)
-    status = fields.pop("status")
-    credentials_id = kit.text(
-        fields.pop("credentials_id", None) or str(uuid.uuid4()), "credentials_id"
-    )
-    access_token = kit.text(fields.pop("access_token", None) or token(), "access_token")
-    skill = fields.pop("skill", DEFAULT_SKILL)
+    given = kit.AdminFields(fields)
+    status = given.status
+    credentials_id = kit.text(given.pop("credentials_id") or str(uuid.uuid4()), "credentials_id")
+    access_token = kit.text(given.pop("access_token") or token(), "access_token")
+    skill = given.pop("skill", DEFAULT_SKILL)
     if skill not in SKILLS:
         raise ValueError(f"skill {skill!r} is not a sandbox skill; known: {', '.join(SKILLS)}")
-    name = kit.text(fields.pop("name", None) or tenant_name(ctx), "name")
+    name = kit.text(given.pop("name") or tenant_name(ctx), "name")
     # An EXPIRED consent by default expired just now, at the end of its 90 days.
     default_created = ctx.now - CONSENT_DURATION if status == "EXPIRED" else ctx.now
-    created = kit.instant_field(fields.pop("utc_created", None), default_created, "utc_created")
+    created = given.instant("utc_created", default_created)
     data = new_consent(credentials_id, access_token, skill, ctx.tenant, name, created)
     for key in ("consent_exp", "max_data_retention"):
-        if key in fields:
-            data[key] = kit.format_instant(kit.instant_field(fields.pop(key), created, key))
+        if key in given:
+            data[key] = kit.format_instant(given.instant(key, created))
     if kit.parse_instant(data["consent_exp"]) < created:
         raise ValueError("consent_exp must not be before utc_created")
     default_end = max(created, min(ctx.now, kit.parse_instant(data["consent_exp"])))
-    ended = kit.instant_field(fields.pop("utc_last_update", None), default_end, "utc_last_update")
-    retention = _admin_retention(fields.pop("pcd_data_retention", None))
-    kit.refuse_unknown(
-        fields,
+    ended = given.instant("utc_last_update", default_end)
+    retention = _admin_retention(given.pop("pcd_data_retention"))
+    given.done(
         "credentials_id, access_token, skill, name, utc_created, utc_last_update, consent_exp, "
-        "max_data_retention, pcd_data_retention, status",
+        "max_data_retention, pcd_data_retention, status"
     )
     if status != "ACTIVE":
         if ended < created:
@@ -150,5 +145,5 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
 # (`originator`, `tenant_app_info`) follow from the replaying tenant.
 recording = kit.Recording(
     schema="ConsentInfo",
-    to_fixture=lambda c: {k: v for k, v in c.items() if k not in ("originator", "tenant_app_info")},
+    to_fixture=kit.without("originator", "tenant_app_info"),
 )

@@ -1,5 +1,4 @@
-"""The sandbox pages (the onboarding journey, the session's bank authentication) and the admin
-shortcuts (a temp_token, a session's SCA decision)."""
+"""The sandbox pages: the onboarding journey and the session's bank authentication."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from typing import Any
 from ... import kit
 from .consent import DEFAULT_SKILL, SKILLS, tenant_name
 from .handlers import APP_KEYS, TENANTS, issue_temp_token
-from .session import PENDING, SESSIONS, decide_sca
+from .session import NO_SESSION, PENDING, SESSIONS, decide_sca
 
 PAGES = kit.Pages(__package__)
 # The journey's state travels in the page as a signed token (opening the page stores nothing);
@@ -102,7 +101,7 @@ def sandbox(site: kit.Site) -> None:
         try:
             state = decide_sca(ctx, session_id, approved)
         except KeyError:
-            raise kit.PageRefused(*_NO_SESSION, 404) from None
+            raise kit.PageRefused(*NO_SESSION, 404) from None
         except ValueError as refused:
             raise kit.PageRefused("Cannot answer", str(refused), 409) from None
         params = {"session_id": session_id, "sca_status": str(state["sca"]).lower()}
@@ -110,58 +109,11 @@ def sandbox(site: kit.Site) -> None:
         return PAGES.back(site, back, params, "Go back to the app to finish.")
 
 
-_NO_SESSION = ("Session not found", "This session does not exist, has expired or has ended.")
-
-
 def _waiting(ctx: kit.Context, session_id: str) -> kit.JsonDict:
     """The client's live session whose sca step waits for the user; else the error page."""
     state = SESSIONS.peek(ctx, session_id)
     if not isinstance(state, dict) or state.get("tenant") != ctx.tenant:
-        raise kit.PageRefused(*_NO_SESSION, 404)
+        raise kit.PageRefused(*NO_SESSION, 404)
     if state["sca"] != PENDING:
         raise kit.PageRefused("Cannot answer", "This session is not waiting for the bank.", 409)
     return state
-
-
-def _admin_problem(body: kit.JsonDict, allowed: dict[str, Any]) -> str | None:
-    """What is wrong with an admin body: unknown fields, no tenant, or a field not among its
-    values."""
-    problem = kit.body_problem(body, allowed, "the client_id")
-    for name, values in allowed.items():
-        if problem is None and values and name in body and body[name] not in values:
-            problem = f"{name} must be one of: {', '.join(values)}"
-    return problem
-
-
-def admin(site: kit.Site) -> None:
-    """POST /__admin/finqware/temp-tokens {"tenant", "skill"?}: a temp_token without a browser;
-    POST /__admin/finqware/sessions/<id>/sca {"tenant", "decision"}: the bank's answer."""
-
-    @site.route("/temp-tokens", methods=("POST",))
-    def make_temp_token() -> Any:
-        body = site.json_body()
-        body = body if isinstance(body, dict) else {}
-        problem = _admin_problem(body, {"tenant": (), "skill": tuple(SKILLS)})
-        if problem is not None:
-            return site.json({"error": "bad_request", "message": problem}, 400)
-        tenant, skill = str(body["tenant"]), str(body.get("skill", DEFAULT_SKILL))
-        temp = issue_temp_token(site.context(tenant), skill)
-        return site.json({"tenant": tenant, "skill": skill, "temp_token": temp}, 201)
-
-    @site.route("/sessions/<session_id>/sca", methods=("POST",))
-    def session_sca(session_id: str) -> Any:
-        body = site.json_body()
-        body = body if isinstance(body, dict) else {}
-        problem = _admin_problem(body, {"tenant": (), "decision": ("approve", "reject")})
-        if problem is None and "decision" not in body:
-            problem = "decision must be one of: approve, reject"
-        if problem is not None:
-            return site.json({"error": "bad_request", "message": problem}, 400)
-        try:
-            ctx = site.context(body["tenant"])
-            state = decide_sca(ctx, session_id, body["decision"] == "approve")
-        except KeyError:
-            return site.json({"error": "not_found", "message": _NO_SESSION[1]}, 404)
-        except ValueError as refused:
-            return site.json({"error": "conflict", "message": str(refused)}, 409)
-        return site.json({"session_id": session_id, "sca_status": state["sca"]}, 200)

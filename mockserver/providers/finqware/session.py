@@ -17,6 +17,7 @@ SESSIONS = kit.Tickets("finqware:session", NONCE_LIFETIME, per_owner=50)
 SCA_STEP = "sca"  # Simulator choice: the name of an account-information skill's one step
 CREATED, IN_PROGRESS, COMPLETED = "SESSION_CREATED", "SESSION_IN_PROGRESS", "SESSION_COMPLETED"
 PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
+NO_SESSION = ("Session not found", "This session does not exist, has expired or has ended.")
 
 
 def _keep(ctx: kit.Context, session_id: str, state: kit.JsonDict) -> None:

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 from ... import kit
-from .consent import STATES
-from .dialect import iban_ok, phone_problem
-
-__all__ = ["PROVIDER", "STATUSES", "TRANSITIONS", "iban_ok", "phone_problem"]
-
-STATUSES, TRANSITIONS = STATES.statuses, STATES.transitions
 
 PROVIDER = kit.assemble(
     __name__,

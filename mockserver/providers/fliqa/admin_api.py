@@ -1,37 +1,86 @@
-"""/__admin/fliqa/outbox in the admin API's OpenAPI document (GET /__admin/openapi.json)."""
+"""GET|DELETE /__admin/fliqa/outbox[?msisdn=&email=&tenant=]: the OTPs login 'sent'."""
 
 from __future__ import annotations
 
-from ... import kit
+import hashlib
+from typing import Any
 
-_FILTERS = [
-    kit.parameter(name, "query", {"type": "string"}, description=text)
-    for name, text in (
-        ("msisdn", "Only SMS to this number (digits compared)."),
-        ("email", "Only e-mails to this address (case-insensitive)."),
-        ("tenant", "Only messages sent for this Api-Key."),
-    )
-]
+from ... import kit
+from .handlers import OUTBOX_CAPACITY, OUTBOX_FEED
+
 _MESSAGE = kit.json_object(
-    {"channel": {"enum": ["sms", "email"]}, "otp": {"type": "string"}},
+    {"channel": {"enum": ["sms", "email"]}, "otp": kit.TEXT},
     ["id", "channel", "to", "otp", "tenant"],
 )
 _MESSAGES = kit.json_object(
     {"messages": {"type": "array", "items": _MESSAGE}, "total": {"type": "integer", "minimum": 0}}
 )
 
-admin_paths = {
-    "/outbox": {
-        "parameters": _FILTERS,
-        "get": kit.admin_operation(
-            "fliqaOutbox",
-            "The one-time passwords login 'sent', newest first",
-            {"200": kit.answer("The messages.", _MESSAGES)},
-        ),
-        "delete": kit.admin_operation(
-            "fliqaClearOutbox",
-            "Delete the messages selected (all without a filter)",
-            {"200": {"$ref": "#/components/responses/Deleted"}},
-        ),
-    }
-}
+ROUTES = kit.AdminRoutes()
+admin, admin_paths = ROUTES.mount, ROUTES.paths
+ROUTES.shared(
+    "/outbox",
+    [
+        kit.parameter(name, "query", kit.TEXT, description=text)
+        for name, text in (
+            ("msisdn", "Only SMS to this number (digits compared)."),
+            ("email", "Only e-mails to this address (case-insensitive)."),
+            ("tenant", "Only messages sent for this Api-Key."),
+        )
+    ],
+)
+
+
+def _digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
+def _public(message: kit.JsonDict) -> kit.JsonDict:
+    shown = kit.public(message)
+    shown["tenant"] = "sha256:" + hashlib.sha256(message["_tenant"].encode()).hexdigest()[:12]
+    return shown
+
+
+def _selected(site: kit.Site) -> list[kit.JsonDict]:
+    args, store = site.args(), site.context("").store
+    phone, tenant = _digits(args.get("msisdn", "")), args.get("tenant", "")
+    email = args.get("email", "").casefold()
+    entries = store.feed_read(OUTBOX_FEED)
+    deleted = {i for entry in entries for i in entry.get("_deleted", ())}
+    return [
+        m
+        for m in entries
+        if "_deleted" not in m
+        and m["id"] not in deleted
+        and (not phone or (m["channel"] == "sms" and _digits(m["to"]) == phone))
+        and (not email or (m["channel"] == "email" and m["to"].casefold() == email))
+        and (not tenant or m["_tenant"] == tenant)
+    ]
+
+
+@ROUTES.route(
+    "/outbox",
+    "get",
+    "fliqaOutbox",
+    "The one-time passwords login 'sent', newest first",
+    responses={"200": kit.answer("The messages.", _MESSAGES)},
+)
+def outbox(site: kit.Site) -> Any:
+    shown = [_public(m) for m in reversed(_selected(site))]
+    return site.json({"messages": shown, "total": len(shown)})
+
+
+@ROUTES.route(
+    "/outbox",
+    "delete",
+    "fliqaClearOutbox",
+    "Delete the messages selected (all without a filter)",
+    responses={"200": {"$ref": "#/components/responses/Deleted"}},
+)
+def clear_outbox(site: kit.Site) -> Any:
+    doomed, store = [m["id"] for m in _selected(site)], site.context("").store
+    if not any(site.args().get(name) for name in ("msisdn", "email", "tenant")):
+        store.feed_clear(OUTBOX_FEED)
+    elif doomed:  # a tombstone: appends cannot lose a message sent meanwhile
+        store.feed_append(OUTBOX_FEED, {"_deleted": doomed}, OUTBOX_CAPACITY)
+    return site.json({"deleted": len(doomed)})

@@ -180,36 +180,33 @@ _ADMIN_CHECKS: dict[str, Callable[[Any], bool]] = {
 
 def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     """A consent in any status, with the defaults a real login + create + journey would give."""
-    fields = dict(fields)
-    status = fields.pop("status")
-    consent_id = str(fields.pop("consentId", None) or uuid.uuid4().hex)
+    given = kit.AdminFields(fields)
+    consent_id = str(given.pop("consentId") or uuid.uuid4().hex)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", consent_id):
         raise ValueError(f"consentId must be 1-64 letters, digits, '_' or '-', got {consent_id!r}")
-    provider = fields.pop("providerId", DEFAULT_BANK)
+    provider = given.pop("providerId", DEFAULT_BANK)
     if provider not in BANKS:
         known = ", ".join(BANKS)
         raise ValueError(f"providerId {provider!r} is not a sandbox bank; known: {known}")
-    owner = admin_owner(fields.pop("owner", {"msisdn": "+43660123456"}))
-    created = kit.instant_field(fields.pop("created", None), ctx.now, "created")
-    asked = fields.pop("inquiryId", None)
+    owner = admin_owner(given.pop("owner", {"msisdn": "+43660123456"}))
+    created = given.instant("created", ctx.now)
+    asked = given.pop("inquiryId")
     if asked is not None and not isinstance(asked, str):
         raise ValueError("inquiryId must be a string")
     data = new_consent(ctx, consent_id, provider, owner, created, asked)
-    until = kit.instant_field(fields.pop("validUntil", None), created + VALIDITY, "validUntil")
-    data["validUntil"] = kit.format_instant(until)
+    data["validUntil"] = kit.format_instant(given.instant("validUntil", created + VALIDITY))
     for name, check in _ADMIN_CHECKS.items():
-        if name in fields:
-            value = fields.pop(name)
+        if name in given:
+            value = given.pop(name)
             if not check(value):
                 raise ValueError(f"{name} {value!r} is not allowed here; see the fliqa spec")
             data[name] = value
-    moved = kit.instant_field(fields.pop("modified", None), created, "modified")
-    kit.refuse_unknown(
-        fields,
+    moved = given.instant("modified", created)
+    given.done(
         "consentId, status, providerId, owner, data, inquiryId, scope, name, description, "
-        "country, locale, created, modified, validUntil",
+        "country, locale, created, modified, validUntil"
     )
-    for step in STATES.path_to("initiated", status):
+    for step in STATES.path_to("initiated", given.status):
         data = transition(data, step, moved, {})
     return kit.AdminCreated(consent_id, data)
 
@@ -217,6 +214,4 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
 # For `serve --record`: a recorded consent names an inquiry of the live tenant, which the
 # replaying tenant does not have (it takes the tenant's default one), and shows its bank step
 # (`consentData`), which the replay opens again from the status.
-recording = kit.Recording(
-    to_fixture=lambda c: {k: v for k, v in c.items() if k not in ("inquiryId", "consentData")}
-)
+recording = kit.Recording(to_fixture=kit.without("inquiryId", "consentData"))

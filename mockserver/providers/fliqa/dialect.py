@@ -114,10 +114,8 @@ def identify(ctx: kit.Context) -> str:
         if KEYS.refuses(ctx, key, str(ctx.credentials["ApiSecret"])):
             raise fail(401, "unauthorized", "Not authorized", "not_authorized")
         return key
-    grant = TOKENS.grant(ctx, str(ctx.credentials.get("BearerAuth", "")))
-    if grant is None:
-        raise fail(401, "unauthorized", "Access token expired", "access_token_expired")
-    return str(grant["tenant"])
+    expired = ("Access token expired", "access_token_expired")
+    return TOKENS.bearer(ctx, "BearerAuth", lambda: fail(401, "unauthorized", *expired))
 
 
 def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:

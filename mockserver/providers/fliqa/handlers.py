@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hmac
 import secrets
 import uuid
 from datetime import timedelta
@@ -80,7 +79,7 @@ def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
         raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
     for key in keys:
         entry = ctx.store.get_value(OTP_NS, key, ctx.now)
-        if not entry or not hmac.compare_digest(entry["otp"].encode(), otp.encode()):
+        if not entry or not kit.same_secret(entry["otp"], otp):
             continue
         taken = ctx.store.take_value(OTP_NS, key, ctx.now)
         if taken and taken["otp"] == otp:
@@ -184,23 +183,16 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     if "inquiryId" in query and inquiry.find(ctx, str(query["inquiryId"])) is None:
         raise dialect.fail(404, "not_found", f"Inquiry '{query['inquiryId']}' not found")
     limit, status = int(query["limit"]), query.get("status")
-    filters = _filters(query)
-    if query.get("cursor"):  # an empty cursor is the first page
-        after = CURSORS.peek(ctx, str(query["cursor"]))
-        if not after or after["tenant"] != ctx.tenant or "after" not in after:
-            raise dialect.fail(400, "invalid_parameter", f"Invalid cursor '{query['cursor']}'")
-        everything, total = filters.page(ctx, status=status)
-        later = [r for r in everything if consent.order_key(r.data) > after["after"]]
-        page, more = later[:limit], len(later) > limit
-    else:  # the first page: the store reads just these records
-        page, total = filters.page(ctx, status=status, limit=limit)
-        more = total > len(page)
-    position = {"tenant": ctx.tenant, "after": consent.order_key(page[-1].data)} if more else None
-    cursor = CURSORS.issue(ctx, position) if position else None
-    body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
-    return kit.Reply(
-        200, {**body, "metadata": {"next_cursor": cursor, "total": total, "limit": limit}}
+    cursor = str(query.get("cursor") or "")  # an empty cursor is the first page
+    paged = _filters(query).after(
+        ctx, CURSORS, cursor, consent.order_key, status=status, limit=limit
     )
+    if paged is None:
+        raise dialect.fail(400, "invalid_parameter", f"Invalid cursor '{cursor}'")
+    page, total, following = paged
+    body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
+    meta = {"next_cursor": following, "total": total, "limit": limit}
+    return kit.Reply(200, {**body, "metadata": meta})
 
 
 def _data_entry(data: kit.JsonDict, query: kit.JsonDict) -> bool:

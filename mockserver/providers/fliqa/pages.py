@@ -1,13 +1,11 @@
-"""The sandbox bank page (the `redirect` item of consentData) and the admin OTP outbox."""
+"""The sandbox bank page: the `redirect` item of consentData."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ... import kit
 from .consent import BANKS, STATES, pending, render
-from .handlers import OUTBOX_CAPACITY, OUTBOX_FEED
 
 PAGES = kit.Pages(__package__)
 # The page's form state, one per opening: at most JOURNEYS_PER_KEY kept per Api-Key.
@@ -17,10 +15,9 @@ _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
 def _check_open(data: kit.JsonDict) -> None:
-    status, owed = data["status"], pending(data)
-    if status not in ("initiated", "started", "received"):
-        raise kit.PageRefused("Bank step not open", f"This consent is already {status}.", 409)
-    if owed:
+    says = "This consent is already {status}."
+    PAGES.awaiting(STATES, data, ("initiated", "started", "received"), "Bank step not open", says)
+    if owed := pending(data):
         message = f"The bank step opens once every item has a value; missing: {', '.join(owed)}."
         raise kit.PageRefused("Bank step not open", message, 409)
 
@@ -84,47 +81,3 @@ def sandbox(site: kit.Site) -> None:
         if url:
             return site.redirect_to(url, {"consentId": consent_id, "status": target})
         return PAGES.page(site, "fliqa/done.html", "All done", target=target)
-
-
-def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
-
-
-def _public(message: kit.JsonDict) -> kit.JsonDict:
-    shown = {k: v for k, v in message.items() if not k.startswith("_")}
-    shown["tenant"] = "sha256:" + hashlib.sha256(message["_tenant"].encode()).hexdigest()[:12]
-    return shown
-
-
-def admin(site: kit.Site) -> None:
-    """GET|DELETE /__admin/fliqa/outbox[?msisdn=&email=&tenant=]: the OTPs login 'sent'."""
-
-    def selected() -> list[kit.JsonDict]:
-        args, store = site.args(), site.context("").store
-        phone, tenant = _digits(args.get("msisdn", "")), args.get("tenant", "")
-        email = args.get("email", "").casefold()
-        entries = store.feed_read(OUTBOX_FEED)
-        deleted = {i for entry in entries for i in entry.get("_deleted", ())}
-        return [
-            m
-            for m in entries
-            if "_deleted" not in m
-            and m["id"] not in deleted
-            and (not phone or (m["channel"] == "sms" and _digits(m["to"]) == phone))
-            and (not email or (m["channel"] == "email" and m["to"].casefold() == email))
-            and (not tenant or m["_tenant"] == tenant)
-        ]
-
-    @site.route("/outbox", methods=("GET",))
-    def outbox() -> Any:
-        shown = [_public(m) for m in reversed(selected())]
-        return site.json({"messages": shown, "total": len(shown)})
-
-    @site.route("/outbox", methods=("DELETE",))
-    def clear_outbox() -> Any:
-        doomed, store = [m["id"] for m in selected()], site.context("").store
-        if not any(site.args().get(name) for name in ("msisdn", "email", "tenant")):
-            store.feed_clear(OUTBOX_FEED)
-        elif doomed:  # a tombstone: appends cannot lose a message sent meanwhile
-            store.feed_append(OUTBOX_FEED, {"_deleted": doomed}, OUTBOX_CAPACITY)
-        return site.json({"deleted": len(doomed)})

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
+
+from ... import kit
 
 __all__ = ["HEADER", "SignatureError", "sign", "signature_of", "verify"]
 
@@ -19,8 +19,7 @@ class SignatureError(ValueError):
 def signature_of(stamp: int, url: str, body: bytes, secret: str) -> str:
     """Lower-case hex (64 characters) HMAC-SHA256, keyed by the secret's bytes, of
     `"{t}.{hookUrl}.{rawBody}"`: the registered URL exactly, the body exactly as sent."""
-    message = f"{stamp}.{url}.".encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return kit.hmac_hex(secret, f"{stamp}.{url}.".encode() + body)
 
 
 def sign(
@@ -53,13 +52,8 @@ def verify(
     """A receiver's check, as Fliqa's examples do it: `v` against the current secret, or `v0`
     (when present) against the previous one. No timestamp tolerance: the docs have none."""
     stamp, current, old = _parts(header)
-    if _same(current, signature_of(stamp, url, body, secret)):
+    if kit.same_secret(current, signature_of(stamp, url, body, secret)):
         return True
     if old is None or previous_secret is None:
         return False
-    return _same(old, signature_of(stamp, url, body, previous_secret))
-
-
-def _same(given: str, expected: str) -> bool:
-    """Constant time, and False (not a TypeError) for a header holding text outside ASCII."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
+    return kit.same_secret(old, signature_of(stamp, url, body, previous_secret))

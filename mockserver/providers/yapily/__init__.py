@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 from ... import kit
-from .consent import STATES
-from .formats import verify_token
-
-__all__ = ["PROVIDER", "STATUSES", "verify_token"]
-
-STATUSES = STATES.statuses
 
 PROVIDER = kit.assemble(
     __name__,

@@ -62,9 +62,8 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as Yapily shows it, without the clock-dependent `timeToExpire*` fields."""
-    return {key: data[key] for key in PUBLIC_FIELDS if data.get(key) is not None}
+# The consent as Yapily shows it, without the clock-dependent `timeToExpire*` fields.
+render = kit.projection(PUBLIC_FIELDS, omit_null=True)
 
 
 def authorise(data: kit.JsonDict, at: datetime) -> None:
@@ -178,51 +177,50 @@ _ALLOWED = (
 def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     """A consent in any status, with the defaults a real authorisation request would give."""
     try:
-        return _admin_create(ctx, dict(fields))
+        return _admin_create(ctx, kit.AdminFields(fields))
     except OverflowError:
         raise ValueError("a date-time is too close to the ends of time (years 1 to 9999)") from None
 
 
-def _admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
-    status = fields.pop("status")
-    consent_id = str(fields.pop("id", None) or uuid.uuid4())
-    kit.check_uuid(consent_id, "id")
-    user_uuid = kit.optional_text(fields.pop("userUuid", None), "userUuid")
+def _admin_create(ctx: kit.Context, given: kit.AdminFields) -> kit.AdminCreated:
+    status = given.status
+    consent_id = given.uuid("id")
+    user_uuid = given.text("userUuid")
     if user_uuid is not None:
         kit.check_uuid(user_uuid, "userUuid")
-    app_user = kit.optional_text(fields.pop("applicationUserId", None), "applicationUserId")
+    app_user = given.text("applicationUserId")
     if user_uuid is None and app_user is None:
         app_user = "sandbox-user"
     user_uuid, app_user = resolve_user(ctx, user_uuid, app_user)
-    institution = kit.optional_text(fields.pop("institutionId", None), "institutionId")
-    created = kit.instant_field(fields.pop("createdAt", None), ctx.now, "createdAt")
+    institution = given.text("institutionId")
+    created = given.instant("createdAt", ctx.now)
     data = new_consent(consent_id, institution or "modelo-sandbox", user_uuid, app_user, created)
     for name in ("referenceId", "state", "institutionConsentId"):
-        if name in fields:
-            data[name] = kit.optional_text(fields.pop(name), name)
+        if name in given:
+            data[name] = given.text(name)
     for name in ("transactionFrom", "transactionTo", "expiresAt"):
-        if fields.get(name) is not None:
+        if given.left.get(name) is not None:
             key = "_requestedExpiresAt" if name == "expiresAt" else name
-            data[key] = stamp(kit.instant_field(fields.pop(name), created, name))
-    fields.pop("expiresAt", None)
-    if "featureScope" in fields:
-        data["featureScope"] = _features(fields.pop("featureScope"))
-    _journey_fields(data, fields)
+            data[key] = stamp(given.instant(name, created))
+    given.pop("expiresAt")
+    if "featureScope" in given:
+        data["featureScope"] = _features(given.pop("featureScope"))
+    _journey_fields(data, given)
     if status in WAS_AUTHORIZED:
-        authorised = kit.instant_field(fields.pop("authorizedAt", None), created, "authorizedAt")
+        authorised = given.instant("authorizedAt", created)
         authorise(data, authorised)
         for name in ("lastConfirmedAt", "reconfirmBy"):
-            if fields.get(name) is not None:
-                data[name] = stamp(kit.instant_field(fields.pop(name), authorised, name))
+            if given.left.get(name) is not None:
+                data[name] = stamp(given.instant(name, authorised))
     data["status"] = status
     if status == "EXPIRED" and kit.parse_instant(data["expiresAt"]) > ctx.now:
         data["expiresAt"] = stamp(ctx.now)
-    if "isDeletedByInstitution" in fields:
-        deleted = fields.pop("isDeletedByInstitution")
+    if "isDeletedByInstitution" in given:
+        deleted = given.pop("isDeletedByInstitution")
         if not isinstance(deleted, bool):
             raise ValueError("isDeletedByInstitution must be a boolean")
         data["isDeletedByInstitution"] = deleted or None
-    kit.refuse_unknown(fields, _ALLOWED, "unknown or misplaced consent fields")
+    given.done(_ALLOWED, "unknown or misplaced consent fields")
     made: kit.JsonDict = {}
     if status == "AWAITING_AUTHORIZATION":
         made["authorisationUrl"] = journey_urls(ctx, data)["authorisationUrl"]
@@ -231,17 +229,17 @@ def _admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     return kit.AdminCreated(consent_id, data, made)
 
 
-def _journey_fields(data: kit.JsonDict, fields: kit.JsonDict) -> None:
+def _journey_fields(data: kit.JsonDict, given: kit.AdminFields) -> None:
     for name, key in (("callback", "_callback"), ("redirectUrl", "_redirectUrl")):
-        url = kit.optional_text(fields.pop(name, None), name)
+        url = given.text(name)
         if url is not None and not ABSOLUTE_URI.match(url):
             raise ValueError(f"{name} must be an absolute URI")
         data[key] = url
-    ott = fields.pop("oneTimeToken", False)
+    ott = given.pop("oneTimeToken", False)
     if not isinstance(ott, bool) or (ott and not data["_callback"]):
         raise ValueError("oneTimeToken must be a boolean, and true only with a callback")
     data["_oneTimeToken"] = ott
-    forward = fields.pop("forwardParameters", [])
+    forward = given.pop("forwardParameters", [])
     if not isinstance(forward, list) or not all(isinstance(p, str) for p in forward):
         raise ValueError("forwardParameters must be a list of strings")
     data["_forwardParameters"] = forward
@@ -259,4 +257,4 @@ def _features(value: Any) -> list[str]:
 
 # For `serve --record`: the consent token is the live consent's secret; a replayed consent is
 # given its own.
-recording = kit.Recording(to_fixture=lambda c: {k: v for k, v in c.items() if k != "consentToken"})
+recording = kit.Recording(to_fixture=kit.without("consentToken"))

@@ -50,6 +50,11 @@ def refused(status: int, kind: str, message: str, code: str, parameter: str = ""
     return kit.ApiError(status, kind, message, code=code, extra=extra, violations=violations)
 
 
+def wrong_status(status: str, allowed: tuple[str, ...], what: str) -> kit.ApiError:
+    message = f"Consent status {status} cannot be {what}; it must be {' or '.join(allowed)}"
+    return refused(400, "invalid_state", message, "INVALID_CONSENT_STATUS")
+
+
 def not_found(consent_id: str) -> kit.ApiError:
     message = f"Consent {consent_id} not found"
     return refused(404, "not_found", message, "CONSENT_NOT_FOUND", "consentId")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from ... import kit
 from ...kit import parse_instant as instant
 from . import consent
-from .dialect import meta, not_found, ok, refused
+from .dialect import meta, not_found, ok, refused, wrong_status
 from .formats import query_instant, stamp, time_to_expire
 
 CODES = kit.Tickets("yapily:code", timedelta(minutes=10))
@@ -55,10 +55,7 @@ _MISSING_FILTER = (
 def get_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
     if not any(k in query for k in ("filter[applicationUserId]", "filter[userUuid]", "limit")):
-        missing = [kit.Violation("query", "limit", _MISSING_FILTER)]
-        raise kit.ApiError(
-            400, "invalid_request", _MISSING_FILTER, code="MISSING_FILTER", violations=missing
-        )
+        raise kit.invalid("query", "limit", _MISSING_FILTER, code="MISSING_FILTER")
     echo: kit.JsonDict = {
         k: stamp(query_instant(query[k])) for k in ("from", "before") if k in query
     }
@@ -112,8 +109,7 @@ def extend_consent(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
     status = consent.STATES.status_of(record.data)
     if status != "AUTHORIZED":
-        message = f"Consent status {status} cannot be reconfirmed; it must be AUTHORIZED"
-        raise refused(400, "invalid_state", message, "INVALID_CONSENT_STATUS")
+        raise wrong_status(status, ("AUTHORIZED",), "reconfirmed")
     confirmed = instant(ctx.body["lastConfirmedAt"])
     authorised = record.data.get("authorizedAt")
     problem = "lastConfirmedAt cannot be a future date and time" if confirmed > ctx.now else ""
@@ -141,10 +137,7 @@ def initiate_account_request(ctx: kit.Context) -> kit.Reply:
     for name, url in (("callback", callback), ("redirect.url", redirect)):
         if url is not None and not consent.ABSOLUTE_URI.match(url):
             message = f"{name} must be an absolute URI"
-            violations = [kit.Violation("body", name.replace(".", "/"), message)]
-            raise kit.ApiError(
-                400, "invalid_request", message, code="INVALID_URI", violations=violations
-            )
+            raise kit.invalid("body", name.replace(".", "/"), message, code="INVALID_URI")
     try:
         user_uuid, app_user = consent.resolve_user(
             ctx, body.get("userUuid"), body.get("applicationUserId")
@@ -158,10 +151,18 @@ def initiate_account_request(ctx: kit.Context) -> kit.Reply:
     data["_oneTimeToken"] = bool(body.get("oneTimeToken"))
     data["_forwardParameters"] = list(body.get("forwardParameters") or [])
     record = ctx.insert(consent_id, data)
-    shown = render_at(record.data, ctx.now)
+    return authorisation(ctx, record.data, 201, journey=True, location=f"/consents/{consent_id}")
+
+
+def authorisation(
+    ctx: kit.Context, data: kit.JsonDict, status: int, *, journey: bool, location: str | None = None
+) -> kit.Reply:
+    """An authorisation request as its operations answer it (with its journey's URLs)."""
+    shown = render_at(data, ctx.now)
     shown.pop("isDeletedByInstitution", None)
-    shown |= consent.journey_urls(ctx, data)
-    return ok(201, {"meta": meta(ctx), "data": shown}, location=f"/consents/{consent_id}")
+    if journey:
+        shown |= consent.journey_urls(ctx, data)
+    return ok(status, {"meta": meta(ctx), "data": shown}, location=location)
 
 
 def _exchange(

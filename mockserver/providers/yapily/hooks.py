@@ -3,8 +3,6 @@ deletion, secret reset; consent events, their envelope and signature."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import uuid
@@ -73,7 +71,7 @@ def sign(
     """`sha256=<hex HMAC-SHA256(secret, rawBody)>`; during a reset's delay the old secret
     still signs (the reset's `delay` is when the new one takes over)."""
     key = previous_secret if previous_secret is not None else secret
-    return {SIGNATURE: "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()}
+    return {SIGNATURE: "sha256=" + kit.hmac_hex(key, body)}
 
 
 webhooks = kit.WebhookDef(events=events, sign=sign, envelope=envelope)

@@ -22,6 +22,7 @@ INSTITUTIONS = {
     "revoke-fails-sandbox": "Revoke-Fails Sandbox (refuses to revoke)",
 }
 _REJECTED = "The user rejected the authorisation request"
+ANSWERABLE = [status for status, to in STATES.transitions.items() if "AUTHORIZED" in to]
 
 
 def callback_params(
@@ -89,9 +90,9 @@ def sandbox(site: kit.Site) -> None:
     @PAGES.route(site, "/authorise/<consent_id>")
     def authorise(consent_id: str) -> Any:
         record, _ = _opened(site, consent_id, state=True)
-        status = STATES.status_of(record.data)
-        if "AUTHORIZED" not in STATES.transitions[status]:
-            raise kit.PageRefused("Already answered", f"This request is {status}.", 409)
+        PAGES.awaiting(
+            STATES, record.data, ANSWERABLE, "Already answered", "This request is {status}."
+        )
         data = record.data
         return PAGES.page(
             site,

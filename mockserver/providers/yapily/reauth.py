@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from ... import kit
 from . import consent
-from .dialect import meta, ok, refused
+from .dialect import refused, wrong_status
 from .formats import verify_token
-from .handlers import handlers, render_at
+from .handlers import authorisation, handlers
 
 _BAD_TOKEN = "No consent of this application has this consent token"
 
@@ -24,19 +24,6 @@ def by_token(ctx: kit.Context) -> kit.Record:
     return record
 
 
-def _wrong_status(status: str, allowed: tuple[str, ...], what: str) -> kit.ApiError:
-    message = f"Consent status {status} cannot be {what}; it must be {' or '.join(allowed)}"
-    return refused(400, "invalid_state", message, "INVALID_CONSENT_STATUS")
-
-
-def _answer(ctx: kit.Context, data: kit.JsonDict, status: int, *, journey: bool) -> kit.Reply:
-    shown = render_at(data, ctx.now)
-    shown.pop("isDeletedByInstitution", None)
-    if journey:
-        shown |= consent.journey_urls(ctx, data)
-    return ok(status, {"meta": meta(ctx), "data": shown})
-
-
 @handlers
 def re_authorise_account(ctx: kit.Context) -> kit.Reply:
     """AUTHORIZED or EXPIRED (or already awaiting re-authorisation) → AWAITING_RE_AUTHORIZATION,
@@ -44,7 +31,7 @@ def re_authorise_account(ctx: kit.Context) -> kit.Reply:
     record = by_token(ctx)
     status = consent.STATES.status_of(record.data)
     if status not in consent.REAUTHORISABLE:
-        raise _wrong_status(status, consent.REAUTHORISABLE[:2], "re-authorised")
+        raise wrong_status(status, consent.REAUTHORISABLE[:2], "re-authorised")
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if data["status"] != "AWAITING_RE_AUTHORIZATION":
@@ -53,7 +40,7 @@ def re_authorise_account(ctx: kit.Context) -> kit.Reply:
         return data
 
     updated = ctx.update(record, change)
-    return _answer(ctx, updated.data, 201, journey=True)
+    return authorisation(ctx, updated.data, 201, journey=True)
 
 
 def _same_user(data: kit.JsonDict, body: kit.JsonDict) -> bool:
@@ -70,7 +57,7 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
     record, body = by_token(ctx), dict(ctx.body)
     status = consent.STATES.status_of(record.data)
     if status != "PRE_AUTHORIZED":
-        raise _wrong_status(status, ("PRE_AUTHORIZED",), "continued")
+        raise wrong_status(status, ("PRE_AUTHORIZED",), "continued")
     if body["institutionId"] != record.data.get("institutionId"):
         message = "institutionId must be the consent's institution"
         raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.institutionId")
@@ -85,4 +72,4 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
         return data
 
     updated = ctx.update(record, change)
-    return _answer(ctx, updated.data, 200, journey=False)
+    return authorisation(ctx, updated.data, 200, journey=False)
