@@ -16,7 +16,7 @@ from .providers import KNOWN
 from .proxy import check_upstream_url
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from .rsgi import WsgiOnRsgi
 
 __all__ = ["main", "whole_number"]
 
@@ -124,9 +124,10 @@ def _serve_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--threads",
         type=whole_number(1),
-        default=4,
-        help="request threads per worker (default 4: a delay fault on one request "
-        "does not stall the others; 1 gives the lowest p99 under load)",
+        default=1,
+        help="request threads per worker (default 1: requests run on the server's event "
+        "loop, a delay fault waits there without stalling the others, a proxied provider's "
+        "requests run on threads of their own; N: every request on N threads)",
     )
     serve.add_argument(
         "--admin-token",
@@ -307,6 +308,7 @@ def _settings(args: argparse.Namespace, token: str | None) -> dict[str, object]:
         "proxy_timeout": [args.proxy_connect_timeout, args.proxy_read_timeout],
         "record": None if args.record is None else str(Path(args.record).resolve()),
         "credentials": args.credentials,
+        "threads": args.threads,
     }
 
 
@@ -343,15 +345,17 @@ def _serve(args: argparse.Namespace, address: str, settings: dict[str, object]) 
     from granian.http import HTTP1Settings
 
     server = Granian(
-        "mockserver.wsgi:app_from_env",
+        "mockserver.wsgi:rsgi_from_env",
         address=address,
         port=args.port,
-        interface=Interfaces.WSGI,
+        # RSGI: the app runs on each worker's event loop (mockserver.rsgi), where a delay
+        # fault is waited out without holding the one thread; `--threads N` is its own pool.
+        interface=Interfaces.RSGI,
         workers=args.workers,
         factory=True,
         log_access=False,
         log_dictconfig=_GRANIAN_TO_STDERR,
-        blocking_threads=args.threads,
+        blocking_threads=1,
         # A worker that dies (a crash, the OOM killer, a SIGKILL) is started again instead of
         # taking the whole server down with it.
         respawn_failed_workers=True,
@@ -390,13 +394,13 @@ def _raise_fd_limit() -> int:
     return soft if soft != resource.RLIM_INFINITY else 65536
 
 
-def _prepare() -> Callable[[str], Flask] | None:
+def _prepare() -> Callable[[str], WsgiOnRsgi] | None:
     """Build the app here, in the parent, before the server listens: a bad spec, store or
     fixture fails with its one-line message and exit code 2, not in a worker. This also seeds
     a persistent store once, before the workers start. Returns granian's target loader."""
     import multiprocessing
 
-    from .wsgi import build_app, collector_paused, freeze_heap
+    from .wsgi import build_app, collector_paused, freeze_heap, rsgi_app
 
     with collector_paused():
         app = build_app()
@@ -408,7 +412,7 @@ def _prepare() -> Callable[[str], Flask] | None:
             # detached first, so each worker opens its own connections on first use.
             app.extensions["mockserver"].store.detach()
             freeze_heap()  # before the fork: see freeze_heap
-            return _Prebuilt(app)
+            return _Prebuilt(rsgi_app(app))
         # spawned workers import mockserver.wsgi:app_from_env and build their own
         app.extensions["mockserver"].store.close()
         return None
@@ -417,10 +421,10 @@ def _prepare() -> Callable[[str], Flask] | None:
 class _Prebuilt:
     """Granian's target loader for a forked worker: the app the parent built, not a new one."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: WsgiOnRsgi) -> None:
         self.app = app
 
-    def __call__(self, target: str) -> Flask:
+    def __call__(self, target: str) -> WsgiOnRsgi:
         return self.app
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 from .clock import SystemClock
+from .deferral import DEFERRAL, Deferral
 from .journal import Journal
 
 __all__ = ["RequestLog", "wants_color"]
@@ -25,6 +26,7 @@ _RESET = "\033[0m"
 _DIM = "\033[2m"
 _ALARM = "\033[1;31m"
 _STATUS_COLORS = {2: "\033[32m", 3: "\033[36m", 4: "\033[33m", 5: "\033[31m"}
+_AT = "requestlog.at"  # Deferral.done's key for the instant the request first came in
 _MAX_TARGET = 2000  # a line stays one write, whatever the client sent as its path
 
 
@@ -60,8 +62,11 @@ class RequestLog:
         self._local.entry = entry
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        started = time.perf_counter()
+        deferral: Deferral | None = environ.get(DEFERRAL)
+        started = time.perf_counter() if deferral is None else deferral.started
         at = self._clock.now()
+        if deferral is not None:  # called again after a delay fault: when it first came in
+            at = deferral.done.setdefault(_AT, at)
         self._local.entry = None
         seen: list[str] = []
 
@@ -76,12 +81,14 @@ class RequestLog:
             self._write(self.format(environ, at, duration_ms, status, entry), problem)
 
         try:
-            body = self.app(environ, recording)
+            body: Iterable[bytes] = self.app(environ, recording)
         except BaseException:
             finish("---", None, "failed")
             raise
         entry: dict[str, Any] | None = self._local.entry
         self._local.entry = None
+        if deferral is not None and deferral.pending:  # void: logged when called again
+            return body
 
         def sent(problem: str | None) -> None:
             finish(seen[-1].split(" ", 1)[0] if seen else "---", entry, problem)

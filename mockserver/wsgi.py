@@ -1,4 +1,4 @@
-"""The WSGI entry point the production server loads in each worker; configured by environment."""
+"""The entry point the production server loads in each worker; configured by environment."""
 
 from __future__ import annotations
 
@@ -8,12 +8,22 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask
 
 from .app import create_app
+from .rsgi import WsgiOnRsgi
 
-__all__ = ["app_from_env", "build_app", "collector_paused", "freeze_heap", "settings_to_env"]
+__all__ = [
+    "app_from_env",
+    "build_app",
+    "collector_paused",
+    "freeze_heap",
+    "rsgi_app",
+    "rsgi_from_env",
+    "settings_to_env",
+]
 
 _PREFIX = "MOCKSERVER_SERVE_"
 
@@ -23,9 +33,14 @@ def settings_to_env(settings: dict[str, object]) -> dict[str, str]:
     return {f"{_PREFIX}SETTINGS": json.dumps(settings)}
 
 
+def _settings() -> dict[str, Any]:
+    settings: dict[str, Any] = json.loads(os.environ.get(f"{_PREFIX}SETTINGS", "{}"))
+    return settings
+
+
 def build_app() -> Flask:
     """Build (and seed) the app from the settings `mockserver serve` put in the environment."""
-    settings = json.loads(os.environ.get(f"{_PREFIX}SETTINGS", "{}"))
+    settings = _settings()
     app = create_app(
         settings.get("providers"),
         fixtures=settings.get("fixtures"),
@@ -84,3 +99,33 @@ def app_from_env() -> Flask:
         app = build_app()
         freeze_heap()  # built and seeded: see freeze_heap
     return app
+
+
+# Threads for the requests that may block when the rest run on the event loop: those of a
+# provider `serve --proxy` forwards to its live API (each waits for that API's answer).
+PROXY_THREADS = 4
+
+
+def rsgi_app(app: Flask) -> WsgiOnRsgi:
+    """The app as granian's RSGI interface serves it (`mockserver serve`). `threads` 1 (the
+    default): every request on the event loop, but a proxied provider's on PROXY_THREADS
+    threads; above 1: every request on that many threads."""
+    settings = _settings()
+    threads = int(settings.get("threads", 1))
+    most = app.config["MAX_CONTENT_LENGTH"]
+    if threads > 1:
+        return WsgiOnRsgi(app, max_body=most, threads=threads)
+    mounts = tuple(f"/{name}/" for name in settings.get("proxy") or ())
+    if not mounts:
+        return WsgiOnRsgi(app, max_body=most)
+    return WsgiOnRsgi(
+        app,
+        max_body=most,
+        threads=PROXY_THREADS,
+        offload=lambda path: (path + "/").startswith(mounts),
+    )
+
+
+def rsgi_from_env() -> WsgiOnRsgi:
+    """The server's factory, run in each worker process that builds its own app."""
+    return rsgi_app(app_from_env())

@@ -13,6 +13,7 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..behaviour import ApiError
+from ..deferral import DEFERRAL
 from ..runtime import ProviderRuntime, Simulation
 from ..spec import Operation
 from .answer import Answer, to_uri
@@ -20,6 +21,7 @@ from .contract import ContractViolation, check_response
 from .errors import error_answer, failed, refused, render_error, too_large
 from .exchange import Exchange, Outcome, current_request, new_request_id, serving
 from .fastpath import FastPath
+from .injected import DEFERRED
 from .limits import MAX_HEADER_BYTES, header_bytes, size_streamed_body
 from .steps import FIRST_STEP, REQUEST_STEPS, RESPONSE_STEPS
 from .unmatched import unmatched
@@ -39,6 +41,9 @@ __all__ = [
     "size_streamed_body",
     "to_uri",
 ]
+
+# What a request answers when it asks the server to wait out a delay: discarded unsent.
+_DEFERRED_ANSWER = Answer.build(503, {}, None, None)
 
 
 class Engine:
@@ -89,6 +94,8 @@ class Engine:
             outcome = FIRST_STEP(ex)
             if outcome is None:
                 outcome = self._run(ex)
+            if outcome.kind == DEFERRED:  # void: the server calls again after the delay
+                return _DEFERRED_ANSWER
             for step in RESPONSE_STEPS:
                 step(ex, outcome)
         assert ex.response is not None, "the render step answers every outcome"
@@ -112,8 +119,10 @@ class Engine:
     def _exchange(
         self, runtime: ProviderRuntime, op: Operation, path_values: dict[str, str], request_id: str
     ) -> Exchange:
-        started = time.perf_counter()
         request = current_request()
+        deferral = request.environ.get(DEFERRAL)
+        # A request called again after a delay fault: its duration counts from its arrival.
+        started = time.perf_counter() if deferral is None else deferral.started
         return Exchange(
             self.sim, runtime, op, path_values, request, request_id, started, self._host_urls
         )
