@@ -10,7 +10,8 @@ One target at a time, each on a free 127.0.0.1 port in its own process group:
 - the simulator (`mockserver serve --provider api1 --fixtures none`, strict mode off, request
   validation, state and journal on) in the configurations that keep state consistent: one
   worker with the memory store, two workers sharing `--store sqlite:PATH`; each with
-  `--threads 1` and with the default (4) threads;
+  `--threads 1` (the default since RSGI serving, so the same server as the default's)
+  and with the default threads;
 - Prism (`@stoplight/prism-cli`, a static mock of the same spec), with default logging and
   with `-v error`; installed by this script into `bench/node_modules/prism` if absent;
 - WireMock (the standalone jar of the `wiremock` npm package, installed into
@@ -182,6 +183,10 @@ def _python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
+# What `mockserver serve` runs without --threads (mockserver/cli.py): labels say it as it is.
+DEFAULT_THREADS = 1
+
+
 def simulator(store: str, workers: int, threads: int | None) -> Target:
     def argv(port: int, tmp: Path) -> list[str]:
         spec = "memory" if store == "memory" else f"sqlite:{tmp / 'bench.sqlite'}"
@@ -192,7 +197,9 @@ def simulator(store: str, workers: int, threads: int | None) -> Target:
             "--workers", str(workers), *extra,
         ]  # fmt: skip
 
-    label = f"--threads {threads}" if threads is not None else "default threads (4)"
+    label = (
+        f"--threads {threads}" if threads is not None else f"default threads ({DEFAULT_THREADS})"
+    )
     return Target(
         f"simulator {store}, {workers} worker{'s' if workers > 1 else ''}, {label}",
         "simulator",
@@ -200,7 +207,7 @@ def simulator(store: str, workers: int, threads: int | None) -> Target:
         "/api1",
         [op.name for op in OPERATIONS],
         workers,
-        threads or 4,
+        threads or DEFAULT_THREADS,
         setup=seed_simulator,
     )
 

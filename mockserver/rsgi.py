@@ -34,6 +34,7 @@ _BASE_ENVIRON: dict[str, Any] = {
     "wsgi.version": (1, 0),
 }
 _SPECIAL = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+_JOINERS = {"HTTP_COOKIE": ";"}  # how granian joins a repeated header: a comma, but cookies
 _END = b""  # never a chunk `_pull` answers: it stands for the end of the body
 
 
@@ -45,7 +46,9 @@ def _wsgi_text(text: str) -> str:
 def wsgi_environ(scope: Scope) -> dict[str, Any]:
     """The WSGI environ granian's WSGI interface builds for the request `scope` names, without
     its body (`wsgi.input`): the path percent-decoded, the query raw, repeated headers joined
-    with a comma, as granian joins them."""
+    as granian joins them. Two things RSGI does not pass on differ: a path whose escapes are
+    not UTF-8 comes with U+FFFD in their place (werkzeug reads the same from either), and a
+    header whose value is not ASCII is missing (granian's WSGI interface passed it empty)."""
     host, _, port = scope.server.rpartition(":")
     environ = {
         **_BASE_ENVIRON,
@@ -61,7 +64,7 @@ def wsgi_environ(scope: Scope) -> dict[str, Any]:
     for name, value in scope.headers.items():
         key = _SPECIAL.get(name) or "HTTP_" + name.upper().replace("-", "_")
         value = _wsgi_text(value)
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
+        environ[key] = f"{environ[key]}{_JOINERS.get(key, ',')}{value}" if key in environ else value
     return environ
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +222,31 @@ def test_a_slow_provider_is_a_504_in_its_own_error_format(
     assert answered.headers["content-type"] == "application/problem+json"
     assert answered.json()["status"] == 504 and answered.json()["instance"].startswith("/api1/")
     assert "ReadTimeoutError" in last_entry(proxy)["upstreamError"]
+
+
+def test_a_slow_live_provider_stalls_no_other_request(
+    live: RunningServer, proxy: RunningServer
+) -> None:
+    """Forwarded requests wait for the live API on threads of their own: meanwhile the
+    proxy's control plane answers (under `serve`'s default, every other request runs on one
+    event loop that a forwarded request must not hold)."""
+    fault = live.admin.fault("api1", "getConsent", delay_ms=3000, everyone=True)
+
+    def answered(url: str, **headers: str) -> tuple[int, float]:
+        return httpx.get(url, headers=headers, timeout=30).status_code, time.monotonic()
+
+    with ThreadPoolExecutor(3) as pool:
+        url = proxy.url("api1") + f"/api/v1/consents/{ACCEPTED}"
+        slow = [pool.submit(answered, url, **h()) for _ in range(3)]
+        deadline = time.monotonic() + 20
+        while next(f["hits"] for f in live.admin.faults() if f["id"] == fault) < 3:
+            assert time.monotonic() < deadline, "the forwarded requests did not arrive"
+            time.sleep(0.02)
+        fast = [answered(f"{proxy.base_url}/__admin/health") for _ in range(5)]
+        forwarded = [future.result() for future in slow]
+    assert all(status == 200 for status, _ in fast)
+    assert all(status == 504 for status, _ in forwarded)  # --proxy-read-timeout 1
+    assert max(at for _, at in fast) < min(at for _, at in forwarded)
 
 
 # -- record, then replay --------------------------------------------------------------------------
