@@ -224,18 +224,18 @@ def test_a_slow_provider_is_a_504_in_its_own_error_format(
     assert "ReadTimeoutError" in last_entry(proxy)["upstreamError"]
 
 
-def test_a_slow_live_provider_stalls_no_other_request(
-    live: RunningServer, proxy: RunningServer
-) -> None:
+def test_a_slow_live_provider_stalls_no_other_request(live: RunningServer) -> None:
     """Forwarded requests wait for the live API on threads of their own: meanwhile the
-    proxy's control plane answers (under `serve`'s default, every other request runs on one
-    event loop that a forwarded request must not hold)."""
-    fault = live.admin.fault("api1", "getConsent", delay_ms=3000, everyone=True)
+    proxy's control plane answers (under `serve`'s default every other request runs on one
+    event loop, which a forwarded request must not hold)."""
+    live.admin.clear_faults()  # _clean leaves them to tests that use the proxy fixture
+    fault = live.admin.fault("api1", "getConsent", delay_ms=4000, everyone=True)
 
     def answered(url: str, **headers: str) -> tuple[int, float]:
         return httpx.get(url, headers=headers, timeout=30).status_code, time.monotonic()
 
-    with ThreadPoolExecutor(3) as pool:
+    args = ["--provider", "api1", "--proxy", f"api1={live.url('api1')}"]
+    with running_server(args) as proxy, ThreadPoolExecutor(3) as pool:
         url = proxy.url("api1") + f"/api/v1/consents/{ACCEPTED}"
         slow = [pool.submit(answered, url, **h()) for _ in range(3)]
         deadline = time.monotonic() + 20
@@ -244,8 +244,8 @@ def test_a_slow_live_provider_stalls_no_other_request(
             time.sleep(0.02)
         fast = [answered(f"{proxy.base_url}/__admin/health") for _ in range(5)]
         forwarded = [future.result() for future in slow]
-    assert all(status == 200 for status, _ in fast)
-    assert all(status == 504 for status, _ in forwarded)  # --proxy-read-timeout 1
+    live.admin.clear_faults()
+    assert all(status == 200 for status, _ in fast + forwarded)
     assert max(at for _, at in fast) < min(at for _, at in forwarded)
 
 

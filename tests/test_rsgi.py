@@ -123,16 +123,17 @@ def test_the_echo_app_answers_the_same(servers: dict[str, int], request_bytes: b
 
 
 def test_a_body_that_raises_breaks_the_connection_off_the_same(servers: dict[str, int]) -> None:
-    """The same head, then less body than its Content-Length says, then the connection closes
-    (how much of the body arrives before the reset is the kernel's business)."""
-    heads = set()
+    """The same head, then less body than its Content-Length says, then the connection closes.
+    The reset can reach the client before it has read anything (the kernel then drops what it
+    had received): such a try is made again."""
+    expected = b"HTTP/1.1 200 OK\r\ncontent-length: 1024\r\nserver: granian\r\nconnection: close"
     for name in ("echo wsgi", "echo rsgi"):
-        head, _, body = exchange(servers[name], _request("GET", "/broken")).partition(b"\r\n\r\n")
-        heads.add(head)
-        assert body in (b"", b"{")
-    assert heads == {
-        b"HTTP/1.1 200 OK\r\ncontent-length: 1024\r\nserver: granian\r\nconnection: close"
-    }
+        for _ in range(20):
+            answer = exchange(servers[name], _request("GET", "/broken"))
+            head, _, body = answer.partition(b"\r\n\r\n")
+            if head:
+                break
+        assert head == expected and body in (b"", b"{")
 
 
 @pytest.mark.parametrize("request_bytes", MOCK, ids=lambda r: r.split(b"\r\n")[0].decode())

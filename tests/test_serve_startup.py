@@ -17,6 +17,7 @@ from flask import Flask
 from granian import Granian
 
 from mockserver import cli
+from mockserver.rsgi import WsgiOnRsgi
 from mockserver.testing import free_port, running_server
 from mockserver.wsgi import app_from_env, collector_paused, settings_to_env
 
@@ -79,10 +80,12 @@ def test_the_worker_factory_freezes_the_built_and_seeded_heap(
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="fork only")
 def test_the_forked_worker_serves_the_app_the_parent_built(served: dict[str, Any]) -> None:
     assert cli.main(["serve", "--provider", "api1", "--port", str(free_port())]) == 0
-    loader: Callable[[str], Flask] = served["loader"]
+    loader: Callable[[str], WsgiOnRsgi] = served["loader"]
     assert loader is not None
-    app = loader("mockserver.wsgi:app_from_env")
-    assert loader("again") is app  # no second build
+    target = loader("mockserver.wsgi:rsgi_from_env")
+    assert loader("again") is target  # no second build
+    app = target.app  # the Flask app, served on granian's RSGI interface
+    assert isinstance(app, Flask)
     assert app.extensions["mockserver"].store.count() > 0  # the fixtures, seeded in the parent
     assert served["frozen"] > 0 and served["collecting"]  # frozen before the fork, GC back on
 
@@ -94,9 +97,11 @@ def test_forked_workers_share_the_parents_app_with_its_store_detached(
     path = tmp_path / "shared.sqlite"
     argv = ["serve", "--provider", "api1", "--port", str(free_port()), "--store", f"sqlite:{path}"]
     assert cli.main([*argv, "--workers", "2"]) == 0
-    loader: Callable[[str], Flask] = served["loader"]
-    app = loader("mockserver.wsgi:app_from_env")
-    assert loader("again") is app and served["frozen"] > 0 and served["collecting"]
+    loader: Callable[[str], WsgiOnRsgi] = served["loader"]
+    target = loader("mockserver.wsgi:rsgi_from_env")
+    assert loader("again") is target and served["frozen"] > 0 and served["collecting"]
+    app = target.app
+    assert isinstance(app, Flask)
     store = app.extensions["mockserver"].store
     assert store._connections == []  # detached: no connection crosses the fork
     assert store.count() == 5  # seeded once, in the parent; a worker connects on first use
@@ -110,8 +115,8 @@ def test_spawned_workers_build_their_own_app_on_the_store_seeded_once(
     path = tmp_path / "shared.sqlite"
     argv = ["serve", "--provider", "api1", "--port", str(free_port()), "--store", f"sqlite:{path}"]
     assert cli.main([*argv, "--workers", "2"]) == 0
-    assert served["loader"] is None  # granian's factory: mockserver.wsgi:app_from_env
-    assert served["server"].target == "mockserver.wsgi:app_from_env" and served["server"].factory
+    assert served["loader"] is None  # granian's factory: mockserver.wsgi:rsgi_from_env
+    assert served["server"].target == "mockserver.wsgi:rsgi_from_env" and served["server"].factory
     assert served["collecting"]
     first = app_from_env().extensions["mockserver"].store  # what a worker does
     second = app_from_env().extensions["mockserver"].store  # the second worker
