@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from .app import create_app
+from .heap import freeze_survivors
 from .rsgi import WsgiOnRsgi
 
 __all__ = [
@@ -76,8 +77,12 @@ def freeze_heap() -> None:
     stalled the worker for 0.4-0.8 s each time. Objects made later (consents created over
     HTTP) are collected as usual. Before a fork it also keeps the child's GC from writing to
     the pages it shares with the parent. O(1): it moves list heads, it does not walk the heap.
+    From then on what survives each full collection is frozen too (`heap.freeze_survivors`):
+    consents created over HTTP would otherwise make every full collection walk all of them, a
+    pause that grew with the store (20 ms at 50k consents, 40 ms at 80k) and set create's p99.
     """
     gc.freeze()
+    freeze_survivors()
 
 
 @contextmanager

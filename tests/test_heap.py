@@ -91,3 +91,19 @@ def test_survivors_of_a_full_collection_are_frozen_and_still_freed_when_dropped(
     frozen = gc.get_freeze_count()
     gc.collect()
     assert gc.get_freeze_count() == frozen == 0
+
+
+def test_the_served_app_freezes_the_survivors_of_full_collections() -> None:
+    """`mockserver serve` freezes its heap once built (wsgi.freeze_heap, before the fork and
+    in a spawned worker): survivors of each full collection are frozen from then on too, so
+    full collections stay short as the memory store fills (create's p99 depended on it)."""
+    from mockserver import heap, wsgi
+
+    stop_freezing_survivors()
+    try:
+        wsgi.freeze_heap()
+        assert heap._freeze_after_full in gc.callbacks
+    finally:
+        stop_freezing_survivors()
+        gc.unfreeze()
+    assert heap._freeze_after_full not in gc.callbacks
