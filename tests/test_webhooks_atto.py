@@ -153,8 +153,11 @@ def test_upcoming_expiration_once_by_the_clock_then_expired(
 def test_a_clock_jump_past_the_end_sends_only_expired(
     client: FlaskClient, receiver: WebhookReceiver
 ) -> None:
-    make(client, status="Active", consentEnd=format_instant(T0 + timedelta(days=5)))
-    advance(client, timedelta(days=6))
+    # The notice falls due at T0 + 3 days (7 before the end), after the consent is made, so
+    # the jump passes both it and the end in one move. (An end 5 days away would be inside
+    # the notice period already: the sender's next sweep sends the notice before any jump.)
+    make(client, status="Active", consentEnd=format_instant(T0 + timedelta(days=10)))
+    advance(client, timedelta(days=11))
     statuses = [r.json["consentStatus"] for r in settled(receiver, 2)]
     assert statuses == ["Active", "Expired"]
 
