@@ -8,7 +8,7 @@ from http import HTTPStatus
 from ..behaviour import ApiError
 from ..validation import Violation
 
-__all__ = ["error_code", "invalid", "status_phrase"]
+__all__ = ["error_code", "invalid", "status_name", "status_phrase"]
 
 
 def error_code(
@@ -39,3 +39,14 @@ def status_phrase(status: int, names: Mapping[int, str] | None = None) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def status_name(status: int, names: Mapping[int, str] | None = None) -> str:
+    """A status's constant name, as Python's HTTPStatus and Java's HttpStatus write it
+    (`NOT_FOUND`; `names` overrides it where they differ), or "UNKNOWN"."""
+    if names and status in names:
+        return names[status]
+    try:
+        return HTTPStatus(status).name
+    except ValueError:
+        return "UNKNOWN"
