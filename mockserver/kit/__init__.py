@@ -27,7 +27,7 @@ from .access import FirstSecret, Tokens, api_key_tenant, basic_tenant, same_secr
 from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_object, parameter
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
-from .dialect import error_code, invalid, status_name, status_phrase
+from .dialect import error_code, invalid, problem_details, status_name, status_phrase
 from .fields import (
     AdminFields,
     body_problem,
@@ -39,14 +39,25 @@ from .fields import (
     refuse_unknown,
     spec_bodies,
     spec_enum,
+    spec_error_operations,
     spec_fields,
     spec_schema,
     text,
 )
-from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
-from .journey import Site, Tickets, is_http_url, with_params
+from .hooks import Event, Hook, TenantHooks, WebhookDef, body_signer, status_events
+from .journey import Aliases, Site, Tickets, is_http_url, with_params
 from .jwt import JwtKey, hmac_hex, sign_jwt, verify_jwt
-from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
+from .listing import (
+    Filters,
+    equal,
+    missing_property,
+    one_of,
+    order_by,
+    order_clause,
+    owned,
+    since,
+    until,
+)
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .shapes import projection, public, without
@@ -57,6 +68,7 @@ JsonDict = dict[str, Any]
 
 __all__ = [
     "AdminCreated",
+    "Aliases",
     "AdminFields",
     "AdminRoutes",
     "ApiError",
@@ -98,6 +110,7 @@ __all__ = [
     "at_field",
     "basic_tenant",
     "body_problem",
+    "body_signer",
     "check_fields",
     "check_uuid",
     "equal",
@@ -115,10 +128,12 @@ __all__ = [
     "one_of",
     "optional_text",
     "order_by",
+    "order_clause",
     "owned",
     "parameter",
     "parse_duration",
     "parse_instant",
+    "problem_details",
     "projection",
     "public",
     "refuse_options",
@@ -129,6 +144,7 @@ __all__ = [
     "sort_stamp",
     "spec_bodies",
     "spec_enum",
+    "spec_error_operations",
     "spec_fields",
     "spec_schema",
     "status_events",

@@ -110,10 +110,7 @@ def _issues(err: kit.ApiError, message: str) -> list[kit.JsonDict]:
 
 
 # Operations whose errors are Yapily's V2 body (ApiErrorResponse), as Yapily documents them.
-V2_OPERATIONS = frozenset(
-    {"extendConsent", "getWebhookEventsCategories", "registerWebhook", "getRegisteredWebhooks"}
-    | {"deleteWebhook", "webhookSecretReset"}
-)
+V2_OPERATIONS = kit.spec_error_operations("yapily.yaml", "ApiErrorResponse")
 # Spring's names where Python's differ (Yapily is a Spring service).
 _STATUS_NAMES = {413: "PAYLOAD_TOO_LARGE", 422: "UNPROCESSABLE_ENTITY"}
 
