@@ -1,4 +1,4 @@
-"""The kit's RFC 7807 problem details and a list's order parameter."""
+"""The kit's RFC 7807 problem details, a list's order parameter, a page's delay."""
 
 from __future__ import annotations
 
@@ -71,3 +71,13 @@ def test_the_operations_answering_errors_in_a_schema_come_from_the_spec() -> Non
     assert "getConsents" not in v2
     assert "getConsents" in kit.spec_error_operations("yapily.yaml", "ApiResponseError")
     assert not kit.spec_error_operations("api1.yaml", "ApiErrorResponse")
+
+
+def test_a_page_delay_is_empty_or_whole_seconds_up_to_the_most() -> None:
+    assert kit.Pages.seconds("", "delay", 60, "Bad") == ""
+    assert kit.Pages.seconds("60", "delay", 60, "Bad") == "60"
+    for wrong in ("61", "-1", "1.5", "x"):
+        with pytest.raises(kit.PageRefused) as refused:
+            kit.Pages.seconds(wrong, "delay", 60, "Bad")
+        assert (refused.value.heading, refused.value.status) == ("Bad", 400)
+        assert refused.value.message == "delay must be 0 to 60 seconds."

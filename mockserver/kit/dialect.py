@@ -39,23 +39,23 @@ def invalid(
 
 def status_phrase(status: int, names: Mapping[int, str] | None = None) -> str:
     """HTTP's reason phrase for a status (`names` overrides it), or "Error"."""
-    if names and status in names:
-        return names[status]
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    return _status_word(status, names, "phrase", "Error")
 
 
 def status_name(status: int, names: Mapping[int, str] | None = None) -> str:
     """A status's constant name, as Python's HTTPStatus and Java's HttpStatus write it
     (`NOT_FOUND`; `names` overrides it where they differ), or "UNKNOWN"."""
+    return _status_word(status, names, "name", "UNKNOWN")
+
+
+def _status_word(status: int, names: Mapping[int, str] | None, word: str, unknown: str) -> str:
+    """`names`' word for a status, else HTTPStatus's `word` attribute, else `unknown`."""
     if names and status in names:
         return names[status]
     try:
-        return HTTPStatus(status).name
+        return str(getattr(HTTPStatus(status), word))
     except ValueError:
-        return "UNKNOWN"
+        return unknown
 
 
 def _problem_type(status: int) -> str:
