@@ -23,11 +23,11 @@ from ..clock import format_instant, parse_duration, parse_instant
 from ..lifecycle import TransitionRefused
 from ..store import Record
 from ..validation import Violation
-from .access import FirstSecret, Tokens, api_key_tenant, same_secret
+from .access import FirstSecret, Tokens, api_key_tenant, basic_tenant, same_secret
 from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_object, parameter
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
-from .dialect import error_code, invalid, status_phrase
+from .dialect import error_code, invalid, problem_details, status_name, status_phrase
 from .fields import (
     AdminFields,
     body_problem,
@@ -39,23 +39,36 @@ from .fields import (
     refuse_unknown,
     spec_bodies,
     spec_enum,
+    spec_error_operations,
     spec_fields,
     spec_schema,
     text,
 )
-from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
-from .journey import Site, Tickets, is_http_url, with_params
-from .jwt import hmac_hex, sign_jwt, verify_jwt
-from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
+from .hooks import Event, Hook, TenantHooks, WebhookDef, body_signer, status_events
+from .journey import Aliases, Site, Tickets, is_http_url, with_params
+from .jwt import JwtKey, hmac_hex, sign_jwt, verify_jwt
+from .listing import (
+    Filters,
+    equal,
+    missing_property,
+    one_of,
+    order_by,
+    order_clause,
+    owned,
+    since,
+    until,
+)
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .shapes import projection, public, without
 from .states import Expire, Mark, Purge, States, at_field
+from .times import format_millis, iso_duration, lenient_instant
 
 JsonDict = dict[str, Any]
 
 __all__ = [
     "AdminCreated",
+    "Aliases",
     "AdminFields",
     "AdminRoutes",
     "ApiError",
@@ -69,6 +82,7 @@ __all__ = [
     "Handlers",
     "Hook",
     "JsonDict",
+    "JwtKey",
     "Mark",
     "PageRefused",
     "Pages",
@@ -94,25 +108,32 @@ __all__ = [
     "api_key_tenant",
     "assemble",
     "at_field",
+    "basic_tenant",
     "body_problem",
+    "body_signer",
     "check_fields",
     "check_uuid",
     "equal",
     "error_code",
     "format_instant",
+    "format_millis",
     "hmac_hex",
     "instant_field",
     "invalid",
     "is_http_url",
+    "iso_duration",
     "json_object",
+    "lenient_instant",
     "missing_property",
     "one_of",
     "optional_text",
     "order_by",
+    "order_clause",
     "owned",
     "parameter",
     "parse_duration",
     "parse_instant",
+    "problem_details",
     "projection",
     "public",
     "refuse_options",
@@ -123,9 +144,11 @@ __all__ = [
     "sort_stamp",
     "spec_bodies",
     "spec_enum",
+    "spec_error_operations",
     "spec_fields",
     "spec_schema",
     "status_events",
+    "status_name",
     "status_phrase",
     "text",
     "until",

@@ -13,7 +13,7 @@ from ..behaviour import ApiError, Context
 from ..credentials import FirstSecret, same_secret
 from .bounds import next_slot, parse_slot
 
-__all__ = ["FirstSecret", "Tokens", "api_key_tenant", "same_secret"]
+__all__ = ["FirstSecret", "Tokens", "api_key_tenant", "basic_tenant", "same_secret"]
 
 JsonDict = dict[str, Any]
 
@@ -27,6 +27,24 @@ def api_key_tenant(scheme: str, keys: FirstSecret) -> Callable[[Context], str]:
         if ctx.credential_mode == "registered" and keys.claim(ctx, key, "") is None:
             raise ApiError(401, "unauthenticated", "The API key is not valid.")
         return key
+
+    return identify
+
+
+def basic_tenant(
+    scheme: str, registry: FirstSecret, refused: Callable[[str], ApiError]
+) -> Callable[[Context], str]:
+    """`identify` for HTTP Basic whose user names the tenant and whose password is a secret
+    `registry` registers at its first use: an empty password is `refused("empty_secret")`, one
+    the registry refuses (another than the first, an unregistered one) `refused("wrong_secret")`."""
+
+    def identify(ctx: Context) -> str:
+        user, secret = ctx.credentials[scheme]
+        if not secret:
+            raise refused("empty_secret")
+        if registry.claim(ctx, str(user), str(secret)) is None:
+            raise refused("wrong_secret")
+        return str(user)
 
     return identify
 

@@ -25,6 +25,7 @@ __all__ = [
     "refuse_unknown",
     "spec_bodies",
     "spec_enum",
+    "spec_error_operations",
     "spec_fields",
     "spec_schema",
     "text",
@@ -188,6 +189,22 @@ def spec_bodies(spec_file: str) -> dict[str, tuple[tuple[str, ...], tuple[str, .
                 optional = tuple(n for n in schema.get("properties", {}) if n not in required)
                 found[operation["operationId"]] = (required, optional)
     return found
+
+
+def spec_error_operations(spec_file: str, schema: str) -> frozenset[str]:
+    """The operationIds whose `default` response (a `$ref` to a component response followed)
+    is a JSON body of `components/schemas/<schema>`: the operations answering errors so."""
+    document, found = _document(spec_file), set()
+    wanted = f"#/components/schemas/{schema}"
+    for item in document["paths"].values():
+        for operation in (o for o in item.values() if isinstance(o, dict)):  # not `parameters`
+            response = operation.get("responses", {}).get("default", {})
+            if "$ref" in response:
+                response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+            body = response.get("content", {}).get("application/json", {})
+            if body.get("schema", {}).get("$ref") == wanted:
+                found.add(operation["operationId"])
+    return frozenset(found)
 
 
 class AdminFields:

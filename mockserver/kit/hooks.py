@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..behaviour import Context
-from ..webhooks.model import Event, Hook, WebhookDef
+from ..webhooks.model import Event, Hook, Signer, WebhookDef
 from ..webhooks.registry import Registry
+from .jwt import hmac_hex
 
-__all__ = ["Event", "Hook", "TenantHooks", "WebhookDef", "status_events"]
+__all__ = ["Event", "Hook", "TenantHooks", "WebhookDef", "body_signer", "status_events"]
 
 JsonDict = dict[str, Any]
 Detect = Callable[[JsonDict | None, JsonDict | None, datetime], list[Event]]
@@ -36,6 +37,20 @@ def status_events(
         return [] if kind is None else [Event(kind, payload(after, str(before[field])))]
 
     return events
+
+
+def body_signer(header: str, prefix: str = "") -> Signer:
+    """A `WebhookDef.sign` whose one header is `prefix` and the hex HMAC-SHA256 of the body as
+    sent, keyed by the hook's secret; during a secret change's grace period the previous
+    secret still signs (the new one takes over when it ends)."""
+
+    def sign(
+        body: bytes, url: str, secret: str, previous_secret: str | None, now: datetime
+    ) -> dict[str, str]:
+        key = previous_secret if previous_secret is not None else secret
+        return {header: prefix + hmac_hex(key, body)}
+
+    return sign
 
 
 class TenantHooks:

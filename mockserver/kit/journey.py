@@ -14,7 +14,7 @@ from ..store import Record
 from .access import same_secret
 from .bounds import next_slot, parse_slot
 
-__all__ = ["Site", "Tickets", "is_http_url", "with_params"]
+__all__ = ["Aliases", "Site", "Tickets", "is_http_url", "with_params"]
 
 JsonDict = dict[str, Any]
 
@@ -149,6 +149,34 @@ class Tickets:
             return taken
         # A ticket issued into the same slot between the peek and the take is not ours.
         return taken["state"] if isinstance(taken, dict) and taken.get("key") == secret else None
+
+
+@dataclass(frozen=True, slots=True)
+class Aliases:
+    """Two names of one thing, per tenant (a user's id here and the client's own id for it):
+    once given together, either finds the other, for as long as the store keeps its values.
+    `kinds` prefixes the stored keys of the first and the second name."""
+
+    namespace: str
+    kinds: tuple[str, str] = ("first", "second")
+
+    def resolve(
+        self, ctx: Context, first: str | None, second: str | None, new: Callable[[], str]
+    ) -> tuple[str, str] | None:
+        """Both names of what `first` and `second` (either may be None) name: one not given is
+        the known one, else `new()` for the first and "" for the second. None when both are
+        given and either is known with another partner."""
+        where, (one, two) = f"{self.namespace}:{ctx.tenant}", self.kinds
+        known_first = ctx.store.get_value(where, f"{two}:{second}", ctx.now) if second else None
+        known_second = ctx.store.get_value(where, f"{one}:{first}", ctx.now) if first else None
+        if first and second:
+            if (known_first and known_first != first) or (known_second and known_second != second):
+                return None
+        first, second = first or known_first or new(), second or known_second or ""
+        ctx.store.put_value(where, f"{one}:{first}", second, None)
+        if second:
+            ctx.store.put_value(where, f"{two}:{second}", first, None)
+        return first, second
 
 
 def with_params(url: str, params: Mapping[str, str], *, fragment: bool = False) -> str:

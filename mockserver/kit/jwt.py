@@ -7,11 +7,12 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..credentials import same_secret
 
-__all__ = ["b64url", "hmac_hex", "sign_jwt", "unb64url", "verify_jwt"]
+__all__ = ["JwtKey", "b64url", "hmac_hex", "sign_jwt", "unb64url", "verify_jwt"]
 
 JsonDict = dict[str, Any]
 _DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
@@ -54,3 +55,18 @@ def verify_jwt(token: str, key: bytes, alg: str = "HS256") -> JsonDict | None:
         return None
     claims: JsonDict = json.loads(unb64url(parts[1]))
     return claims
+
+
+@dataclass(frozen=True, slots=True)
+class JwtKey:
+    """A provider's own signing key and algorithm: the tokens it `sign`s, and only those it
+    `verify`s (their claims; None for anything else)."""
+
+    key: bytes
+    alg: str = "HS256"
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        return sign_jwt(claims, self.key, self.alg)
+
+    def verify(self, token: str) -> JsonDict | None:
+        return verify_jwt(token, self.key, self.alg)

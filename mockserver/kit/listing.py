@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..behaviour import ApiError, Context, sort_stamp
@@ -13,7 +13,17 @@ from ..store import Record
 from ..validation import Violation
 from .journey import Tickets
 
-__all__ = ["Filters", "equal", "missing_property", "one_of", "order_by", "owned", "since", "until"]
+__all__ = [
+    "Filters",
+    "equal",
+    "missing_property",
+    "one_of",
+    "order_by",
+    "order_clause",
+    "owned",
+    "since",
+    "until",
+]
 
 JsonDict = dict[str, Any]
 Check = Callable[[JsonDict, Any], bool]
@@ -137,6 +147,14 @@ def order_by(field: str, *, tie: str = "", newest_first: bool = False) -> Callab
         return stamp + (str(data[tie]) if tie else "")
 
     return order_key
+
+
+def order_clause(value: str, fields: Iterable[str]) -> tuple[str, bool]:
+    """An order parameter, `<field>[ asc|desc]` in any letter case (the spec's pattern has
+    checked it): which of `fields` it names, and whether descending."""
+    field, _, direction = value.partition(" ")
+    named = {name.lower(): name for name in fields}
+    return named[field.lower()], direction.lower() == "desc"
 
 
 def missing_property(violation: Violation) -> str | None:

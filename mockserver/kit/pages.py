@@ -162,6 +162,14 @@ class Pages:
         return url
 
     @staticmethod
+    def seconds(value: str, name: str, most: int, heading: str) -> str:
+        """A query's delay: empty, or a whole number of seconds up to `most` (else the 400
+        page: `heading`, and what `name` takes)."""
+        if value and not (value.isdigit() and int(value) <= most):
+            raise PageRefused(heading, f"{name} must be 0 to {most} seconds.", 400)
+        return value
+
+    @staticmethod
     @contextlib.contextmanager
     def moving(heading: str) -> Iterator[None]:
         """A status change the lifecycle may refuse: a 409 page that says why."""

@@ -18,40 +18,9 @@ registries = (KEYS,)
 seed_tenant = KEYS.key_seeder("none: the x-api-key is the tenant")  # `credentials: {}`
 
 
-_RFC = "https://tools.ietf.org/html/rfc9110#section-"
-_PROBLEM_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6"}
-_PROBLEM_TYPES |= {409: "15.5.10", 412: "15.5.13", 413: "15.5.14", 415: "15.5.16", 500: "15.6.1"}
-
-
-def _problem_type(status: int) -> str:
-    if status == 428:
-        return "https://tools.ietf.org/html/rfc6585#section-3"
-    return _RFC + _PROBLEM_TYPES[status] if status in _PROBLEM_TYPES else "about:blank"
-
-
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     """RFC 7807 problem details, as an ASP.NET Core service writes them."""
-    validation = err.kind == "invalid_request" and bool(err.violations)
-    hexed = scope.request_id.replace("-", "")
-    body: kit.JsonDict = {
-        "type": _problem_type(err.status),
-        "title": "One or more validation errors occurred."
-        if validation
-        else kit.status_phrase(err.status),
-        "status": err.status,
-        "detail": err.message,
-        "instance": scope.path,
-        "traceId": f"00-{hexed}-{hexed[:16]}-01",  # a W3C traceparent, as ASP.NET Core's
-    }
-    if validation:
-        errors: dict[str, list[str]] = {}
-        for violation in err.violations:
-            message = _accepted(violation)
-            errors.setdefault(violation.name or violation.location, []).append(message)
-            if message != violation.message:  # the detail names what is accepted, too
-                body["detail"] = message
-        body["errors"] = errors
-    return kit.Reply(err.status, body, media_type="application/problem+json")
+    return kit.problem_details(err, scope, _accepted)
 
 
 def _accepted(violation: kit.Violation) -> str:
@@ -139,9 +108,8 @@ def create_one_time_code(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(201, {"code": code})
 
 
-# The list orders (FACTS-2 §4.2 leaves the syntax open): field → the stored key it sorts by.
-ORDER_FIELDS = {"createdon": "createdOn", "updatedon": "updatedOn", "name": "name"}
-ORDER_FIELDS["status"] = "status"
+# The list orders (FACTS-2 §4.2 leaves the syntax open): the stored fields OrderBy may name.
+ORDER_FIELDS = ("createdOn", "updatedOn", "name", "status")
 # What the 400 lists when a list parameter does not match its pattern in the spec.
 ACCEPTED = {
     "OrderBy": "OrderBy must be createdOn, updatedOn, name or status, optionally followed by "
@@ -151,19 +119,13 @@ ACCEPTED = {
 }
 
 
-def _order(value: str) -> tuple[str, bool]:
-    """OrderBy (checked by the spec's pattern) → the stored field and whether descending."""
-    field, _, direction = value.partition(" ")
-    return ORDER_FIELDS[field.lower()], direction.lower() == "desc"
-
-
 @handlers
 def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
     count, page = int(query.get("Count", 10)), int(query.get("CurrentPage", 1))
     start = (page - 1) * count
     status = STATES.parse_status(query["Status"]) if "Status" in query else None
-    field, descending = _order(str(query.get("OrderBy", "createdOn desc")))
+    field, descending = kit.order_clause(str(query.get("OrderBy", "createdOn desc")), ORDER_FIELDS)
     paging: kit.JsonDict = {"status": status, "descending": descending}
     paging |= {"offset": start, "limit": count}
     if field == "createdOn":  # the store's own order: only this page is read

@@ -35,10 +35,7 @@ def sandbox(site: kit.Site) -> None:
         args = site.args()
         url = PAGES.back_url(args.get("redirecturl") or "", "redirecturl")
         delay = args.get("redirectdelay") or ""
-        if delay and not (delay.isdigit() and int(delay) <= 60):
-            raise kit.PageRefused(
-                "Invalid redirect delay", "redirectdelay must be 0 to 60 seconds.", 400
-            )
+        PAGES.seconds(delay, "redirectdelay", 60, "Invalid redirect delay")  # else the 400 page
         record = PAGES.found(site.find(consent_id))
         ctx = site.context(record.tenant)
         if not ONE_TIME_CODES.take(ctx, args.get("otc") or "", consentId=consent_id):

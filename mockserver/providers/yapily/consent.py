@@ -19,11 +19,8 @@ DEFAULT_FEATURES = (
     "ACCOUNT_TRANSACTIONS_WITH_MERCHANT",
 )
 CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation interval
-USERS_NS = "yapily:users"
-# The spec's Consent but for `timeToExpire*`, which the clock gives (handlers.render_at).
-PUBLIC_FIELDS = tuple(
-    name for name in kit.spec_fields("yapily.yaml", "Consent") if not name.startswith("timeTo")
-)
+# A user is known by its uuid and by the application's own id for it (applicationUserId).
+USERS = kit.Aliases("yapily:users", ("uuid", "app"))
 # A journey page acts only with a key the API handed to the consent's application (in the
 # authorisationUrl and the qrCodeUrl); the page's id and `state` alone are not enough.
 PAGE_ACCESS = kit.Tickets("yapily:page-access", timedelta(days=1))
@@ -62,8 +59,9 @@ STATES = kit.States(
 )
 
 
-# The consent as Yapily shows it, without the clock-dependent `timeToExpire*` fields.
-render = kit.projection(PUBLIC_FIELDS, omit_null=True)
+# The consent as Yapily shows it, in the spec's order. `timeToExpire*` are never stored: the
+# clock gives them (handlers.render_at).
+render = kit.projection(kit.spec_fields("yapily.yaml", "Consent"), omit_null=True)
 
 
 def authorise(data: kit.JsonDict, at: datetime) -> None:
@@ -144,24 +142,12 @@ def journey_urls(ctx: kit.Context, data: kit.JsonDict) -> kit.JsonDict:
 
 def resolve_user(ctx: kit.Context, user_uuid: str | None, app_user: str | None) -> tuple[str, str]:
     """The user a request names, created if new; ValueError when the two ids disagree."""
-    namespace = f"{USERS_NS}:{ctx.tenant}"
-    known_uuid = ctx.store.get_value(namespace, f"app:{app_user}", ctx.now) if app_user else None
-    known_app = (
-        ctx.store.get_value(namespace, f"uuid:{user_uuid.lower()}", ctx.now) if user_uuid else None
-    )
-    if user_uuid and app_user:
-        if (known_uuid is not None and known_uuid != user_uuid.lower()) or (
-            known_app and known_app != app_user
-        ):
-            raise ValueError(
-                f"userUuid {user_uuid} and applicationUserId {app_user} do not name the same user"
-            )
-    resolved_uuid = (user_uuid or known_uuid or str(uuid.uuid4())).lower()
-    resolved_app = app_user or known_app or ""
-    ctx.store.put_value(namespace, f"uuid:{resolved_uuid}", resolved_app, None)
-    if resolved_app:
-        ctx.store.put_value(namespace, f"app:{resolved_app}", resolved_uuid, None)
-    return resolved_uuid, resolved_app
+    found = USERS.resolve(ctx, user_uuid and user_uuid.lower(), app_user, lambda: str(uuid.uuid4()))
+    if found is None:
+        raise ValueError(
+            f"userUuid {user_uuid} and applicationUserId {app_user} do not name the same user"
+        )
+    return found
 
 
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from http import HTTPStatus
 
 from ... import kit
 
@@ -16,14 +15,12 @@ seed_tenant = SECRETS.seeder("secret")  # the fixtures' credentials: {secret: ..
 registries = (SECRETS,)
 
 
-def identify(ctx: kit.Context) -> str:
-    """The tenant is the Application ID; its first secret is registered, a different one is 401."""
-    application, secret = ctx.credentials["basicAuth"]
-    if not secret:
-        raise kit.ApiError(401, "unauthenticated", UNAUTHORIZED, code="empty_secret")
-    if SECRETS.claim(ctx, str(application), str(secret)) is None:
-        raise kit.ApiError(401, "unauthenticated", UNAUTHORIZED, code="wrong_secret")
-    return str(application)
+def _unauthorized(code: str) -> kit.ApiError:
+    return kit.ApiError(401, "unauthenticated", UNAUTHORIZED, code=code)
+
+
+# The tenant is the Application ID; its first secret is registered, a different one is 401.
+identify = kit.basic_tenant("basicAuth", SECRETS, _unauthorized)
 
 
 def tracing_id(request_id: str) -> str:
@@ -113,25 +110,15 @@ def _issues(err: kit.ApiError, message: str) -> list[kit.JsonDict]:
 
 
 # Operations whose errors are Yapily's V2 body (ApiErrorResponse), as Yapily documents them.
-V2_OPERATIONS = frozenset(
-    {"extendConsent", "getWebhookEventsCategories", "registerWebhook", "getRegisteredWebhooks"}
-    | {"deleteWebhook", "webhookSecretReset"}
-)
+V2_OPERATIONS = kit.spec_error_operations("yapily.yaml", "ApiErrorResponse")
 # Spring's names where Python's differ (Yapily is a Spring service).
 _STATUS_NAMES = {413: "PAYLOAD_TOO_LARGE", 422: "UNPROCESSABLE_ENTITY"}
-
-
-def _status_name(status: int) -> str:
-    try:
-        return _STATUS_NAMES.get(status) or HTTPStatus(status).name
-    except ValueError:
-        return "UNKNOWN"
 
 
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     """Yapily's legacy ApiResponseError; the V2 ApiErrorResponse for extendConsent and the
     webhook operations (not for 401)."""
-    trace, status = tracing_id(scope.request_id), _status_name(err.status)
+    trace, status = tracing_id(scope.request_id), kit.status_name(err.status, _STATUS_NAMES)
     message = err.message
     if err.kind == "unauthenticated":
         message = UNAUTHORIZED

@@ -17,17 +17,12 @@ ONE_TIME_TOKENS = kit.Tickets("yapily:ott", timedelta(minutes=10))
 handlers = kit.Handlers()
 
 
-# The spec's Consent, in its order: `timeToExpire*` just before featureScope.
-SHOWN = kit.spec_fields("yapily.yaml", "Consent")
-
-
 def render_at(data: kit.JsonDict, now: datetime) -> kit.JsonDict:
     """The consent as the API answers it at `now`: `timeToExpire*` while expiresAt is ahead."""
     left = time_to_expire(instant(data["expiresAt"]), now) if data.get("expiresAt") else None
-    shown = consent.render(data)
     if left is not None:
-        shown["timeToExpireInMillis"], shown["timeToExpire"] = left
-    return {key: shown[key] for key in SHOWN if key in shown}
+        data = data | dict(zip(("timeToExpireInMillis", "timeToExpire"), left, strict=True))
+    return consent.render(data)
 
 
 # Lists show the newest first (`sort=-date`), ties by id (descending too).

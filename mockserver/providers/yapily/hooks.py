@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,13 +65,9 @@ def envelope(event: kit.Event, hook: kit.Hook) -> kit.JsonDict:
     }
 
 
-def sign(
-    body: bytes, url: str, secret: str, previous_secret: str | None, now: datetime
-) -> dict[str, str]:
-    """`sha256=<hex HMAC-SHA256(secret, rawBody)>`; during a reset's delay the old secret
-    still signs (the reset's `delay` is when the new one takes over)."""
-    key = previous_secret if previous_secret is not None else secret
-    return {SIGNATURE: "sha256=" + kit.hmac_hex(key, body)}
+# `sha256=<hex HMAC-SHA256(secret, rawBody)>`; during a reset's delay the old secret still
+# signs (the reset's `delay` is when the new one takes over).
+sign = kit.body_signer(SIGNATURE, "sha256=")
 
 
 webhooks = kit.WebhookDef(events=events, sign=sign, envelope=envelope)
