@@ -50,6 +50,7 @@ from .listing import Filters, equal, missing_property, one_of, order_by, owned, 
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .shapes import projection, public, without
+from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 
 JsonDict = dict[str, Any]
@@ -78,9 +79,11 @@ __all__ = [
     "Recording",
     "Reply",
     "Seals",
+    "SignatureError",
     "Site",
     "TENANT",
     "TEXT",
+    "StampedSignature",
     "States",
     "TenantHooks",
     "Tickets",
