@@ -47,6 +47,7 @@ from .hooks import Event, Hook, TenantHooks, WebhookDef, status_events
 from .journey import Site, Tickets, is_http_url, with_params
 from .jwt import hmac_hex, sign_jwt, verify_jwt
 from .listing import Filters, equal, missing_property, one_of, order_by, owned, since, until
+from .otp import OneTimeCodes, Outbox
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .shapes import projection, public, without
@@ -71,6 +72,8 @@ __all__ = [
     "Hook",
     "JsonDict",
     "Mark",
+    "OneTimeCodes",
+    "Outbox",
     "PageRefused",
     "Pages",
     "ProviderDef",

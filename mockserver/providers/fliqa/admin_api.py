@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from ... import kit
-from .handlers import OUTBOX_CAPACITY, OUTBOX_FEED
+from .handlers import OUTBOX
 
 _MESSAGE = kit.json_object(
     {"channel": {"enum": ["sms", "email"]}, "otp": kit.TEXT},
@@ -45,17 +45,14 @@ def _selected(site: kit.Site) -> list[kit.JsonDict]:
     args, store = site.args(), site.context("").store
     phone, tenant = _digits(args.get("msisdn", "")), args.get("tenant", "")
     email = args.get("email", "").casefold()
-    entries = store.feed_read(OUTBOX_FEED)
-    deleted = {i for entry in entries for i in entry.get("_deleted", ())}
-    return [
-        m
-        for m in entries
-        if "_deleted" not in m
-        and m["id"] not in deleted
-        and (not phone or (m["channel"] == "sms" and _digits(m["to"]) == phone))
-        and (not email or (m["channel"] == "email" and m["to"].casefold() == email))
-        and (not tenant or m["_tenant"] == tenant)
-    ]
+    return OUTBOX.messages(
+        store,
+        lambda m: (
+            (not phone or (m["channel"] == "sms" and _digits(m["to"]) == phone))
+            and (not email or (m["channel"] == "email" and m["to"].casefold() == email))
+            and (not tenant or m["_tenant"] == tenant)
+        ),
+    )
 
 
 @ROUTES.route(
@@ -79,8 +76,6 @@ def outbox(site: kit.Site) -> Any:
 )
 def clear_outbox(site: kit.Site) -> Any:
     doomed, store = [m["id"] for m in _selected(site)], site.context("").store
-    if not any(site.args().get(name) for name in ("msisdn", "email", "tenant")):
-        store.feed_clear(OUTBOX_FEED)
-    elif doomed:  # a tombstone: appends cannot lose a message sent meanwhile
-        store.feed_append(OUTBOX_FEED, {"_deleted": doomed}, OUTBOX_CAPACITY)
+    filtered = any(site.args().get(name) for name in ("msisdn", "email", "tenant"))
+    OUTBOX.delete(store, doomed if filtered else None)
     return site.json({"deleted": len(doomed)})

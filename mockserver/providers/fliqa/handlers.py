@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,11 +10,9 @@ from typing import Any
 from ... import kit
 from . import consent, dialect, inquiry
 
-OTP_LIFETIME, OTP_LENGTH = timedelta(seconds=300), 6
-OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
-KNOWN_NS = "fliqa:known"  # tenant|recipient → True once an OTP was ever sent
-OUTBOX_FEED = "fliqa:outbox"  # the messages, then {"_deleted": [ids]} for each filtered DELETE
-OUTBOX_CAPACITY = 1000
+# tenant|recipient → {otp, keys}; a recipient ever sent an OTP is known for good.
+OTPS = kit.OneTimeCodes("fliqa:otp", timedelta(seconds=300), known="fliqa:known", length=6)
+OUTBOX = kit.Outbox("fliqa:outbox", capacity=1000)  # then {"_deleted": [ids]} per filtered DELETE
 # A list cursor lives an hour of the tenant's clock; a tenant holds at most CURSORS_PER_KEY
 # (a new one retires the oldest), so paging in a loop cannot grow the store.
 CURSORS_PER_KEY = 1000
@@ -56,39 +53,23 @@ def _language(ctx: kit.Context) -> str:
 @handlers
 def login(ctx: kit.Context) -> kit.Reply:
     msisdn, email = dialect.contact(ctx.body)
-    otp = "".join(secrets.choice("0123456789") for _ in range(OTP_LENGTH))
-    keys, expires = dialect.recipients(ctx.tenant, msisdn, email), ctx.now + OTP_LIFETIME
-    for key in keys:
-        ctx.store.put_value(OTP_NS, key, {"otp": otp, "keys": keys}, expires)
-        ctx.store.put_value(KNOWN_NS, key, True, None)
+    otp, expires = OTPS.send(ctx, dialect.recipients(ctx.tenant, msisdn, email))
     language = _language(ctx)
     for channel, to in (("sms", msisdn), ("email", email)):
-        if to:  # one append to the store's feed each: no message is lost between workers
-            message = {"id": uuid.uuid4().hex, "channel": channel, "to": to, "otp": otp}
-            message |= {"text": OTP_TEXTS[language].format(otp=otp), "language": language}
-            message |= {"sentAt": kit.format_instant(ctx.now)}
-            message |= {"expiresAt": kit.format_instant(expires), "_tenant": ctx.tenant}
-            ctx.store.feed_append(OUTBOX_FEED, message, OUTBOX_CAPACITY)
-    return kit.Reply(200, {"otpLength": OTP_LENGTH})
+        if to:  # one message each
+            text = OTP_TEXTS[language].format(otp=otp)
+            sent = {"channel": channel, "to": to, "otp": otp, "text": text, "language": language}
+            OUTBOX.send(ctx, sent, expires)
+    return kit.Reply(200, {"otpLength": OTPS.length})
 
 
 def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
     """Accept the latest live OTP of the phone or the e-mail, once; else 401."""
-    if not any(ctx.store.get_value(KNOWN_NS, key, ctx.now) for key in keys):
+    if not OTPS.sent_to(ctx, keys):
         message = "Phone number or e-mail is not registered: call login first"
         raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
-    for key in keys:
-        entry = ctx.store.get_value(OTP_NS, key, ctx.now)
-        if not entry or not kit.same_secret(entry["otp"], otp):
-            continue
-        taken = ctx.store.take_value(OTP_NS, key, ctx.now)
-        if taken and taken["otp"] == otp:
-            for other in taken["keys"]:  # the same OTP sent to the other channel is spent too
-                sibling = ctx.store.get_value(OTP_NS, other, ctx.now)
-                if sibling and sibling["otp"] == otp:
-                    ctx.store.delete_value(OTP_NS, other)
-            return
-    raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
+    if not OTPS.use(ctx, keys, otp):
+        raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
 
 
 @handlers
