@@ -91,11 +91,9 @@ def create_consent(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(201, _shown(ctx, record.data), location=f"/service/consent/{consent_id}")
 
 
-def _shown(ctx: kit.Context, data: kit.JsonDict, items: bool = True) -> kit.JsonDict:
-    """The consent for an API answer: the bank page URL on this host, or no consentData."""
+def _shown(ctx: kit.Context, data: kit.JsonDict) -> kit.JsonDict:
+    """The consent for create and add-data: with the bank page URL on this host."""
     shown = consent.render(data)
-    if not items:
-        shown.pop("consentData", None)
     for item in shown.get("consentData", []):
         if item["name"] == "redirect":
             item["value"] = consent.bank_page(data, ctx.sandbox_url)
@@ -114,10 +112,7 @@ def add_consent_data(ctx: kit.Context) -> kit.Reply:
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         _check_items(data, supplied)
-        values = {item["name"]: item["value"] for item in supplied}
-        for item in data["consentData"]:
-            if item["name"] in values:
-                item["value"] = values[item["name"]]
+        consent.fill(data, {item["name"]: item["value"] for item in supplied})
         data.update(status="started", modified=stamp)
         if not consent.pending(data):
             data["status"] = "received"
@@ -155,7 +150,7 @@ def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
 
 @handlers
 def get_consent(ctx: kit.Context) -> kit.Reply:
-    return kit.Reply(200, _shown(ctx, kit.owned(ctx, not_found).data, items=False))
+    return kit.Reply(200, consent.render(kit.owned(ctx, not_found).data, items=False))
 
 
 @handlers
@@ -171,7 +166,7 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     if paged is None:
         raise dialect.fail(400, "invalid_parameter", f"Invalid cursor '{cursor}'")
     page, total, following = paged
-    body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
+    body = {"data": [consent.render(r.data, items=False) for r in page]}
     meta = {"next_cursor": following, "total": total, "limit": limit}
     return kit.Reply(200, {**body, "metadata": meta})
 
