@@ -47,6 +47,11 @@ def test_the_outbox_keeps_messages_and_deletes_some_or_all() -> None:
     assert second["sentAt"] == kit.format_instant(T0) and "expiresAt" not in second
     assert first["_tenant"] == "a" and first["id"] != second["id"]
     assert outbox.messages(store, lambda m: m["to"] == "y") == [second]
+    shown = outbox.shown(first)
+    assert shown == {"id": first["id"], "to": "x", "text": "one", "sentAt": first["sentAt"]} | {
+        "expiresAt": first["expiresAt"],
+        "tenant": "sha256:ca978112ca1b",  # the journal's fingerprint of "a"
+    }
     outbox.delete(store, [first["id"]])
     assert outbox.messages(store) == [second]
     outbox.delete(store, [])  # nothing selected: nothing appended

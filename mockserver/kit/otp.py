@@ -12,7 +12,9 @@ from typing import Any
 from ..behaviour import Context
 from ..clock import format_instant
 from ..credentials import same_secret
+from ..journal import fingerprint
 from ..store import Store
+from .shapes import public
 
 __all__ = ["OneTimeCodes", "Outbox"]
 
@@ -88,6 +90,12 @@ class Outbox:
         entries = store.feed_read(self.feed)
         deleted = {i for entry in entries for i in entry.get("_deleted", ())}
         return [m for m in entries if "_deleted" not in m and m["id"] not in deleted and keep(m)]
+
+    @staticmethod
+    def shown(message: JsonDict) -> JsonDict:
+        """A message as the admin API shows it: its tenant as the journal shows a secret one
+        (a fingerprint), the rest of its bookkeeping hidden."""
+        return {**public(message), "tenant": fingerprint(message["_tenant"])}
 
     def delete(self, store: Store, ids: Sequence[str] | None) -> None:
         """Delete the messages of `ids` (None: every message, the feed cleared)."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ... import kit
+from .dialect import digits
 from .handlers import OUTBOX
 
 _MESSAGE = kit.json_object(
@@ -31,24 +31,14 @@ ROUTES.shared(
 )
 
 
-def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
-
-
-def _public(message: kit.JsonDict) -> kit.JsonDict:
-    shown = kit.public(message)
-    shown["tenant"] = "sha256:" + hashlib.sha256(message["_tenant"].encode()).hexdigest()[:12]
-    return shown
-
-
 def _selected(site: kit.Site) -> list[kit.JsonDict]:
     args, store = site.args(), site.context("").store
-    phone, tenant = _digits(args.get("msisdn", "")), args.get("tenant", "")
+    phone, tenant = digits(args.get("msisdn", "")), args.get("tenant", "")
     email = args.get("email", "").casefold()
     return OUTBOX.messages(
         store,
         lambda m: (
-            (not phone or (m["channel"] == "sms" and _digits(m["to"]) == phone))
+            (not phone or (m["channel"] == "sms" and digits(m["to"]) == phone))
             and (not email or (m["channel"] == "email" and m["to"].casefold() == email))
             and (not tenant or m["_tenant"] == tenant)
         ),
@@ -63,7 +53,7 @@ def _selected(site: kit.Site) -> list[kit.JsonDict]:
     responses={"200": kit.answer("The messages.", _MESSAGES)},
 )
 def outbox(site: kit.Site) -> Any:
-    shown = [_public(m) for m in reversed(_selected(site))]
+    shown = [OUTBOX.shown(m) for m in reversed(_selected(site))]
     return site.json({"messages": shown, "total": len(shown)})
 
 
