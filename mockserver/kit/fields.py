@@ -217,6 +217,18 @@ class AdminFields:
         """An optional non-empty string field."""
         return optional_text(self.left.pop(name, None), name)
 
+    def checked(self, checks: Mapping[str, Callable[[Any], bool]], refused: str) -> JsonDict:
+        """The fields of `checks` that were given, each one passing its check; else a
+        ValueError, `refused` formatted with the field's `name` and `value` (its repr)."""
+        taken: JsonDict = {}
+        for name, check in checks.items():
+            if name in self.left:
+                value = self.left.pop(name)
+                if not check(value):
+                    raise ValueError(refused.format(name=name, value=repr(value)))
+                taken[name] = value
+        return taken
+
     def done(self, allowed: str, what: str = "unknown consent fields") -> None:
         """Refuse the fields no check took, saying which are `allowed`."""
         refuse_unknown(self.left, allowed, what)

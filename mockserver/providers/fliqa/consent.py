@@ -202,12 +202,9 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
         raise ValueError("inquiryId must be a string")
     data = new_consent(ctx, consent_id, provider, owner, created, asked)
     data["validUntil"] = kit.format_instant(given.instant("validUntil", created + VALIDITY))
-    for name, check in _ADMIN_CHECKS.items():
-        if name in given:
-            value = given.pop(name)
-            if not check(value):
-                raise ValueError(f"{name} {value!r} is not allowed here; see the fliqa spec")
-            data[name] = value
+    data.update(
+        given.checked(_ADMIN_CHECKS, "{name} {value} is not allowed here; see the fliqa spec")
+    )
     moved = given.instant("modified", created)
     given.done(
         "consentId, status, providerId, owner, data, inquiryId, scope, name, description, "

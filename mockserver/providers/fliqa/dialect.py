@@ -124,12 +124,9 @@ def identify(ctx: kit.Context) -> str:
 
 def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
     """Register a tenant's Api-Secret, environment, tenant slug and token scope."""
+    allowed = ("apiSecret", "environment", "tenantSlug", "scope", "inquiries", "company")
     kit.refuse_unknown(
-        set(credentials)
-        - {"apiSecret", "environment", "tenantSlug", "scope"}
-        - {"inquiries", "company"},
-        "apiSecret, environment, tenantSlug, scope, inquiries, company",
-        "unknown credential fields",
+        set(credentials) - set(allowed), ", ".join(allowed), "unknown credential fields"
     )
     secret, slug = credentials.get("apiSecret"), credentials.get("tenantSlug")
     environment = credentials.get("environment", "sandbox")

@@ -1,0 +1,21 @@
+"""kit.AdminFields.checked: given fields taken with their checks, refused in the caller's words."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver import kit
+
+CHECKS = {"name": lambda v: isinstance(v, str), "size": lambda v: v in (1, 2)}
+
+
+def test_the_given_fields_that_pass_are_taken_and_the_rest_left() -> None:
+    given = kit.AdminFields({"status": "NEW", "size": 2, "other": 1})
+    assert given.checked(CHECKS, "{name} {value} is wrong") == {"size": 2}
+    assert "size" not in given and "other" in given
+
+
+def test_a_failing_field_is_refused_in_the_words_given() -> None:
+    given = kit.AdminFields({"status": "NEW", "name": "a", "size": "big"})
+    with pytest.raises(ValueError, match=r"^size 'big' is not allowed$"):
+        given.checked(CHECKS, "{name} {value} is not allowed")
