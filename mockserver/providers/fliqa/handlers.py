@@ -171,20 +171,16 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(200, {**body, "metadata": meta})
 
 
-def _data_entry(data: kit.JsonDict, query: kit.JsonDict) -> bool:
-    """dataKey and dataValue name one entry of the consent's data, together."""
-    key, value = query.get("dataKey"), query.get("dataValue")
-    return any(
-        (key is None or e.get("key") == key) and (value is None or e.get("value") == value)
-        for e in data.get("data", [])
-    )
-
-
 def _filters(query: kit.JsonDict) -> kit.Filters:
     """The filters besides status (which the store's index serves)."""
+    key, value = query.get("dataKey"), query.get("dataValue")
 
     def entry(d: kit.JsonDict, _: Any) -> bool:
-        return _data_entry(d, query)
+        """dataKey and dataValue name one entry of the consent's data, together."""
+        return any(
+            (key is None or e.get("key") == key) and (value is None or e.get("value") == value)
+            for e in d.get("data", [])
+        )
 
     def held(d: kit.JsonDict) -> kit.JsonDict:
         return d.get("owner") or {}
