@@ -27,6 +27,7 @@ from .access import FirstSecret, Tokens, api_key_tenant, same_secret
 from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_object, parameter
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
+from .banking import iban_ok
 from .dialect import error_code, invalid, status_phrase
 from .fields import (
     AdminFields,
@@ -107,6 +108,7 @@ __all__ = [
     "error_code",
     "format_instant",
     "hmac_hex",
+    "iban_ok",
     "instant_field",
     "invalid",
     "is_http_url",

@@ -45,14 +45,6 @@ def phone_problem(value: str) -> str | None:
     return None
 
 
-def iban_ok(value: str) -> bool:
-    """ISO 13616: country, check digits, BBAN; the rearranged number mod 97 is 1."""
-    text = value.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", text):
-        return False
-    return int("".join(str(int(c, 36)) for c in text[4:] + text[:4])) % 97 == 1
-
-
 def contact(body: kit.JsonDict) -> tuple[str, str]:
     """The phone number and e-mail of a login or create request, validated ('' if absent)."""
     msisdn, email = str(body.get("msisdn") or ""), str(body.get("email") or "")

@@ -139,7 +139,7 @@ def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
             problem = f"Consent data '{name}' is not requested by consent '{consent_id}'"
         elif not value.strip():
             problem = f"Consent data '{name}' needs a value"
-        elif name == "iban" and not dialect.iban_ok(value):
+        elif name == "iban" and not kit.iban_ok(value):
             problem = f"'{value}' is not a valid IBAN"
         elif name == "select" and value not in consent.CHOICES:
             problem = f"'{value}' is not one of the choices of 'select'"
