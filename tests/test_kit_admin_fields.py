@@ -1,4 +1,4 @@
-"""kit.AdminFields.checked: given fields taken with their checks, refused in the caller's words."""
+"""kit.AdminFields.checked (fields taken with their checks, in given words) and spec_enum."""
 
 from __future__ import annotations
 
@@ -19,3 +19,10 @@ def test_a_failing_field_is_refused_in_the_words_given() -> None:
     given = kit.AdminFields({"status": "NEW", "name": "a", "size": "big"})
     with pytest.raises(ValueError, match=r"^size 'big' is not allowed$"):
         given.checked(CHECKS, "{name} {value} is not allowed")
+
+
+def test_spec_enum_reads_a_property_s_enum_inline_or_by_ref() -> None:
+    assert kit.spec_enum("fliqa.yaml", "ConsentInquiry", "frequency") == ("once", "daily")
+    scopes = kit.spec_enum("fliqa.yaml", "ConsentScope")
+    assert kit.spec_enum("fliqa.yaml", "ConsentInquiry", "scope") == scopes
+    assert scopes == ("all", "accounts", "balances", "transactions")

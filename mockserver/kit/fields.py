@@ -164,9 +164,15 @@ def spec_schema(spec_file: str, schema: str) -> JsonDict:
     return found
 
 
-def spec_enum(spec_file: str, schema: str) -> tuple[str, ...]:
-    """The values of an enum the spec states in `components/schemas/<schema>`."""
-    return tuple(str(value) for value in _schemas(spec_file)[schema]["enum"])
+def spec_enum(spec_file: str, schema: str, field: str | None = None) -> tuple[str, ...]:
+    """The values of an enum the spec states in `components/schemas/<schema>` (or in that
+    schema's property `field`: an enum stated inline, or a `$ref` to one)."""
+    found = _schemas(spec_file)[schema]
+    if field is not None:
+        found = found["properties"][field]
+        if "$ref" in found:
+            found = _schemas(spec_file)[found["$ref"].rsplit("/", 1)[1]]
+    return tuple(str(value) for value in found["enum"])
 
 
 def spec_fields(spec_file: str, schema: str) -> tuple[str, ...]:
