@@ -14,8 +14,9 @@ from werkzeug.test import TestResponse
 
 from mockserver import SimClock, create_app
 from mockserver.factories import make_consents
+from mockserver.kit import iban_ok
 from mockserver.providers.fliqa.consent import STATES
-from mockserver.providers.fliqa.dialect import iban_ok, phone_problem
+from mockserver.providers.fliqa.dialect import phone_problem
 
 from conftest import T0
 from tests_helpers import json_of

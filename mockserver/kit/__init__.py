@@ -27,6 +27,7 @@ from .access import FirstSecret, Tokens, api_key_tenant, basic_tenant, same_secr
 from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_object, parameter
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
+from .banking import iban_ok
 from .dialect import error_code, invalid, problem_details, status_name, status_phrase
 from .fields import (
     AdminFields,
@@ -58,9 +59,11 @@ from .listing import (
     since,
     until,
 )
+from .otp import OneTimeCodes, Outbox
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .shapes import projection, public, without
+from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 from .times import format_millis, iso_duration, lenient_instant
 
@@ -84,6 +87,8 @@ __all__ = [
     "JsonDict",
     "JwtKey",
     "Mark",
+    "OneTimeCodes",
+    "Outbox",
     "PageRefused",
     "Pages",
     "ProviderDef",
@@ -92,9 +97,11 @@ __all__ = [
     "Recording",
     "Reply",
     "Seals",
+    "SignatureError",
     "Site",
     "TENANT",
     "TEXT",
+    "StampedSignature",
     "States",
     "TenantHooks",
     "Tickets",
@@ -118,6 +125,7 @@ __all__ = [
     "format_instant",
     "format_millis",
     "hmac_hex",
+    "iban_ok",
     "instant_field",
     "invalid",
     "is_http_url",

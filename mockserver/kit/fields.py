@@ -165,9 +165,15 @@ def spec_schema(spec_file: str, schema: str) -> JsonDict:
     return found
 
 
-def spec_enum(spec_file: str, schema: str) -> tuple[str, ...]:
-    """The values of an enum the spec states in `components/schemas/<schema>`."""
-    return tuple(str(value) for value in _schemas(spec_file)[schema]["enum"])
+def spec_enum(spec_file: str, schema: str, field: str | None = None) -> tuple[str, ...]:
+    """The values of an enum the spec states in `components/schemas/<schema>` (or in that
+    schema's property `field`: an enum stated inline, or a `$ref` to one)."""
+    found = _schemas(spec_file)[schema]
+    if field is not None:
+        found = found["properties"][field]
+        if "$ref" in found:
+            found = _schemas(spec_file)[found["$ref"].rsplit("/", 1)[1]]
+    return tuple(str(value) for value in found["enum"])
 
 
 def spec_fields(spec_file: str, schema: str) -> tuple[str, ...]:
@@ -233,6 +239,18 @@ class AdminFields:
     def text(self, name: str) -> str | None:
         """An optional non-empty string field."""
         return optional_text(self.left.pop(name, None), name)
+
+    def checked(self, checks: Mapping[str, Callable[[Any], bool]], refused: str) -> JsonDict:
+        """The fields of `checks` that were given, each one passing its check; else a
+        ValueError, `refused` formatted with the field's `name` and `value` (its repr)."""
+        taken: JsonDict = {}
+        for name, check in checks.items():
+            if name in self.left:
+                value = self.left.pop(name)
+                if not check(value):
+                    raise ValueError(refused.format(name=name, value=repr(value)))
+                taken[name] = value
+        return taken
 
     def done(self, allowed: str, what: str = "unknown consent fields") -> None:
         """Refuse the fields no check took, saying which are `allowed`."""

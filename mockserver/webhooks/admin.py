@@ -27,9 +27,12 @@ __all__ = ["GRACE_MAX_SECONDS", "URL_PATTERN", "webhooks_blueprint"]
 
 # An absolute http(s) URL with a host, no whitespace (urlsplit would silently strip some of it).
 # admin-openapi.yaml's WebhookUrl has the same pattern (tests/test_openapi.py compares them).
+# Whitespace is spelt out, not `\s`: Python's `\s` holds \x1c-\x1f and \x85, ECMA-262's (the
+# document's dialect, which generated clients use) \ufeff, so a URL one accepted the other refused.
+_SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 URL_PATTERN = (
-    r"^[hH][tT][tT][pP][sS]?://(?:[^\s/?#@]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#@:\[\]]+)"
-    r"(?::[0-9]*)?(?:[/?#]\S*)?$"
+    rf"^[hH][tT][tT][pP][sS]?://(?:[^{_SPACE}/?#@]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^{_SPACE}/?#@:\[\]]+)"
+    rf"(?::[0-9]*)?(?:[/?#][^{_SPACE}]*)?$"
 )
 _URL = re.compile(URL_PATTERN)
 GRACE_MAX_SECONDS = 10 * 366 * 86400  # ten years of simulated time: within the clock's range

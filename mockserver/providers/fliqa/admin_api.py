@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from ... import kit
-from .handlers import OUTBOX_CAPACITY, OUTBOX_FEED
+from .dialect import digits
+from .handlers import OUTBOX
 
 _MESSAGE = kit.json_object(
     {"channel": {"enum": ["sms", "email"]}, "otp": kit.TEXT},
@@ -31,31 +31,18 @@ ROUTES.shared(
 )
 
 
-def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
-
-
-def _public(message: kit.JsonDict) -> kit.JsonDict:
-    shown = kit.public(message)
-    shown["tenant"] = "sha256:" + hashlib.sha256(message["_tenant"].encode()).hexdigest()[:12]
-    return shown
-
-
 def _selected(site: kit.Site) -> list[kit.JsonDict]:
     args, store = site.args(), site.context("").store
-    phone, tenant = _digits(args.get("msisdn", "")), args.get("tenant", "")
+    phone, tenant = digits(args.get("msisdn", "")), args.get("tenant", "")
     email = args.get("email", "").casefold()
-    entries = store.feed_read(OUTBOX_FEED)
-    deleted = {i for entry in entries for i in entry.get("_deleted", ())}
-    return [
-        m
-        for m in entries
-        if "_deleted" not in m
-        and m["id"] not in deleted
-        and (not phone or (m["channel"] == "sms" and _digits(m["to"]) == phone))
-        and (not email or (m["channel"] == "email" and m["to"].casefold() == email))
-        and (not tenant or m["_tenant"] == tenant)
-    ]
+    return OUTBOX.messages(
+        store,
+        lambda m: (
+            (not phone or (m["channel"] == "sms" and digits(m["to"]) == phone))
+            and (not email or (m["channel"] == "email" and m["to"].casefold() == email))
+            and (not tenant or m["_tenant"] == tenant)
+        ),
+    )
 
 
 @ROUTES.route(
@@ -66,7 +53,7 @@ def _selected(site: kit.Site) -> list[kit.JsonDict]:
     responses={"200": kit.answer("The messages.", _MESSAGES)},
 )
 def outbox(site: kit.Site) -> Any:
-    shown = [_public(m) for m in reversed(_selected(site))]
+    shown = [OUTBOX.shown(m) for m in reversed(_selected(site))]
     return site.json({"messages": shown, "total": len(shown)})
 
 
@@ -79,8 +66,6 @@ def outbox(site: kit.Site) -> Any:
 )
 def clear_outbox(site: kit.Site) -> Any:
     doomed, store = [m["id"] for m in _selected(site)], site.context("").store
-    if not any(site.args().get(name) for name in ("msisdn", "email", "tenant")):
-        store.feed_clear(OUTBOX_FEED)
-    elif doomed:  # a tombstone: appends cannot lose a message sent meanwhile
-        store.feed_append(OUTBOX_FEED, {"_deleted": doomed}, OUTBOX_CAPACITY)
+    filtered = any(site.args().get(name) for name in ("msisdn", "email", "tenant"))
+    OUTBOX.delete(store, doomed if filtered else None)
     return site.json({"deleted": len(doomed)})

@@ -6,7 +6,7 @@ import copy
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,9 +79,12 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as Fliqa shows it on create and add-data: secret item values masked."""
+def render(data: kit.JsonDict, items: bool = True) -> kit.JsonDict:
+    """The consent as Fliqa shows it on create and add-data: secret item values masked; without
+    `items` as `getConsent`, the list and the webhooks show it, without `consentData`."""
     shown = {key: copy.deepcopy(data[key]) for key in PUBLIC_FIELDS if key in data}
+    if not items:
+        shown.pop("consentData", None)
     for item in shown.get("consentData", []):
         if item["name"] in SECRET_ITEMS and "value" in item:
             item["value"] = MASKED
@@ -94,6 +97,13 @@ order_key = kit.order_by("created", tie="consentId", newest_first=True)
 def pending(data: kit.JsonDict) -> list[str]:
     """The items the user still owes (the bank's `redirect` step excluded)."""
     return [i["name"] for i in data["consentData"] if i["name"] != "redirect" and "value" not in i]
+
+
+def fill(data: kit.JsonDict, values: Mapping[str, str]) -> None:
+    """The values of the items `values` names."""
+    for item in data["consentData"]:
+        if item["name"] in values:
+            item["value"] = values[item["name"]]
 
 
 def bank_page(data: kit.JsonDict, sandbox_url: str | None = None) -> str:
@@ -120,13 +130,10 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
         raise ValueError(f"unknown transition options: {unknown}; fliqa takes none")
     data = copy.deepcopy(data)
     bank, owed = BANKS.get(data["providerId"], BANKS[DEFAULT_BANK]), pending(data)
-    given = owed[:1] if to == "started" and len(owed) > 1 else []  # the user gave the first item
-    if to in ("received", "valid", "partially_authorised"):
-        given = owed
-    for item in data["consentData"]:
-        if item["name"] in given:
-            item["value"] = bank.iban if item["name"] == "iban" else SANDBOX_VALUES[item["name"]]
-    if to in ("received", "valid", "partially_authorised"):
+    opened = to in ("received", "valid", "partially_authorised")  # every item given
+    given = owed if opened else owed[:1] if to == "started" and len(owed) > 1 else []
+    fill(data, {name: {**SANDBOX_VALUES, "iban": bank.iban}[name] for name in given})
+    if opened:
         open_bank_step(data)
     if to == "expired" and kit.parse_instant(data["validUntil"]) > now:
         data["validUntil"] = kit.format_instant(now)
@@ -195,12 +202,9 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
         raise ValueError("inquiryId must be a string")
     data = new_consent(ctx, consent_id, provider, owner, created, asked)
     data["validUntil"] = kit.format_instant(given.instant("validUntil", created + VALIDITY))
-    for name, check in _ADMIN_CHECKS.items():
-        if name in given:
-            value = given.pop(name)
-            if not check(value):
-                raise ValueError(f"{name} {value!r} is not allowed here; see the fliqa spec")
-            data[name] = value
+    data.update(
+        given.checked(_ADMIN_CHECKS, "{name} {value} is not allowed here; see the fliqa spec")
+    )
     moved = given.instant("modified", created)
     given.done(
         "consentId, status, providerId, owner, data, inquiryId, scope, name, description, "

@@ -33,24 +33,16 @@ def phone_problem(value: str) -> str | None:
     rest = value[1:]
     if any(not (c.isascii() and c.isdigit()) and c not in _SEPARATORS for c in rest):
         return "supplied_string_not_phone_number"
-    digits = "".join(c for c in rest if c.isdigit())
-    if not digits or digits[0] == "0":
+    number = digits(rest)
+    if not number or number[0] == "0":
         return "could_not_interpret_numbers_after_plus"
-    if len(digits) < 5:
+    if len(number) < 5:
         return "string_supplied_too_short_to_be_phone_number"
-    if len(digits) > 17:
+    if len(number) > 17:
         return "string_supplied_too_long_to_be_phone_number"
-    if not 8 <= len(digits) <= 15:
+    if not 8 <= len(number) <= 15:
         return "phone_number_invalid"
     return None
-
-
-def iban_ok(value: str) -> bool:
-    """ISO 13616: country, check digits, BBAN; the rearranged number mod 97 is 1."""
-    text = value.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", text):
-        return False
-    return int("".join(str(int(c, 36)) for c in text[4:] + text[:4])) % 97 == 1
 
 
 def contact(body: kit.JsonDict) -> tuple[str, str]:
@@ -79,9 +71,13 @@ def admin_owner(value: Any) -> kit.JsonDict:
         raise ValueError(f"owner: {err.message}") from None
 
 
+def digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
 def recipients(tenant: str, msisdn: str, email: str) -> list[str]:
     """The OTP keys of a phone number (digits only) and an e-mail (case-folded)."""
-    keys = [f"{tenant}|sms:+{''.join(c for c in msisdn if c.isdigit())}"] if msisdn else []
+    keys = [f"{tenant}|sms:+{digits(msisdn)}"] if msisdn else []
     return keys + ([f"{tenant}|email:{email.casefold()}"] if email else [])
 
 
@@ -120,12 +116,9 @@ def identify(ctx: kit.Context) -> str:
 
 def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
     """Register a tenant's Api-Secret, environment, tenant slug and token scope."""
+    allowed = ("apiSecret", "environment", "tenantSlug", "scope", "inquiries", "company")
     kit.refuse_unknown(
-        set(credentials)
-        - {"apiSecret", "environment", "tenantSlug", "scope"}
-        - {"inquiries", "company"},
-        "apiSecret, environment, tenantSlug, scope, inquiries, company",
-        "unknown credential fields",
+        set(credentials) - set(allowed), ", ".join(allowed), "unknown credential fields"
     )
     secret, slug = credentials.get("apiSecret"), credentials.get("tenantSlug")
     environment = credentials.get("environment", "sandbox")

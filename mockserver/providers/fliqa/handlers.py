@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,11 +10,9 @@ from typing import Any
 from ... import kit
 from . import consent, dialect, inquiry
 
-OTP_LIFETIME, OTP_LENGTH = timedelta(seconds=300), 6
-OTP_NS = "fliqa:otp"  # tenant|recipient → {otp, keys}
-KNOWN_NS = "fliqa:known"  # tenant|recipient → True once an OTP was ever sent
-OUTBOX_FEED = "fliqa:outbox"  # the messages, then {"_deleted": [ids]} for each filtered DELETE
-OUTBOX_CAPACITY = 1000
+# tenant|recipient → {otp, keys}; a recipient ever sent an OTP is known for good.
+OTPS = kit.OneTimeCodes("fliqa:otp", timedelta(seconds=300), known="fliqa:known", length=6)
+OUTBOX = kit.Outbox("fliqa:outbox", capacity=1000)  # then {"_deleted": [ids]} per filtered DELETE
 # A list cursor lives an hour of the tenant's clock; a tenant holds at most CURSORS_PER_KEY
 # (a new one retires the oldest), so paging in a loop cannot grow the store.
 CURSORS_PER_KEY = 1000
@@ -56,39 +53,23 @@ def _language(ctx: kit.Context) -> str:
 @handlers
 def login(ctx: kit.Context) -> kit.Reply:
     msisdn, email = dialect.contact(ctx.body)
-    otp = "".join(secrets.choice("0123456789") for _ in range(OTP_LENGTH))
-    keys, expires = dialect.recipients(ctx.tenant, msisdn, email), ctx.now + OTP_LIFETIME
-    for key in keys:
-        ctx.store.put_value(OTP_NS, key, {"otp": otp, "keys": keys}, expires)
-        ctx.store.put_value(KNOWN_NS, key, True, None)
+    otp, expires = OTPS.send(ctx, dialect.recipients(ctx.tenant, msisdn, email))
     language = _language(ctx)
     for channel, to in (("sms", msisdn), ("email", email)):
-        if to:  # one append to the store's feed each: no message is lost between workers
-            message = {"id": uuid.uuid4().hex, "channel": channel, "to": to, "otp": otp}
-            message |= {"text": OTP_TEXTS[language].format(otp=otp), "language": language}
-            message |= {"sentAt": kit.format_instant(ctx.now)}
-            message |= {"expiresAt": kit.format_instant(expires), "_tenant": ctx.tenant}
-            ctx.store.feed_append(OUTBOX_FEED, message, OUTBOX_CAPACITY)
-    return kit.Reply(200, {"otpLength": OTP_LENGTH})
+        if to:  # one message each
+            text = OTP_TEXTS[language].format(otp=otp)
+            sent = {"channel": channel, "to": to, "otp": otp, "text": text, "language": language}
+            OUTBOX.send(ctx, sent, expires)
+    return kit.Reply(200, {"otpLength": OTPS.length})
 
 
 def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
     """Accept the latest live OTP of the phone or the e-mail, once; else 401."""
-    if not any(ctx.store.get_value(KNOWN_NS, key, ctx.now) for key in keys):
+    if not OTPS.sent_to(ctx, keys):
         message = "Phone number or e-mail is not registered: call login first"
         raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
-    for key in keys:
-        entry = ctx.store.get_value(OTP_NS, key, ctx.now)
-        if not entry or not kit.same_secret(entry["otp"], otp):
-            continue
-        taken = ctx.store.take_value(OTP_NS, key, ctx.now)
-        if taken and taken["otp"] == otp:
-            for other in taken["keys"]:  # the same OTP sent to the other channel is spent too
-                sibling = ctx.store.get_value(OTP_NS, other, ctx.now)
-                if sibling and sibling["otp"] == otp:
-                    ctx.store.delete_value(OTP_NS, other)
-            return
-    raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
+    if not OTPS.use(ctx, keys, otp):
+        raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
 
 
 @handlers
@@ -110,11 +91,9 @@ def create_consent(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(201, _shown(ctx, record.data), location=f"/service/consent/{consent_id}")
 
 
-def _shown(ctx: kit.Context, data: kit.JsonDict, items: bool = True) -> kit.JsonDict:
-    """The consent for an API answer: the bank page URL on this host, or no consentData."""
+def _shown(ctx: kit.Context, data: kit.JsonDict) -> kit.JsonDict:
+    """The consent for create and add-data: with the bank page URL on this host."""
     shown = consent.render(data)
-    if not items:
-        shown.pop("consentData", None)
     for item in shown.get("consentData", []):
         if item["name"] == "redirect":
             item["value"] = consent.bank_page(data, ctx.sandbox_url)
@@ -133,10 +112,7 @@ def add_consent_data(ctx: kit.Context) -> kit.Reply:
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         _check_items(data, supplied)
-        values = {item["name"]: item["value"] for item in supplied}
-        for item in data["consentData"]:
-            if item["name"] in values:
-                item["value"] = values[item["name"]]
+        consent.fill(data, {item["name"]: item["value"] for item in supplied})
         data.update(status="started", modified=stamp)
         if not consent.pending(data):
             data["status"] = "received"
@@ -163,7 +139,7 @@ def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
             problem = f"Consent data '{name}' is not requested by consent '{consent_id}'"
         elif not value.strip():
             problem = f"Consent data '{name}' needs a value"
-        elif name == "iban" and not dialect.iban_ok(value):
+        elif name == "iban" and not kit.iban_ok(value):
             problem = f"'{value}' is not a valid IBAN"
         elif name == "select" and value not in consent.CHOICES:
             problem = f"'{value}' is not one of the choices of 'select'"
@@ -174,7 +150,7 @@ def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
 
 @handlers
 def get_consent(ctx: kit.Context) -> kit.Reply:
-    return kit.Reply(200, _shown(ctx, kit.owned(ctx, not_found).data, items=False))
+    return kit.Reply(200, consent.render(kit.owned(ctx, not_found).data, items=False))
 
 
 @handlers
@@ -190,25 +166,21 @@ def list_consents(ctx: kit.Context) -> kit.Reply:
     if paged is None:
         raise dialect.fail(400, "invalid_parameter", f"Invalid cursor '{cursor}'")
     page, total, following = paged
-    body = {"data": [_shown(ctx, r.data, items=False) for r in page]}
+    body = {"data": [consent.render(r.data, items=False) for r in page]}
     meta = {"next_cursor": following, "total": total, "limit": limit}
     return kit.Reply(200, {**body, "metadata": meta})
 
 
-def _data_entry(data: kit.JsonDict, query: kit.JsonDict) -> bool:
-    """dataKey and dataValue name one entry of the consent's data, together."""
-    key, value = query.get("dataKey"), query.get("dataValue")
-    return any(
-        (key is None or e.get("key") == key) and (value is None or e.get("value") == value)
-        for e in data.get("data", [])
-    )
-
-
 def _filters(query: kit.JsonDict) -> kit.Filters:
     """The filters besides status (which the store's index serves)."""
+    key, value = query.get("dataKey"), query.get("dataValue")
 
     def entry(d: kit.JsonDict, _: Any) -> bool:
-        return _data_entry(d, query)
+        """dataKey and dataValue name one entry of the consent's data, together."""
+        return any(
+            (key is None or e.get("key") == key) and (value is None or e.get("value") == value)
+            for e in d.get("data", [])
+        )
 
     def held(d: kit.JsonDict) -> kit.JsonDict:
         return d.get("owner") or {}

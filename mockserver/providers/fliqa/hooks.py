@@ -11,19 +11,12 @@ from .signature import sign
 # valid, revoked_by_psu, expired, terminated_by_tpp or failed".
 FINAL = ("rejected", "valid", "revoked_by_psu", "expired", "terminated_by_tpp", "failed")
 
-
-def snapshot(data: kit.JsonDict) -> kit.JsonDict:
-    """The consent as `getConsent` answers it: Fliqa sends "a snapshot of the object"."""
-    shown = render(data)
-    shown.pop("consentData", None)
-    return shown
-
-
 # Fliqa names no events (the receiver reads `status`); the types here are the simulator's, for
 # the deliveries log and a hook's `events` filter: `consent.created`, `consent.<status>`.
 events = kit.status_events(
     "consent.created",
     lambda to: f"consent.{to}" if to in FINAL else None,
-    lambda data, previous: snapshot(data),
+    # Fliqa sends "a snapshot of the object": the consent as `getConsent` answers it.
+    lambda data, previous: render(data, items=False),
 )
 webhooks = kit.WebhookDef(events=events, sign=sign)

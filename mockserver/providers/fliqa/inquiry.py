@@ -8,6 +8,7 @@ from typing import Any
 
 from ... import kit
 
+SPEC = "fliqa.yaml"
 INQUIRY_NS = "fliqa:inquiry"  # tenant|inquiryId → the inquiry without `tenant`
 COMPANY_NS = "fliqa:company"  # tenant → the `tenant` object's company and address
 DEFAULT = {
@@ -47,10 +48,6 @@ def shown(ctx: kit.Context, inquiry: kit.JsonDict, slug: str) -> kit.JsonDict:
     return {**inquiry, "tenant": {"name": slug, **(company or COMPANY)}}
 
 
-def _enum(name: str) -> tuple[str, ...]:
-    return tuple(kit.spec_schema("fliqa.yaml", "ConsentInquiry")["properties"][name]["enum"])
-
-
 def _check(entry: Any, where: str) -> kit.JsonDict:
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise ValueError(f"{where}: an inquiry needs an `id` string")
@@ -58,9 +55,8 @@ def _check(entry: Any, where: str) -> kit.JsonDict:
         raise ValueError(f"{where}: id must be 1-64 letters, digits, '_' or '-'")
     kit.refuse_unknown(set(entry) - {"id", *DEFAULT}, f"id, {', '.join(DEFAULT)}", where)
     inquiry = {"id": entry["id"], **DEFAULT, **{k: v for k, v in entry.items() if k != "id"}}
-    choices = {"status": _enum("status"), "frequency": _enum("frequency")}
-    choices["scope"] = kit.spec_enum("fliqa.yaml", "ConsentScope")
-    for name, allowed in choices.items():
+    for name in ("status", "frequency", "scope"):
+        allowed = kit.spec_enum(SPEC, "ConsentInquiry", name)
         if inquiry[name] not in allowed:
             raise ValueError(f"{where}: {name} must be one of {', '.join(allowed)}")
     for name in ("name", "displayName", "description"):

@@ -56,13 +56,12 @@ def sandbox(site: kit.Site) -> None:
         _check_open(record.data)
         state = {"consentId": consent_id, "redirectUrl": redirect_url}
         journey = JOURNEY.issue(site.context(record.tenant), state)
-        data = record.data
         return PAGES.page(
             site,
             "fliqa/bank.html",
             "Approve account access",
-            data=data,
-            rows=_rows(data),
+            data=record.data,
+            rows=_rows(record.data),
             journey=journey,
             key=key,
         )
