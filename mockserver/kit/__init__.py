@@ -27,6 +27,7 @@ from .access import FirstSecret, Tokens, api_key_tenant, same_secret
 from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_object, parameter
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
+from .body import BodyFields
 from .dialect import error_code, invalid, status_phrase
 from .fields import (
     AdminFields,
@@ -60,6 +61,7 @@ __all__ = [
     "AdminRoutes",
     "ApiError",
     "BAD_REQUEST",
+    "BodyFields",
     "Context",
     "ErrorScope",
     "Event",
