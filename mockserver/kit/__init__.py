@@ -28,7 +28,7 @@ from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
 from .body import BodyFields
-from .dialect import error_code, invalid, status_phrase
+from .dialect import error_code, explain, invalid, status_phrase
 from .fields import (
     AdminFields,
     body_problem,
@@ -101,6 +101,7 @@ __all__ = [
     "check_uuid",
     "equal",
     "error_code",
+    "explain",
     "format_instant",
     "hmac_hex",
     "instant_field",

@@ -7,8 +7,9 @@ from http import HTTPStatus
 
 from ..behaviour import ApiError
 from ..validation import Violation
+from .listing import missing_property
 
-__all__ = ["error_code", "invalid", "status_phrase"]
+__all__ = ["error_code", "explain", "invalid", "status_phrase"]
 
 
 def error_code(
@@ -20,6 +21,17 @@ def error_code(
     """The provider's own code if the error carries one, else by the engine's kind, by the
     HTTP status (injected faults), and last `default`."""
     return err.code or by_kind.get(err.kind) or by_status.get(err.status) or default
+
+
+def explain(violation: Violation, said: Mapping[tuple[str, str], str]) -> str:
+    """One violation in words a client developer can act on: the provider's own (`said`: the
+    field and the schema keyword it broke → words), else "<property> is required" for a
+    missing property, else "<field>: <the validator's message>"."""
+    rule = violation.schema_path.rsplit("/", 1)[-1]
+    field = violation.name.rsplit("/", 1)[-1] or violation.location
+    if rule == "required":
+        return f"{missing_property(violation)} is required"
+    return said.get((field, rule)) or f"{field}: {violation.message}"
 
 
 def invalid(
