@@ -174,8 +174,7 @@ def get_consent(ctx: kit.Context) -> kit.Reply:
 def delete_consent(ctx: kit.Context) -> kit.Reply:
     """ACTIVE → DELETED; idempotent; pcd_data_retention counts from when it stopped being ACTIVE."""
     record = _consent(ctx)
-    raw = ctx.body.get("pcd_data_retention")
-    retention = None if raw is None else consent.retention_of(raw)
+    retention = consent.retention_of(ctx.body.get("pcd_data_retention"))  # None: not given
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if data["status"] == "ACTIVE":
