@@ -172,11 +172,7 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     customer_ref = given.get("customerReference", f"sandbox-customer-{consent_id[:8]}")
     provider_id = given.get("providerId", DEFAULT_PROVIDER)
     data = new_consent(ctx, consent_id, customer_ref=customer_ref, provider_id=provider_id)
-    data.update(given)
-    if "providerName" not in given:
-        data["providerName"] = PROVIDERS.get(provider_id)
-    if "userId" not in given:
-        data["userId"] = user_id(ctx.tenant, data["customerReference"])
+    data.update(given)  # providerName and userId, unless given, follow the given bank and reference
     _status_defaults(data, taken.status, ctx.now, given)
     return kit.AdminCreated(consent_id, data)
 
