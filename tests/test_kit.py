@@ -666,6 +666,20 @@ def test_admin_fields_are_taken_once_with_their_checks_and_the_rest_refused() ->
     kit.AdminFields({"status": "x"}).done("none")  # nothing left: nothing refused
 
 
+def test_admin_fields_left_are_checked_against_their_schemas_and_others_refused() -> None:
+    properties: dict[str, dict[str, Any]] = {
+        "n": {"type": "integer"},
+        "s": {"type": ["string", "null"]},
+    }
+    given = kit.AdminFields({"status": "x", "id": "i", "n": 3, "s": None})
+    given.pop("id")
+    assert given.against(properties, "status, id") == {"n": 3, "s": None}
+    with pytest.raises(ValueError, match="^n must be an integer"):
+        kit.AdminFields({"status": "x", "n": "3"}).against(properties, "status")
+    with pytest.raises(ValueError, match="^unknown consent fields: z; allowed: status, id, n, s$"):
+        kit.AdminFields({"status": "x", "z": 1}).against(properties, "status, id")
+
+
 def test_a_bearer_token_names_its_tenant_or_the_request_is_refused() -> None:
     store = MemoryStore()
     clocks: dict[str | None, datetime] = {None: T0}

@@ -1,4 +1,5 @@
-"""The kit's RFC 7807 problem details, a list's order parameter, a page's delay."""
+"""The kit's error dialect: RFC 7807 problem details, a violation in the provider's words, a
+list's order parameter, a page's delay."""
 
 from __future__ import annotations
 
@@ -81,3 +82,22 @@ def test_a_page_delay_is_empty_or_whole_seconds_up_to_the_most() -> None:
             kit.Pages.seconds(wrong, "delay", 60, "Bad")
         assert (refused.value.heading, refused.value.status) == ("Bad", 400)
         assert refused.value.message == "delay must be 0 to 60 seconds."
+
+
+SAID = {("grant_type", "enum"): "grant_type must be client_credentials"}
+
+
+def _violation(name: str, path: str, message: str = "bad", where: str = "body") -> kit.Violation:
+    return kit.Violation(where, name, message, schema_path=path)
+
+
+def test_a_violation_is_explained_in_the_providers_words_first() -> None:
+    assert kit.explain(_violation("grant_type", "/properties/grant_type/enum"), SAID) == (
+        "grant_type must be client_credentials"
+    )
+    missing = _violation("", "/required", "'scope' is a required property")
+    assert kit.explain(missing, SAID) == "scope is required"
+    assert kit.explain(_violation("a/b", "/properties/a/type", "not an int"), SAID) == (
+        "b: not an int"
+    )
+    assert kit.explain(_violation("", "/format", "no", "path"), SAID) == "path: no"

@@ -28,7 +28,8 @@ from .admin_doc import BAD_REQUEST, TENANT, TEXT, admin_operation, answer, json_
 from .admin_routes import AdminRoutes, admin_body
 from .assemble import assemble
 from .banking import iban_ok
-from .dialect import error_code, invalid, problem_details, status_name, status_phrase
+from .body import BodyFields
+from .dialect import error_code, explain, invalid, problem_details, status_name, status_phrase
 from .fields import (
     AdminFields,
     body_problem,
@@ -76,6 +77,7 @@ __all__ = [
     "AdminRoutes",
     "ApiError",
     "BAD_REQUEST",
+    "BodyFields",
     "Context",
     "ErrorScope",
     "Event",
@@ -122,6 +124,7 @@ __all__ = [
     "check_uuid",
     "equal",
     "error_code",
+    "explain",
     "format_instant",
     "format_millis",
     "hmac_hex",

@@ -9,8 +9,9 @@ from typing import Any
 
 from ..behaviour import ApiError, ErrorScope, Reply
 from ..validation import Violation
+from .listing import missing_property
 
-__all__ = ["error_code", "invalid", "problem_details", "status_name", "status_phrase"]
+__all__ = ["error_code", "explain", "invalid", "problem_details", "status_name", "status_phrase"]
 
 _RFC9110 = "https://tools.ietf.org/html/rfc9110#section-"
 _SECTIONS = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6"}
@@ -26,6 +27,17 @@ def error_code(
     """The provider's own code if the error carries one, else by the engine's kind, by the
     HTTP status (injected faults), and last `default`."""
     return err.code or by_kind.get(err.kind) or by_status.get(err.status) or default
+
+
+def explain(violation: Violation, said: Mapping[tuple[str, str], str]) -> str:
+    """One violation in words a client developer can act on: the provider's own (`said`: the
+    field and the schema keyword it broke → words), else "<property> is required" for a
+    missing property, else "<field>: <the validator's message>"."""
+    rule = violation.schema_path.rsplit("/", 1)[-1]
+    field = violation.name.rsplit("/", 1)[-1] or violation.location
+    if rule == "required":
+        return f"{missing_property(violation)} is required"
+    return said.get((field, rule)) or f"{field}: {violation.message}"
 
 
 def invalid(

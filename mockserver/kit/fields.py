@@ -252,6 +252,12 @@ class AdminFields:
                 taken[name] = value
         return taken
 
+    def against(self, properties: Mapping[str, JsonDict], named: str) -> JsonDict:
+        """Every field left, checked against its schema in `properties` (`check_fields`); any
+        other is refused, the allowed ones said as `named` (taken before) and `properties`."""
+        refuse_unknown(set(self.left) - set(properties), ", ".join((named, *properties)))
+        return check_fields(self.left, properties)
+
     def done(self, allowed: str, what: str = "unknown consent fields") -> None:
         """Refuse the fields no check took, saying which are `allowed`."""
         refuse_unknown(self.left, allowed, what)

@@ -13,8 +13,8 @@ _DAYS = {
     "maximum": MAX_NOTICE_DAYS,
     "description": "Days before consentEnd the UpcomingExpiration notification is sent (0: never).",
 }
-_SETTING = kit.json_object({"tenant": kit.TENANT, "upcomingExpirationDays": _DAYS})
-_REQUEST = kit.json_object({"tenant": kit.TENANT, "upcomingExpirationDays": _DAYS}, closed=True)
+_FIELDS = {"tenant": kit.TENANT, "upcomingExpirationDays": _DAYS}
+_SETTING, _REQUEST = kit.json_object(_FIELDS), kit.json_object(_FIELDS, closed=True)
 _ANSWER = {"200": kit.answer("The client's notice period.", _SETTING), "400": kit.BAD_REQUEST}
 
 ROUTES = kit.AdminRoutes(tenant="the client_id")

@@ -62,13 +62,9 @@ STATES = kit.States(
 )
 
 
-def _consent_schema() -> kit.JsonDict:
-    properties: kit.JsonDict = kit.spec_schema("atto.yaml", "Consent")["properties"]
-    return properties
-
-
+CONSENT: kit.JsonDict = kit.spec_schema("atto.yaml", "Consent")["properties"]
 # The consent as Atto shows it: the 18 fields of the spec (and the seed), in its order.
-render = kit.projection(_consent_schema())
+render = kit.projection(CONSENT)
 
 
 order_key = kit.order_by("_createdAt")  # lists show consents in the order they were created
@@ -154,7 +150,7 @@ def new_consent(
     """A Pending consent of `ctx.tenant`, as Atto Connect makes it when the user has picked a
     bank, with its client's upcoming-expiration notice period."""
     client_id, now = ctx.tenant, ctx.now
-    data = dict.fromkeys(_consent_schema())
+    data = dict.fromkeys(CONSENT)
     data.update(consentId=consent_id, applicationId=application_id(client_id))
     data.update(userId=user_id(client_id, customer_ref), providerId=provider_id)
     data.update(providerName=PROVIDERS.get(provider_id), configurationName=configuration)
@@ -171,21 +167,12 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     taken = kit.AdminFields(fields)
     raw_id = taken.pop("consentId") or taken.pop("id") or uuid.uuid4()
     consent_id = kit.check_uuid(raw_id, "consentId")
-    properties = {
-        k: v for k, v in _consent_schema().items() if k not in ("consentId", "consentStatus")
-    }
-    kit.refuse_unknown(
-        set(taken.left) - set(properties), f"status, consentId (or id), {', '.join(properties)}"
-    )
-    given = kit.check_fields(taken.left, properties)
+    properties = {k: v for k, v in CONSENT.items() if k not in ("consentId", "consentStatus")}
+    given = taken.against(properties, "status, consentId (or id)")
     customer_ref = given.get("customerReference", f"sandbox-customer-{consent_id[:8]}")
     provider_id = given.get("providerId", DEFAULT_PROVIDER)
     data = new_consent(ctx, consent_id, customer_ref=customer_ref, provider_id=provider_id)
-    data.update(given)
-    if "providerName" not in given:
-        data["providerName"] = PROVIDERS.get(provider_id)
-    if "userId" not in given:
-        data["userId"] = user_id(ctx.tenant, data["customerReference"])
+    data.update(given)  # providerName and userId, unless given, follow the given bank and reference
     _status_defaults(data, taken.status, ctx.now, given)
     return kit.AdminCreated(consent_id, data)
 

@@ -55,6 +55,14 @@ _CODE_BY_STATUS = {401: "unauthorised_client", 403: "consent_denied", 404: "cons
 _CODE_BY_STATUS |= {422: "provider_unsupported_feature"}
 
 
+# Violations in words a client developer can act on: (field, the rule it broke) → the words.
+_SAID = {
+    ("grant_type", "enum"): "grant_type must be client_credentials",
+    ("scope", "pattern"): "scope must be space-separated Atto scopes including api:consent",
+    ("consentId", "format"): "consentId must be a uuid",
+}
+
+
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     """Atto's error body: {code, description, details, correlationId}, always application/json."""
     code = err.code if err.code in _DESCRIPTIONS else None
@@ -63,25 +71,10 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     code = code or "unexpected_error"
     # The engine also attaches a violation to other refusals; only schema violations need words.
     schema = [v for v in err.violations if v.location != err.kind]
-    details = "; ".join(_explain(v) for v in schema) if schema else err.message
+    details = "; ".join(kit.explain(v, _SAID) for v in schema) if schema else err.message
     body = {"code": code, "description": _DESCRIPTIONS[code], "details": details or None}
     body["correlationId"] = scope.request_id
     return kit.Reply(err.status, body, dict(err.headers), media_type="application/json")
-
-
-def _explain(violation: kit.Violation) -> str:
-    """One violation in words a client developer can act on."""
-    rule = violation.schema_path.rsplit("/", 1)[-1]
-    field = violation.name.rsplit("/", 1)[-1] or violation.location
-    if rule == "required":
-        return f"{kit.missing_property(violation)} is required"
-    if field == "grant_type" and rule == "enum":
-        return "grant_type must be client_credentials"
-    if field == "scope" and rule == "pattern":
-        return "scope must be space-separated Atto scopes including api:consent"
-    if field == "consentId" and rule == "format":
-        return "consentId must be a uuid"
-    return f"{field}: {violation.message}"
 
 
 def not_found(consent_id: str) -> kit.ApiError:

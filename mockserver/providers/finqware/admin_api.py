@@ -8,7 +8,7 @@ from typing import Any
 from ... import kit
 from .consent import DEFAULT_SKILL, SKILLS
 from .handlers import issue_temp_token
-from .session import NO_SESSION, decide_sca
+from .session import decide_sca
 
 _PROBLEM = {"type": "object"}
 _REQUEST = kit.json_object(
@@ -44,10 +44,9 @@ def session_sca(site: kit.Site, body: kit.JsonDict, session_id: str) -> Any:
     try:
         ctx = site.context(body["tenant"])
         state = decide_sca(ctx, session_id, body["decision"] == "approve")
-    except KeyError:
-        return site.json({"error": "not_found", "message": NO_SESSION[1]}, 404)
-    except ValueError as refused:
-        return site.json({"error": "conflict", "message": str(refused)}, 409)
+    except kit.PageRefused as refused:  # no live session (404), or not waiting (409)
+        error = "not_found" if refused.status == 404 else "conflict"
+        return site.json({"error": error, "message": refused.message}, refused.status)
     return site.json({"session_id": session_id, "sca_status": state["sca"]}, 200)
 
 

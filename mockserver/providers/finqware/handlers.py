@@ -13,8 +13,6 @@ TENANTS = kit.FirstSecret(consent.TENANT_NS)
 # client_app_key starts sessions (FACTS.md §2.1: safe in a client app); registered like the secret.
 APP_KEYS = kit.FirstSecret("finqware:app_key")
 registries = (TENANTS, APP_KEYS)
-# operationId → its body's required fields (checked in the spec's order) and optional ones.
-BODIES = kit.spec_bodies("finqware.yaml")
 # The invalid_request code of a credential field that is not a non-empty string, in check order.
 FIELD_CODES = {
     "client_id": "invalid_client_id",
@@ -36,6 +34,22 @@ def bad(code: str, message: str) -> kit.ApiError:
 
 def unauthorized(code: str, message: str) -> kit.ApiError:
     return kit.ApiError(401, "unauthorized", message, code=code)
+
+
+# Each operation's body as the spec declares it, checked in the documented order (identify).
+BODY = kit.BodyFields(
+    kit.spec_bodies("finqware.yaml"),
+    FIELD_CODES,
+    bad,
+    {
+        "pcd_data_retention": (
+            "invalid_pcd_data_retention",
+            lambda value: consent.retention_of(value) is not None,
+            "pcd_data_retention must be an integer number of minutes, 0 to "
+            f"{consent.MAX_RETENTION}",
+        )
+    },
+)
 
 
 def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
@@ -61,25 +75,7 @@ def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
 
 def identify(ctx: kit.Context) -> str:
     """Check the body's fields in the documented order; the tenant is the client_id."""
-    body = ctx.body
-    if not isinstance(body, dict):
-        raise bad("invalid_body", "The request body must be a JSON object.")
-    required, optional = BODIES.get(ctx.operation_id, ((), ()))
-    missing = [name for name in required if name not in body]
-    if missing:
-        raise bad("missing_fields", f"Missing fields: {', '.join(missing)}")
-    unknown = sorted(set(body) - {*required, *optional})
-    if unknown:
-        raise bad("unknown_fields", f"Unknown fields: {', '.join(unknown)}")
-    for name, code in FIELD_CODES.items():
-        if name in body and (not isinstance(body[name], str) or not body[name]):
-            raise bad(code, f"{name} must be a non-empty string")
-    if "pcd_data_retention" in body and consent.retention_of(body["pcd_data_retention"]) is None:
-        raise bad(
-            "invalid_pcd_data_retention",
-            "pcd_data_retention must be an integer number of minutes, 0 to "
-            f"{consent.MAX_RETENTION}",
-        )
+    body, required = BODY.check(ctx)
     client_id = str(body["client_id"])
     if "client_secret" in required:
         if TENANTS.claim(ctx, client_id, str(body["client_secret"]), name=client_id) is None:
@@ -113,7 +109,7 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     # A body that is not JSON is invalid_body, Finqware's only answer to it.
     status = 400 if err.kind == "unsupported_media_type" else err.status
     if err.code is None and err.kind == "invalid_request":
-        code = _violation_code(err)
+        code = BODY.code_of(err, "invalid_field")  # a safety net: identify checks first
     elif err.code is None and err.kind not in _KIND_CODES and status >= 500:
         code = "internal_error"
     else:
@@ -125,23 +121,6 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
         kind = "external_api_error"
     body = {"id": scope.request_id, "type": kind, "http": status, "code": code}
     return kit.Reply(status, {**body, "message": err.message}, media_type="application/json")
-
-
-def _violation_code(err: kit.ApiError) -> str:
-    """The engine's schema check runs after identify, so this is a safety net."""
-    for violation in err.violations:
-        if violation.schema_path.endswith("required"):
-            return "missing_fields"
-        if "additionalProperties" in violation.schema_path:
-            return "unknown_fields"
-        field = violation.name.split("/", 1)[0]
-        if field in FIELD_CODES:
-            return FIELD_CODES[field]
-        if field == "pcd_data_retention":
-            return "invalid_pcd_data_retention"
-        if not field:
-            return "invalid_body"
-    return "invalid_field"
 
 
 # → {tenant, skill}; until exchanged or 30 minutes (as the session's nonce, FACTS-2 §5.2), at
@@ -195,8 +174,7 @@ def get_consent(ctx: kit.Context) -> kit.Reply:
 def delete_consent(ctx: kit.Context) -> kit.Reply:
     """ACTIVE → DELETED; idempotent; pcd_data_retention counts from when it stopped being ACTIVE."""
     record = _consent(ctx)
-    raw = ctx.body.get("pcd_data_retention")
-    retention = None if raw is None else consent.retention_of(raw)
+    retention = consent.retention_of(ctx.body.get("pcd_data_retention"))  # None: not given
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if data["status"] == "ACTIVE":

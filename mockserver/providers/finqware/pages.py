@@ -98,12 +98,7 @@ def sandbox(site: kit.Site) -> None:
         form = site.form()
         ctx = site.context(form.get("client_id", ""))
         approved = PAGES.decision(form, "Choose Approve or Reject.") == "approve"
-        try:
-            state = decide_sca(ctx, session_id, approved)
-        except KeyError:
-            raise kit.PageRefused(*NO_SESSION, 404) from None
-        except ValueError as refused:
-            raise kit.PageRefused("Cannot answer", str(refused), 409) from None
+        state = decide_sca(ctx, session_id, approved)  # or the 404 or 409 page
         params = {"session_id": session_id, "sca_status": str(state["sca"]).lower()}
         back = str(state.get("redirect_uri") or "")
         return PAGES.back(site, back, params, "Go back to the app to finish.")

@@ -51,20 +51,20 @@ def no_session(message: str) -> kit.ApiError:
     return kit.ApiError(404, "invalid_request", message, code="invalid_session_id")
 
 
-def _checked(ctx: kit.Context, session_id: str, state: kit.JsonDict) -> None:
-    """The step's own fields against the session (the session is put back if one is wrong)."""
+def _checked(ctx: kit.Context, state: kit.JsonDict) -> None:
+    """The step's own fields against the session."""
     body = ctx.body
     if not kit.same_secret(state["nonce"], body["nonce"]):
-        _keep(ctx, session_id, state)
         raise unauthorized(
             "unauthorized_tenant", "nonce is not the session's current one (each step consumes it)"
         )
     if body["skill"] != state["skill"]:  # a session is for the skill it was created with
-        _keep(ctx, session_id, state)
         raise bad("invalid_skill_name", f"this session is for the skill {state['skill']}")
     if body["step"] != SCA_STEP:
-        _keep(ctx, session_id, state)
         raise bad("invalid_step", f"unknown step {body['step']!r}; this skill's one step is 'sca'")
+    back = str(body["data"].get("redirect_uri") or "")
+    if state["sca"] is None and back and not kit.is_http_url(back):
+        raise bad("invalid_field", "data.redirect_uri must be an absolute http(s) URL")
 
 
 @handlers
@@ -76,14 +76,14 @@ def create_session_step(ctx: kit.Context) -> kit.Reply:
     state = SESSIONS.take(ctx, session_id, tenant=ctx.tenant)  # one step at a time
     if state is None:
         raise no_session("Unknown, expired or finished session for this client_id")
-    _checked(ctx, session_id, state)
+    try:
+        _checked(ctx, state)
+    except kit.ApiError:
+        _keep(ctx, session_id, state)  # a refused step leaves the session as it was
+        raise
     data: kit.JsonDict = {}
     if state["sca"] is None:
-        back = str(ctx.body["data"].get("redirect_uri") or "")
-        if back and not kit.is_http_url(back):
-            _keep(ctx, session_id, state)
-            raise bad("invalid_field", "data.redirect_uri must be an absolute http(s) URL")
-        state |= {"sca": PENDING, "redirect_uri": back}
+        state |= {"sca": PENDING, "redirect_uri": str(ctx.body["data"].get("redirect_uri") or "")}
     if state["sca"] == REJECTED:
         raise bad("tpp_redirect_error", "The user did not authorise access at the bank")
     status, nonce = IN_PROGRESS, _next_nonce(ctx, state)
@@ -100,15 +100,15 @@ def create_session_step(ctx: kit.Context) -> kit.Reply:
 
 
 def decide_sca(ctx: kit.Context, session_id: str, approved: bool) -> kit.JsonDict:
-    """The user's answer at the bank (page or admin API): KeyError if there is no such live
-    session, ValueError if its SCA step is not waiting for one."""
+    """The user's answer at the bank (page or admin API); refused (404) if there is no such
+    live session, or (409) if its SCA step is not waiting for one."""
     state: kit.JsonDict | None = SESSIONS.take(ctx, session_id, tenant=ctx.tenant)
     if state is None:
-        raise KeyError(session_id)
+        raise kit.PageRefused(*NO_SESSION, 404)
     if state["sca"] != PENDING:
         _keep(ctx, session_id, state)
         waiting = "has not started its sca step" if state["sca"] is None else "was already decided"
-        raise ValueError(f"This session {waiting}.")
+        raise kit.PageRefused("Cannot answer", f"This session {waiting}.", 409)
     state["sca"] = APPROVED if approved else REJECTED
     _keep(ctx, session_id, state)
     return state
