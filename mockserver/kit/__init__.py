@@ -46,6 +46,7 @@ from .fields import (
     spec_schema,
     text,
 )
+from .grants import Grants
 from .hooks import Event, Hook, TenantHooks, WebhookDef, body_signer, status_events
 from .journey import Aliases, Site, Tickets, is_http_url, with_params
 from .jwt import JwtKey, hmac_hex, sign_jwt, verify_jwt
@@ -84,6 +85,7 @@ __all__ = [
     "Expire",
     "Filters",
     "FirstSecret",
+    "Grants",
     "Handlers",
     "Hook",
     "JsonDict",

@@ -34,7 +34,7 @@ def not_found(consent_id: str) -> kit.ApiError:
     return kit.ApiError(404, "not_found", f"Consent {consent_id} was not found.")
 
 
-ONE_TIME_CODES = kit.Tickets("api1:otc", timedelta(hours=1))
+ONE_TIME_CODES = kit.Grants("api1:otc", timedelta(hours=1))
 # A deleted consent is remembered so that deleting it again answers 204 (idempotent, SCOPE.md),
 # but not for ever: that would let any client grow the store without end by creating and
 # deleting. Remembered a day on the tenant's clock, the last TOMBSTONES_PER_KEY per API key;
@@ -100,7 +100,7 @@ def create_one_time_code(ctx: kit.Context) -> kit.Reply:
         raise kit.ApiError(409, "invalid_state", f"{said}; this one is {status}.")
     # Standard base64 on purpose: the real code is not URL-encoded, and clients must encode it.
     code = base64.b64encode(secrets.token_bytes(12)).decode()
-    ONE_TIME_CODES.issue(ctx, {"tenant": ctx.tenant, "consentId": record.id}, code)
+    ONE_TIME_CODES.grant(ctx, record.id, code)
     return kit.Reply(201, {"code": code})
 
 

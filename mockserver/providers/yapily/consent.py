@@ -23,7 +23,7 @@ CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation 
 USERS = kit.Aliases("yapily:users", ("uuid", "app"))
 # A journey page acts only with a key the API handed to the consent's application (in the
 # authorisationUrl and the qrCodeUrl); the page's id and `state` alone are not enough.
-PAGE_ACCESS = kit.Tickets("yapily:page-access", timedelta(days=1))
+PAGE_ACCESS = kit.Grants("yapily:page-access", timedelta(days=1))
 # Re-authorisation is documented for consents that were AUTHORIZED (or are EXPIRED).
 REAUTHORISABLE = ("AUTHORIZED", "EXPIRED", "AWAITING_RE_AUTHORIZATION")
 # Statuses that imply the user authorised the consent at some point (token, authorizedAt...).
@@ -132,7 +132,7 @@ def new_consent(
 def journey_urls(ctx: kit.Context, data: kit.JsonDict) -> kit.JsonDict:
     """`authorisationUrl` and `qrCodeUrl`, both carrying a new page-access key for this consent
     of this application (the pages refuse to act without it)."""
-    access = PAGE_ACCESS.issue(ctx, {"tenant": ctx.tenant, "consentId": data["id"]})
+    access = PAGE_ACCESS.grant(ctx, data["id"])
     page = f"{ctx.sandbox_url}/authorise/{data['id']}"
     return {
         "authorisationUrl": f"{page}?state={data['state']}&access={access}",
