@@ -11,13 +11,9 @@ from ... import kit
 from ...kit import parse_instant as instant
 from .formats import consent_token, stamp
 
-# The seed's 13 account-information features, in the seed's order: the default featureScope.
-DEFAULT_FEATURES = (
-    *("ACCOUNT_BENEFICIARIES", "ACCOUNT_STATEMENT_FILE", "ACCOUNTS", "ACCOUNT_PERIODIC_PAYMENTS"),
-    *("ACCOUNT_TRANSACTIONS", "ACCOUNT", "ACCOUNT_STATEMENTS", "ACCOUNT_SCHEDULED_PAYMENTS"),
-    *("IDENTITY", "ACCOUNT_DIRECT_DEBITS", "ACCOUNT_STATEMENT", "ACCOUNT_BALANCES"),
-    "ACCOUNT_TRANSACTIONS_WITH_MERCHANT",
-)
+# The seed's 13 account-information features, in the seed's order (as Yapily's example of a
+# consent in the spec has them): the default featureScope.
+DEFAULT_FEATURES = tuple(kit.spec_example("yapily.yaml", "ConsentBare")["featureScope"])
 CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation interval
 # A user is known by its uuid and by the application's own id for it (applicationUserId).
 USERS = kit.Aliases("yapily:users", ("uuid", "app"))
