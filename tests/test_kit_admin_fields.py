@@ -1,4 +1,4 @@
-"""kit.AdminFields.checked (fields taken with their checks, in given words) and spec_enum."""
+"""kit.AdminFields.checked (fields taken with their checks), spec_enum and spec_example."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ def test_spec_enum_reads_a_property_s_enum_inline_or_by_ref() -> None:
     scopes = kit.spec_enum("fliqa.yaml", "ConsentScope")
     assert kit.spec_enum("fliqa.yaml", "ConsentInquiry", "scope") == scopes
     assert scopes == ("all", "accounts", "balances", "transactions")
+
+
+def test_spec_example_reads_an_example_s_value_as_a_copy() -> None:
+    example = kit.spec_example("yapily.yaml", "ConsentBare")
+    assert example["status"] == "AUTHORIZED" and len(example["featureScope"]) == 13
+    assert example["featureScope"][:2] == ["ACCOUNT_BENEFICIARIES", "ACCOUNT_STATEMENT_FILE"]
+    example["featureScope"].clear()  # the caller's own copy: the spec's stays as it is
+    assert len(kit.spec_example("yapily.yaml", "ConsentBare")["featureScope"]) == 13

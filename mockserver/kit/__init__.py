@@ -42,10 +42,12 @@ from .fields import (
     spec_bodies,
     spec_enum,
     spec_error_operations,
+    spec_example,
     spec_fields,
     spec_schema,
     text,
 )
+from .grants import Grants
 from .hooks import Event, Hook, TenantHooks, WebhookDef, body_signer, status_events
 from .journey import Aliases, Site, Tickets, is_http_url, with_params
 from .jwt import JwtKey, hmac_hex, sign_jwt, verify_jwt
@@ -84,6 +86,7 @@ __all__ = [
     "Expire",
     "Filters",
     "FirstSecret",
+    "Grants",
     "Handlers",
     "Hook",
     "JsonDict",
@@ -156,6 +159,7 @@ __all__ = [
     "spec_bodies",
     "spec_enum",
     "spec_error_operations",
+    "spec_example",
     "spec_fields",
     "spec_schema",
     "status_events",

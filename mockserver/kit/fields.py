@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import uuid
@@ -179,6 +180,11 @@ def spec_enum(spec_file: str, schema: str, field: str | None = None) -> tuple[st
 def spec_fields(spec_file: str, schema: str) -> tuple[str, ...]:
     """The property names of `components/schemas/<schema>`, in the spec's order."""
     return tuple(_schemas(spec_file)[schema]["properties"])
+
+
+def spec_example(spec_file: str, example: str) -> Any:
+    """A copy of the value of the example the spec states in `components/examples/<example>`."""
+    return copy.deepcopy(_document(spec_file)["components"]["examples"][example]["value"])
 
 
 def spec_bodies(spec_file: str) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -34,7 +34,7 @@ def not_found(consent_id: str) -> kit.ApiError:
     return kit.ApiError(404, "not_found", f"Consent {consent_id} was not found.")
 
 
-ONE_TIME_CODES = kit.Tickets("api1:otc", timedelta(hours=1))
+ONE_TIME_CODES = kit.Grants("api1:otc", timedelta(hours=1))
 # A deleted consent is remembered so that deleting it again answers 204 (idempotent, SCOPE.md),
 # but not for ever: that would let any client grow the store without end by creating and
 # deleting. Remembered a day on the tenant's clock, the last TOMBSTONES_PER_KEY per API key;
@@ -49,9 +49,8 @@ handlers = kit.Handlers()
 def create_consent(ctx: kit.Context) -> kit.Reply:
     consent_id = str(uuid.uuid4())
     record = ctx.insert(consent_id, new_consent(consent_id, ctx.body["name"], ctx.now))
-    return kit.Reply(
-        201, render(record.data), record=record, location=f"/api/v1/consents/{consent_id}"
-    )
+    location = f"/api/v1/consents/{consent_id}"
+    return kit.Reply(201, render(record.data), record=record, location=location)
 
 
 @handlers
@@ -97,14 +96,11 @@ def create_one_time_code(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
     status = STATES.status_of(record.data)
     if status != "CREATED":
-        raise kit.ApiError(
-            409,
-            "invalid_state",
-            f"A one-time code can only be created for a CREATED consent; this one is {status}.",
-        )
+        said = "A one-time code can only be created for a CREATED consent"
+        raise kit.ApiError(409, "invalid_state", f"{said}; this one is {status}.")
     # Standard base64 on purpose: the real code is not URL-encoded, and clients must encode it.
     code = base64.b64encode(secrets.token_bytes(12)).decode()
-    ONE_TIME_CODES.issue(ctx, {"tenant": ctx.tenant, "consentId": record.id}, code)
+    ONE_TIME_CODES.grant(ctx, record.id, code)
     return kit.Reply(201, {"code": code})
 
 
@@ -123,11 +119,10 @@ ACCEPTED = {
 def list_consents(ctx: kit.Context) -> kit.Reply:
     query = ctx.query
     count, page = int(query.get("Count", 10)), int(query.get("CurrentPage", 1))
-    start = (page - 1) * count
     status = STATES.parse_status(query["Status"]) if "Status" in query else None
     field, descending = kit.order_clause(str(query.get("OrderBy", "createdOn desc")), ORDER_FIELDS)
     paging: kit.JsonDict = {"status": status, "descending": descending}
-    paging |= {"offset": start, "limit": count}
+    paging |= {"offset": (page - 1) * count, "limit": count}
     if field == "createdOn":  # the store's own order: only this page is read
         records, total = FILTERS.page(ctx, **paging)
     else:  # null first ascending, last descending (SQL Server's); status 0 sorts as itself

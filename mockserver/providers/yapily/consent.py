@@ -11,19 +11,15 @@ from ... import kit
 from ...kit import parse_instant as instant
 from .formats import consent_token, stamp
 
-# The seed's 13 account-information features, in the seed's order: the default featureScope.
-DEFAULT_FEATURES = (
-    *("ACCOUNT_BENEFICIARIES", "ACCOUNT_STATEMENT_FILE", "ACCOUNTS", "ACCOUNT_PERIODIC_PAYMENTS"),
-    *("ACCOUNT_TRANSACTIONS", "ACCOUNT", "ACCOUNT_STATEMENTS", "ACCOUNT_SCHEDULED_PAYMENTS"),
-    *("IDENTITY", "ACCOUNT_DIRECT_DEBITS", "ACCOUNT_STATEMENT", "ACCOUNT_BALANCES"),
-    "ACCOUNT_TRANSACTIONS_WITH_MERCHANT",
-)
+# The seed's 13 account-information features, in the seed's order (as Yapily's example of a
+# consent in the spec has them): the default featureScope.
+DEFAULT_FEATURES = tuple(kit.spec_example("yapily.yaml", "ConsentBare")["featureScope"])
 CONSENT_LIFETIME = timedelta(days=90)  # UK AIS consent, and the reconfirmation interval
 # A user is known by its uuid and by the application's own id for it (applicationUserId).
 USERS = kit.Aliases("yapily:users", ("uuid", "app"))
 # A journey page acts only with a key the API handed to the consent's application (in the
 # authorisationUrl and the qrCodeUrl); the page's id and `state` alone are not enough.
-PAGE_ACCESS = kit.Tickets("yapily:page-access", timedelta(days=1))
+PAGE_ACCESS = kit.Grants("yapily:page-access", timedelta(days=1))
 # Re-authorisation is documented for consents that were AUTHORIZED (or are EXPIRED).
 REAUTHORISABLE = ("AUTHORIZED", "EXPIRED", "AWAITING_RE_AUTHORIZATION")
 # Statuses that imply the user authorised the consent at some point (token, authorizedAt...).
@@ -132,7 +128,7 @@ def new_consent(
 def journey_urls(ctx: kit.Context, data: kit.JsonDict) -> kit.JsonDict:
     """`authorisationUrl` and `qrCodeUrl`, both carrying a new page-access key for this consent
     of this application (the pages refuse to act without it)."""
-    access = PAGE_ACCESS.issue(ctx, {"tenant": ctx.tenant, "consentId": data["id"]})
+    access = PAGE_ACCESS.grant(ctx, data["id"])
     page = f"{ctx.sandbox_url}/authorise/{data['id']}"
     return {
         "authorisationUrl": f"{page}?state={data['state']}&access={access}",

@@ -11,8 +11,8 @@ from . import consent
 from .dialect import meta, not_found, ok, refused, wrong_status
 from .formats import query_instant, stamp, time_to_expire
 
-CODES = kit.Tickets("yapily:code", timedelta(minutes=10))
-ONE_TIME_TOKENS = kit.Tickets("yapily:ott", timedelta(minutes=10))
+CODES = kit.Grants("yapily:code", timedelta(minutes=10))
+ONE_TIME_TOKENS = kit.Grants("yapily:ott", timedelta(minutes=10))
 
 handlers = kit.Handlers()
 
@@ -161,11 +161,10 @@ def authorisation(
 
 
 def _exchange(
-    ctx: kit.Context, tickets: kit.Tickets, key: str, what: str, **expect: str
+    ctx: kit.Context, grants: kit.Grants, key: str, what: str, **expect: str
 ) -> kit.Record:
     """Take a single-use code or token of this application; unknown, foreign or used → 404."""
-    entry = tickets.take(ctx, key, tenant=ctx.tenant, **expect)
-    record = ctx.fetch(str(entry["consentId"])) if entry else None
+    record = grants.redeem(ctx, key, **expect)
     if record is None:
         raise refused(404, "not_found", f"{what} not found or already used", "NOT_FOUND")
     return record

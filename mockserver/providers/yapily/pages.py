@@ -52,18 +52,14 @@ def _callback_params(
         return callback, {**refused, **user}
     if callback and data.get("_oneTimeToken"):
         ott = sign_token({"INSTITUTION": data.get("institutionId"), "UUID": str(uuid.uuid4())})
-        return callback, {
-            "one-time-token": ONE_TIME_TOKENS.issue(
-                ctx, {"tenant": ctx.tenant, "consentId": data["id"]}, ott
-            )
-        }
+        return callback, {"one-time-token": ONE_TIME_TOKENS.grant(ctx, data["id"], ott)}
     if callback:
         return callback, {"consent": data["consentToken"], **user}
     if redirect and not approved:
         return redirect, {"error": "access_denied", "error_description": _REJECTED, "state": state}
     if redirect:
-        entry = {"tenant": ctx.tenant, "consentId": data["id"], "state": state}
-        return redirect, {"code": CODES.issue(ctx, entry, str(uuid.uuid4())), "state": state}
+        code = CODES.grant(ctx, data["id"], str(uuid.uuid4()), state=state)
+        return redirect, {"code": code, "state": state}
     return "", {}
 
 
@@ -77,8 +73,7 @@ def _opened(site: kit.Site, consent_id: str, *, state: bool) -> tuple[kit.Record
     this consent's application for this consent (and the `state` must match, if asked)."""
     record = PAGES.found(site.find(consent_id))
     key = site.args().get("access", "")
-    granted = PAGE_ACCESS.peek(site.context(record.tenant), key)
-    if granted != {"tenant": record.tenant, "consentId": consent_id} or (
+    if PAGE_ACCESS.names(site.context(record.tenant), key) != consent_id or (
         state and not kit.same_secret(site.args().get("state", ""), record.data["state"])
     ):
         message = "This authorisation link is invalid: open the URL the API answered."
