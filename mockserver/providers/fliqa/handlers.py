@@ -40,7 +40,7 @@ def get_token(ctx: kit.Context) -> kit.Reply:
         raise dialect.fail(403, "forbidden", message, "access_not_allowed")
     token, expires = dialect.TOKENS.issue(ctx, scope=bound["scope"])
     body: kit.JsonDict = {"accessToken": token, "expires": kit.format_instant(expires)}
-    body |= {"expiresIn": int(dialect.TOKEN_LIFETIME.total_seconds()), "scope": bound["scope"]}
+    body |= {"expiresIn": dialect.TOKENS.seconds, "scope": bound["scope"]}
     return kit.Reply(200, body)
 
 
