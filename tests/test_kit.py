@@ -247,7 +247,7 @@ def test_a_token_lives_on_its_tenants_clock() -> None:
     clocks: dict[str | None, datetime] = {None: T0, "t": T0 + DAY}
     tokens = Tokens("t:token", timedelta(minutes=5))
     token, expires = tokens.issue(_ctx(store, clocks, "t"), scope="s")
-    assert expires == T0 + DAY + timedelta(minutes=5)
+    assert expires == T0 + DAY + timedelta(minutes=5) and tokens.seconds == 300
     grant = tokens.grant(_ctx(store, clocks), token)
     assert grant is not None and grant["tenant"] == "t" and grant["scope"] == "s"
     clocks["t"] = T0 + DAY + timedelta(minutes=5)  # only the tenant's clock moved

@@ -65,6 +65,7 @@ from .listing import (
 from .otp import OneTimeCodes, Outbox
 from .pages import PageRefused, Pages
 from .seal import Seals
+from .settings import TenantSetting
 from .shapes import projection, public, without
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
@@ -109,6 +110,7 @@ __all__ = [
     "StampedSignature",
     "States",
     "TenantHooks",
+    "TenantSetting",
     "Tickets",
     "Tokens",
     "TransitionRefused",

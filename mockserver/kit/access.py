@@ -68,6 +68,11 @@ class Tokens:
     per_tenant: int | None = None
     issuer: FirstSecret | None = None
 
+    @property
+    def seconds(self) -> int:
+        """The lifetime in whole seconds, as a token answer's `expires_in` gives it."""
+        return int(self.lifetime.total_seconds())
+
     def _credential(self, ctx: Context, tenant: str) -> str | None:
         """The id of the tenant's credential in `issuer` (None: none, or no issuer)."""
         entry = self.issuer.entry(ctx, tenant) if self.issuer is not None else None

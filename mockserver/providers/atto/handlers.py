@@ -7,9 +7,8 @@ from datetime import timedelta
 from ... import kit
 from .consent import REVOKED_BY_API, STATES, apply_status, render
 
-TOKEN_LIFETIME = timedelta(seconds=3600)
 CLIENTS = kit.FirstSecret("atto:client", hashed=True)
-TOKENS = kit.Tokens("atto:token", TOKEN_LIFETIME, issuer=CLIENTS)  # revoked client: tokens end
+TOKENS = kit.Tokens("atto:token", timedelta(hours=1), issuer=CLIENTS)  # revoked client: tokens end
 registries = (CLIENTS,)
 
 
@@ -91,8 +90,8 @@ def create_token(ctx: kit.Context) -> kit.Reply:
     if CLIENTS.claim(ctx, ctx.tenant, str(body["client_secret"])) is None:
         raise unauthorised("Invalid client credentials.")
     token, _ = TOKENS.issue(ctx, scope=str(body["scope"]))
-    lifetime = int(TOKEN_LIFETIME.total_seconds())
-    return kit.Reply(200, {"tokenType": "Bearer", "expiresIn": lifetime, "accessToken": token})
+    shown = {"tokenType": "Bearer", "expiresIn": TOKENS.seconds, "accessToken": token}
+    return kit.Reply(200, shown)
 
 
 @handlers

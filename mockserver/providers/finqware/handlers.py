@@ -102,6 +102,7 @@ _KIND_CODES = {
     "precondition_failed": "invalid_headers",
 }
 _FAULT_CODES = {401: "unauthorized_tenant", 404: "not_found", 429: "external_api_too_many_requests"}
+_FAULT_CODES |= dict.fromkeys(range(500, 600), "internal_error")  # any other 5xx
 
 
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
@@ -110,8 +111,6 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     status = 400 if err.kind == "unsupported_media_type" else err.status
     if err.code is None and err.kind == "invalid_request":
         code = BODY.code_of(err, "invalid_field")  # a safety net: identify checks first
-    elif err.code is None and err.kind not in _KIND_CODES and status >= 500:
-        code = "internal_error"
     else:
         code = kit.error_code(err, _KIND_CODES, _FAULT_CODES, "invalid_input")
     kind = "unauthorized" if status == 401 else "invalid_request"

@@ -79,15 +79,18 @@ STATES = kit.States(
 )
 
 
-def render(data: kit.JsonDict, items: bool = True) -> kit.JsonDict:
-    """The consent as Fliqa shows it on create and add-data: secret item values masked; without
-    `items` as `getConsent`, the list and the webhooks show it, without `consentData`."""
+def render(data: kit.JsonDict, items: bool = True, sandbox_url: str | None = None) -> kit.JsonDict:
+    """The consent as Fliqa shows it on create and add-data: secret item values masked, the
+    bank page's URL on `sandbox_url` (this host) if given; without `items` as `getConsent`, the
+    list and the webhooks show it, without `consentData`."""
     shown = {key: copy.deepcopy(data[key]) for key in PUBLIC_FIELDS if key in data}
     if not items:
         shown.pop("consentData", None)
     for item in shown.get("consentData", []):
         if item["name"] in SECRET_ITEMS and "value" in item:
             item["value"] = MASKED
+        elif item["name"] == "redirect" and sandbox_url is not None:
+            item["value"] = bank_page(data, sandbox_url)
     return shown
 
 

@@ -40,7 +40,7 @@ def get_token(ctx: kit.Context) -> kit.Reply:
         raise dialect.fail(403, "forbidden", message, "access_not_allowed")
     token, expires = dialect.TOKENS.issue(ctx, scope=bound["scope"])
     body: kit.JsonDict = {"accessToken": token, "expires": kit.format_instant(expires)}
-    body |= {"expiresIn": int(dialect.TOKEN_LIFETIME.total_seconds()), "scope": bound["scope"]}
+    body |= {"expiresIn": dialect.TOKENS.seconds, "scope": bound["scope"]}
     return kit.Reply(200, body)
 
 
@@ -88,16 +88,8 @@ def create_consent(ctx: kit.Context) -> kit.Reply:
     data = consent.new_consent(ctx, consent_id, provider, dialect.owner(msisdn, email), ctx.now)
     data.update(data=copy.deepcopy(body.get("data", [])), locale=_language(ctx))
     record = ctx.insert(consent_id, data)
-    return kit.Reply(201, _shown(ctx, record.data), location=f"/service/consent/{consent_id}")
-
-
-def _shown(ctx: kit.Context, data: kit.JsonDict) -> kit.JsonDict:
-    """The consent for create and add-data: with the bank page URL on this host."""
-    shown = consent.render(data)
-    for item in shown.get("consentData", []):
-        if item["name"] == "redirect":
-            item["value"] = consent.bank_page(data, ctx.sandbox_url)
-    return shown
+    shown = consent.render(record.data, sandbox_url=ctx.sandbox_url)
+    return kit.Reply(201, shown, location=f"/service/consent/{consent_id}")
 
 
 def not_found(consent_id: str) -> kit.ApiError:
@@ -123,7 +115,7 @@ def add_consent_data(ctx: kit.Context) -> kit.Reply:
         record = ctx.update(record, change)
     else:
         _check_items(record.data, supplied)
-    return kit.Reply(200, _shown(ctx, record.data))
+    return kit.Reply(200, consent.render(record.data, sandbox_url=ctx.sandbox_url))
 
 
 def _check_items(data: kit.JsonDict, supplied: list[kit.JsonDict]) -> None:
