@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from test_kit_admin_routes import FakeSite as RoutesSite
 
 from mockserver import kit
 
 _LEVEL = {"type": "integer", "minimum": 0, "maximum": 5}
 
 
-class FakeSite:
-    """The parts of a `kit.Site` the setting's routes use."""
+class FakeSite(RoutesSite):
+    """The parts of a `kit.Site` the setting's routes use: an admin route's, and a context."""
 
-    def __init__(self, query: dict[str, str], body: Any = None) -> None:
-        self.views: dict[str, Callable[..., Any]] = {}
-        self.query, self.body = query, body
-
-    def route(self, rule: str, methods: Iterable[str] = ("GET",)) -> Callable[[Any], Any]:
-        def register(view: Callable[..., Any]) -> Callable[..., Any]:
-            self.views[f"{rule} {' '.join(methods)}"] = view
-            return view
-
-        return register
-
-    def args(self) -> dict[str, str]:
-        return self.query
-
-    def json_body(self) -> Any:
-        return self.body
+    @property
+    def views(self) -> dict[str, Callable[..., Any]]:
+        return {f"{rule} {' '.join(methods)}": view for rule, methods, view in self.rules}
 
     def context(self, tenant: str) -> Any:
         return SimpleNamespace(tenant=tenant)
