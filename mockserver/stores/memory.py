@@ -84,7 +84,12 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._records: dict[tuple[str, str], _Bucket] = {}
-        self._owners: dict[tuple[str, str], str] = {}
+        # provider → {record id → tenant}: text only, so the garbage collector never tracks
+        # these dicts. Keyed by (provider, id) tuples, the one dict was untracked by each full
+        # collection (its tuples had become untracked) and tracked again by the next insert,
+        # so it was never frozen (heap.freeze_survivors) and every collection walked all of
+        # it: create's p99 grew with the store (4 ms at 30k consents, 30 ms at 370k).
+        self._owners: dict[str, dict[str, str]] = {}
         self._keys: dict[str, KeyFunction] = {}
         self._numbers = itertools.count()
         self._values: dict[tuple[str, str], tuple[Any, datetime | None]] = {}
@@ -110,7 +115,8 @@ class MemoryStore:
         return bucket.records.get(record_id) if bucket is not None else None
 
     def locate(self, provider: str, record_id: str) -> Record | None:
-        tenant = self._owners.get((provider, record_id))
+        owners = self._owners.get(provider)
+        tenant = None if owners is None else owners.get(record_id)
         return None if tenant is None else self.get(provider, tenant, record_id)
 
     def list(self, provider: str, tenant: str) -> builtins.list[Record]:
@@ -120,7 +126,10 @@ class MemoryStore:
 
     def insert(self, provider: str, tenant: str, record_id: str, data: JsonDict) -> Record:
         with self._lock:
-            if (provider, record_id) in self._owners:
+            owners = self._owners.get(provider)
+            if owners is None:
+                owners = self._owners[provider] = {}
+            elif record_id in owners:
                 raise ValueError(f"{provider} record {record_id} already exists")
             record = Record(provider, tenant, record_id, 1, _copy(data))
             keys = self._keys.get(provider, no_keys)(record.data)
@@ -128,7 +137,7 @@ class MemoryStore:
             if bucket is None:  # not setdefault: a bucket built per insert cost 2 µs a create
                 bucket = self._records[(provider, tenant)] = _Bucket()
             bucket.add(record, keys, next(self._numbers))
-            self._owners[(provider, record_id)] = tenant
+            owners[record_id] = tenant
             return record
 
     def replace(self, record: Record, data: JsonDict) -> Record:
@@ -154,7 +163,7 @@ class MemoryStore:
             if bucket is None or record_id not in bucket.records:
                 return False
             bucket.drop(record_id)
-            del self._owners[(provider, record_id)]
+            del self._owners[provider][record_id]
             return True
 
     def index(self, provider: str, keys: KeyFunction) -> None:
@@ -397,7 +406,7 @@ class MemoryStore:
 
     def count(self) -> int:
         with self._lock:
-            return len(self._owners)
+            return sum(map(len, self._owners.values()))
 
     def detach(self) -> None:
         """No connections: a forked process gets its own copy of the state."""
