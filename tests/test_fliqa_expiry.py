@@ -39,7 +39,8 @@ def _app(kind: str, clock: SimClock, tmp_path: Path) -> tuple[Flask, Rows, Expir
         app: Flask = create_app(["fliqa"], strict=True, clock=clock, store=store)
 
         def expiries(namespace: str) -> list[bool]:
-            return [v[1] is not None for (ns, _), v in store._values.items() if ns == namespace]
+            held = store._values.items()
+            return [v.expires is not None for (ns, _), v in held if ns == namespace]
 
     else:
         path = tmp_path / "fliqa.sqlite"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from werkzeug.test import EnvironBuilder
 
 from mockserver import create_app
 from mockserver.heap import freeze_survivors, stop_freezing_survivors
+from mockserver.stores.memory import MemoryStore
 
 from conftest import api1_headers
 
@@ -127,6 +129,26 @@ def test_after_a_full_collection_no_index_of_the_store_is_walked_again() -> None
         gc.collect()
         assert _call(app, "POST", "/api1/api/v1/consents", b'{"name": "A"}').startswith("201")
         assert not _young_containers(2500)
+    finally:
+        stop_freezing_survivors()
+        gc.unfreeze()
+
+
+def test_after_a_full_collection_the_stores_text_values_are_not_walked_again() -> None:
+    """The same for the values a provider keeps (tokens, aliases, registries): stored as
+    (text, instant) tuples, their dict was untracked by a full collection and walked again
+    after the next write."""
+    store = MemoryStore()
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
+    for n in range(3000):
+        store.put_value("tokens", f"k{n}", f"tenant-{n}", expires if n % 2 else None)
+    freeze_survivors()
+    try:
+        gc.collect()
+        store.put_value("tokens", "new", "tenant", expires)
+        assert not _young_containers(2500)
+        assert store.get_value("tokens", "k1", expires - timedelta(1)) == "tenant-1"
+        assert store.get_value("tokens", "k1", expires) is None  # expired at its instant
     finally:
         stop_freezing_survivors()
         gc.unfreeze()

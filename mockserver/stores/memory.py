@@ -42,6 +42,17 @@ def _dumps(entry: JsonDict) -> str:
 
 
 @dataclass(slots=True)
+class _Held:
+    """A value and when it expires. An object the garbage collector always tracks, unlike a
+    tuple of text and an instant: the dict of them stays tracked, so it is frozen after a
+    full collection (heap.freeze_survivors) instead of being untracked by it and tracked
+    again, as new, by the next write, to be walked by every collection after."""
+
+    value: Any
+    expires: datetime | None
+
+
+@dataclass(slots=True)
 class _Bucket:
     """The records of one (provider, tenant), with their index: sorted lists of (order,
     insertion number, id) for all and per status, and of (deadline, id) for the records that
@@ -92,7 +103,7 @@ class MemoryStore:
         self._owners: dict[str, dict[str, str]] = {}
         self._keys: dict[str, KeyFunction] = {}
         self._numbers = itertools.count()
-        self._values: dict[tuple[str, str], tuple[Any, datetime | None]] = {}
+        self._values: dict[tuple[str, str], _Held] = {}
         # (expiry, namespace, key) of every value written with an expiry, earliest first: a
         # sweep pops what is due instead of scanning every value. An entry whose value was
         # since rewritten or deleted is skipped when popped (see collect).
@@ -229,7 +240,7 @@ class MemoryStore:
 
     def put_value(self, namespace: str, key: str, value: Any, expires: datetime | None) -> None:
         with self._lock:
-            self._values[(namespace, key)] = (_copy(value), expires)
+            self._values[(namespace, key)] = _Held(_copy(value), expires)
             if expires is None:
                 return
             heapq.heappush(self._expiries, (expires.timestamp(), namespace, key))
@@ -237,7 +248,9 @@ class MemoryStore:
                 # Mostly entries of values rewritten or deleted since (or no horizon was ever
                 # set): rebuilt from the values, so the heap stays within the values' count.
                 held = self._values.items()
-                self._expiries = [(e.timestamp(), *at) for at, (_, e) in held if e is not None]
+                self._expiries = [
+                    (h.expires.timestamp(), *at) for at, h in held if h.expires is not None
+                ]
                 heapq.heapify(self._expiries)
         at = self._collector.due()
         if at is not None:
@@ -252,7 +265,7 @@ class MemoryStore:
                     break
                 _, namespace, key = heapq.heappop(heap)
                 held = self._values.get((namespace, key))
-                if held is not None and held[1] is not None and held[1].timestamp() <= at:
+                if held is not None and held.expires is not None and held.expires.timestamp() <= at:
                     del self._values[(namespace, key)]
                     gone += 1
         return gone
@@ -262,16 +275,16 @@ class MemoryStore:
 
     def get_value(self, namespace: str, key: str, now: datetime) -> Any:
         entry = self._values.get((namespace, key))
-        if entry is None or (entry[1] is not None and entry[1] <= now):
+        if entry is None or (entry.expires is not None and entry.expires <= now):
             return None
-        return _copy(entry[0])
+        return _copy(entry.value)
 
     def claim_value(self, namespace: str, key: str, value: Any, now: datetime) -> Any:
         with self._lock:
             current = self.get_value(namespace, key, now)
             if current is not None:
                 return current
-            self._values[(namespace, key)] = (_copy(value), None)
+            self._values[(namespace, key)] = _Held(_copy(value), None)
             return _copy(value)
 
     def take_value(self, namespace: str, key: str, now: datetime) -> Any:
