@@ -11,7 +11,7 @@ import pytest
 from browser import chromium_page, serve_in_thread
 
 from mockserver import create_app
-from mockserver.providers.yapily.formats import verify_token
+from mockserver.providers.yapily.consent import verify_token
 
 pytestmark = pytest.mark.browser
 

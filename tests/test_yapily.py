@@ -16,8 +16,7 @@ from flask.testing import FlaskClient
 
 from mockserver import SimClock, create_app
 from mockserver.factories import make_consents
-from mockserver.providers.yapily.consent import STATES
-from mockserver.providers.yapily.formats import verify_token
+from mockserver.providers.yapily.consent import STATES, verify_token
 
 from tests_helpers import json_of
 

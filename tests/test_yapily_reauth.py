@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from test_yapily import CALLBACK, admin_consent, consent, decide, h, legacy_error, start
 
 from mockserver import SimClock, create_app
-from mockserver.providers.yapily.formats import verify_token
+from mockserver.providers.yapily.consent import verify_token
 
 from tests_helpers import json_of
 

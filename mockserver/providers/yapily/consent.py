@@ -1,4 +1,5 @@
-"""Yapily's consent (an account authorisation): statuses, expiry, authorising, admin creation."""
+"""Yapily's consent (an account authorisation): statuses, expiry, authorising, admin creation;
+its timestamps and consent tokens."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from typing import Any
 
 from ... import kit
 from ...kit import parse_instant as instant
-from .formats import consent_token, stamp
 
+# Yapily's timestamps: RFC 3339 in UTC with milliseconds, e.g. 2021-06-08T10:59:35.138Z.
+stamp = kit.format_millis
+# The simulator's own signing key: tokens are verifiable (see verify_token), never real; HS512
+# JWTs shaped like the seed's consent token.
+TOKENS = kit.JwtKey(b"consent-mockserver yapily sandbox signing key", "HS512")
+sign_token, verify_token = TOKENS.sign, TOKENS.verify
 # The seed's 13 account-information features, in the seed's order (as Yapily's example of a
 # consent in the spec has them): the default featureScope.
 DEFAULT_FEATURES = tuple(kit.spec_example("yapily.yaml", "ConsentBare")["featureScope"])
@@ -58,6 +64,14 @@ STATES = kit.States(
 # The consent as Yapily shows it, in the spec's order. `timeToExpire*` are never stored: the
 # clock gives them (handlers.render_at).
 render = kit.projection(kit.spec_fields("yapily.yaml", "Consent"), omit_null=True)
+
+
+def consent_token(data: kit.JsonDict) -> str:
+    claims = {"INSTITUTION": data.get("institutionId"), "CONSENT": data["id"]}
+    if data.get("applicationUserId"):
+        claims["APPLICATION_USER_ID"] = data["applicationUserId"]
+    claims["USER"] = data.get("userUuid")
+    return sign_token(claims)
 
 
 def authorise(data: kit.JsonDict, at: datetime) -> None:

@@ -1,4 +1,5 @@
-"""Yapily's operations: consents (list, get, revoke, reconfirm) and their authorisation."""
+"""Yapily's operations: consents (list, get, revoke, reconfirm), their authorisation, and the
+follow-ups on a consent its token names (re-authorisation, pre-authorisation's continuation)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from datetime import datetime, timedelta
 from ... import kit
 from ...kit import parse_instant as instant
 from . import consent
+from .consent import stamp
 from .dialect import meta, not_found, ok, refused, wrong_status
-from .formats import query_instant, stamp, time_to_expire
 
+# `from`/`before` in Yapily's `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, rolled over leniently as Java does
+# (the spec's pattern has already refused any other shape).
+query_instant = kit.lenient_instant
 CODES = kit.Grants("yapily:code", timedelta(minutes=10))
 ONE_TIME_TOKENS = kit.Grants("yapily:ott", timedelta(minutes=10))
 
@@ -18,10 +22,11 @@ handlers = kit.Handlers()
 
 
 def render_at(data: kit.JsonDict, now: datetime) -> kit.JsonDict:
-    """The consent as the API answers it at `now`: `timeToExpire*` while expiresAt is ahead."""
-    left = time_to_expire(instant(data["expiresAt"]), now) if data.get("expiresAt") else None
-    if left is not None:
-        data = data | dict(zip(("timeToExpireInMillis", "timeToExpire"), left, strict=True))
+    """The consent as the API answers it at `now`: `timeToExpire*` while expiresAt is ahead (in
+    milliseconds, and as Java's Duration.toString writes it)."""
+    left = instant(data["expiresAt"]) - now if data.get("expiresAt") else timedelta(0)
+    if (millis := left // timedelta(milliseconds=1)) > 0:
+        data = data | {"timeToExpireInMillis": millis, "timeToExpire": kit.iso_duration(left)}
     return consent.render(data)
 
 
@@ -181,3 +186,71 @@ def exchange_consent_auth_code(ctx: kit.Context) -> kit.Reply:
 def exchange_one_time_token(ctx: kit.Context) -> kit.Reply:
     record = _exchange(ctx, ONE_TIME_TOKENS, ctx.body["oneTimeToken"], "One-time token")
     return ok(201, render_at(record.data, ctx.now), location=f"/consents/{record.id}")
+
+
+# -- a consent its token names (header `consent`): PATCH and PUT /account-auth-requests -------
+
+_BAD_TOKEN = "No consent of this application has this consent token"
+
+
+def by_token(ctx: kit.Context) -> kit.Record:
+    """The application's consent whose token the `consent` header carries, else 404 (as a
+    consent id of another application is answered)."""
+    token = str(ctx.headers.get("consent") or "")
+    claims = consent.verify_token(token) if token else None
+    consent_id = claims.get("CONSENT") if isinstance(claims, dict) else None
+    record = ctx.fetch(str(consent_id)) if isinstance(consent_id, str) else None
+    if record is None or not kit.same_secret(record.data.get("consentToken", ""), token):
+        raise refused(404, "not_found", _BAD_TOKEN, "CONSENT_NOT_FOUND", "consent")
+    return record
+
+
+@handlers
+def re_authorise_account(ctx: kit.Context) -> kit.Reply:
+    """AUTHORIZED or EXPIRED (or already awaiting re-authorisation) → AWAITING_RE_AUTHORIZATION,
+    same id and token, a new journey; the status it had is kept to return to on a failure."""
+    record = by_token(ctx)
+    status = consent.STATES.status_of(record.data)
+    if status not in consent.REAUTHORISABLE:
+        raise wrong_status(status, consent.REAUTHORISABLE[:2], "re-authorised")
+
+    def change(data: kit.JsonDict) -> kit.JsonDict:
+        if data["status"] != "AWAITING_RE_AUTHORIZATION":
+            data["_reauthFrom"] = data["status"]
+        data["status"] = "AWAITING_RE_AUTHORIZATION"
+        return data
+
+    updated = ctx.update(record, change)
+    return authorisation(ctx, updated.data, 201, journey=True)
+
+
+def _same_user(data: kit.JsonDict, body: kit.JsonDict) -> bool:
+    app_user, user_uuid = body.get("applicationUserId"), body.get("userUuid")
+    return (app_user is None or app_user == data.get("applicationUserId")) and (
+        user_uuid is None or user_uuid.lower() == data.get("userUuid")
+    )
+
+
+@handlers
+def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
+    """PRE_AUTHORIZED → AWAITING_DECOUPLED_AUTHORIZATION (Yapily's example): the user answers in
+    the bank's app, i.e. the admin API's /approve or /reject. The body may narrow the request."""
+    record, body = by_token(ctx), dict(ctx.body)
+    status = consent.STATES.status_of(record.data)
+    if status != "PRE_AUTHORIZED":
+        raise wrong_status(status, ("PRE_AUTHORIZED",), "continued")
+    if body["institutionId"] != record.data.get("institutionId"):
+        message = "institutionId must be the consent's institution"
+        raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.institutionId")
+    if not _same_user(record.data, body):
+        message = "userUuid and applicationUserId must name the consent's user"
+        raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.applicationUserId")
+    request: kit.JsonDict = body.get("accountRequest") or {}
+
+    def change(data: kit.JsonDict) -> kit.JsonDict:
+        consent.apply_account_request(data, request)
+        data["status"] = "AWAITING_DECOUPLED_AUTHORIZATION"
+        return data
+
+    updated = ctx.update(record, change)
+    return authorisation(ctx, updated.data, 200, journey=False)

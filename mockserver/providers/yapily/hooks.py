@@ -7,8 +7,6 @@ import json
 import secrets
 import uuid
 from datetime import timedelta
-from typing import Any
-from urllib.parse import urlsplit
 
 from ... import kit
 from . import consent
@@ -21,19 +19,16 @@ SIGNATURE = "X-Yapily-Signature"  # not Yapily's own documentation: third-party 
 # Yapily documents payment and categorisation categories; the simulator has no payments, so
 # those are accepted and never sent. Consent categories are the simulator's own (none is
 # documented): one per status a consent reaches, and one for its creation.
-DOCUMENTED = {
-    "payment.state.success": "A payment succeeded (documented; the simulator sends none).",
-    "payment.state.failed": "A payment failed (documented; the simulator sends none).",
-}
-CONSENT_CATEGORIES = {
+CATEGORIES = {
     "consent.created": "A consent was created (simulator choice).",
     **{
         f"consent.status.{status.lower()}": f"A consent became {status} (simulator choice)."
         for status in consent.STATES.statuses
     },
+    "payment.state.success": "A payment succeeded (documented; the simulator sends none).",
+    "payment.state.failed": "A payment failed (documented; the simulator sends none).",
 }
-CATEGORIES = {**CONSENT_CATEGORIES, **DOCUMENTED}
-_HIDDEN = frozenset({"consentToken"})  # a credential: the receiver reads it with GET if need be
+_HIDDEN = kit.without("consentToken")  # a credential: the receiver reads it with GET if need be
 
 
 def _metadata() -> kit.JsonDict:
@@ -45,8 +40,7 @@ def _metadata() -> kit.JsonDict:
 
 
 def _payload(data: kit.JsonDict, previous: str | None) -> kit.JsonDict:
-    shown = {k: v for k, v in consent.render(data).items() if k not in _HIDDEN}
-    return shown | ({"previousStatus": previous} if previous else {})
+    return _HIDDEN(consent.render(data)) | ({"previousStatus": previous} if previous else {})
 
 
 # Yapily keeps every consent: nothing is purged, so no event says so.
@@ -86,36 +80,6 @@ def _shown(hook: kit.Hook, secret: str | None = None) -> kit.JsonDict:
     return shown | ({"webhookSecret": secret} if secret else {})
 
 
-def _bad(message: str, parameter: str, code: str = "INVALID_PROPERTY_UNEXPECTED_VALUE") -> Any:
-    return refused(400, "invalid_request", message, code, parameter)
-
-
-def _url(value: str, name: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _bad(f"{name} must be an absolute http(s) URL", f"$.{name}")
-    if parts.query or value.endswith("?"):
-        raise _bad(f"{name} must not contain query parameters", f"$.{name}")
-    return value
-
-
-def _check(ctx: kit.Context, body: kit.JsonDict) -> None:
-    unknown = [c for c in body["categories"] if c not in CATEGORIES]
-    if unknown:
-        message = (
-            f"Unknown categories: {', '.join(map(str, unknown))}; see /webhook/events/categories"
-        )
-        raise _bad(message, "$.categories")
-    if len(json.dumps(body.get("metadata") or {}).encode()) >= MAX_METADATA:
-        raise _bad("metadata must be smaller than 10 kB", "$.metadata")
-    try:  # an Application ID that is a uuid must be the one named (the default app's is not)
-        mismatch = str(uuid.UUID(ctx.tenant)) != body["applicationId"].lower()
-    except ValueError:
-        mismatch = False
-    if mismatch:
-        raise _bad("applicationId must be the authenticated application", "$.applicationId")
-
-
 @handlers
 def get_webhook_events_categories(ctx: kit.Context) -> kit.Reply:
     listed = [{"name": name, "description": text} for name, text in CATEGORIES.items()]
@@ -124,19 +88,29 @@ def get_webhook_events_categories(ctx: kit.Context) -> kit.Reply:
 
 @handlers
 def register_webhook(ctx: kit.Context) -> kit.Reply:
+    """The spec's enum and URL pattern have refused an unknown category and a URL that is not
+    absolute http(s) or has a query; the size of `metadata` and the application are left."""
     body: kit.JsonDict = ctx.body
-    _check(ctx, body)
-    main = _url(body["callbackUrl"]["main"]["url"], "callbackUrl.main.url")
-    backup = (body["callbackUrl"].get("backup") or {}).get("url")
+    code = "INVALID_PROPERTY_UNEXPECTED_VALUE"
+    if len(json.dumps(body.get("metadata") or {}).encode()) >= MAX_METADATA:
+        message = "metadata must be smaller than 10 kB"
+        raise refused(400, "invalid_request", message, code, "$.metadata")
+    try:  # an Application ID that is a uuid must be the one named (the default app's is not)
+        mismatch = str(uuid.UUID(ctx.tenant)) != body["applicationId"].lower()
+    except ValueError:
+        mismatch = False
+    if mismatch:
+        message = "applicationId must be the authenticated application"
+        raise refused(400, "invalid_request", message, code, "$.applicationId")
     hooks = kit.TenantHooks(ctx)
     if len(hooks.all()) >= MAX_HOOKS:
         message = f"Maximum number of webhooks ({MAX_HOOKS}) reached for this application"
         raise refused(406, "not_acceptable", message, "MAXIMUM_WEBHOOKS_REACHED")
     secret = secrets.token_hex(32)
     hook = hooks.add(
-        main,
+        body["callbackUrl"]["main"]["url"],
         secret,
-        backup_url=_url(backup, "callbackUrl.backup.url") if backup else None,
+        backup_url=(body["callbackUrl"].get("backup") or {}).get("url"),
         events=tuple(dict.fromkeys(body["categories"])),
         metadata={"applicationId": body["applicationId"], "metadata": body.get("metadata") or {}},
     )

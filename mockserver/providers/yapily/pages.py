@@ -7,8 +7,7 @@ import uuid
 from typing import Any
 
 from ... import kit
-from .consent import PAGE_ACCESS, STATES
-from .formats import sign_token
+from .consent import PAGE_ACCESS, STATES, sign_token
 from .handlers import CODES, ONE_TIME_TOKENS
 
 PAGES = kit.Pages(__package__, ("Authorisation not found", "This request does not exist."))
@@ -29,38 +28,34 @@ def callback_params(
     ctx: kit.Context, data: kit.JsonDict, approved: bool
 ) -> tuple[str, dict[str, str]]:
     """Where the browser goes after the decision, and with which query parameters."""
-    url, params = _callback_params(ctx, data, approved)
-    if data.get("_callback"):  # forwardParameters go to the callback; ours win a name clash
-        for item in data.get("_forwardParameters") or ():
-            name, _, value = str(item).partition("=")
-            params.setdefault(name, value)
-    return url, params
-
-
-def _callback_params(
-    ctx: kit.Context, data: kit.JsonDict, approved: bool
-) -> tuple[str, dict[str, str]]:
+    callback, redirect, state = data.get("_callback"), data.get("_redirectUrl"), data["state"]
+    if not callback:  # the redirect URL gets a code to exchange, or the refusal
+        if redirect and not approved:
+            refusal = {"error": "access_denied", "error_description": _REJECTED, "state": state}
+            return redirect, refusal
+        if redirect:
+            code = CODES.grant(ctx, data["id"], str(uuid.uuid4()), state=state)
+            return redirect, {"code": code, "state": state}
+        return "", {}
     user = {
         "application-user-id": data.get("applicationUserId") or "",
         "user-uuid": data.get("userUuid") or "",
         "institution": data.get("institutionId") or "",
     }
     user = {k: v for k, v in user.items() if v}
-    callback, redirect, state = data.get("_callback"), data.get("_redirectUrl"), data["state"]
-    if callback and not approved:
+    params: dict[str, str]
+    if not approved:
         refused = {"error": "access_denied", "error-source": "user", "error-description": _REJECTED}
-        return callback, {**refused, **user}
-    if callback and data.get("_oneTimeToken"):
+        params = {**refused, **user}
+    elif data.get("_oneTimeToken"):
         ott = sign_token({"INSTITUTION": data.get("institutionId"), "UUID": str(uuid.uuid4())})
-        return callback, {"one-time-token": ONE_TIME_TOKENS.grant(ctx, data["id"], ott)}
-    if callback:
-        return callback, {"consent": data["consentToken"], **user}
-    if redirect and not approved:
-        return redirect, {"error": "access_denied", "error_description": _REJECTED, "state": state}
-    if redirect:
-        code = CODES.grant(ctx, data["id"], str(uuid.uuid4()), state=state)
-        return redirect, {"code": code, "state": state}
-    return "", {}
+        params = {"one-time-token": ONE_TIME_TOKENS.grant(ctx, data["id"], ott)}
+    else:
+        params = {"consent": data["consentToken"], **user}
+    for item in data.get("_forwardParameters") or ():  # forwarded too; ours win a name clash
+        name, _, value = str(item).partition("=")
+        params.setdefault(name, value)
+    return callback, params
 
 
 def _bank(data: kit.JsonDict) -> str:
