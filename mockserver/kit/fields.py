@@ -246,6 +246,15 @@ class AdminFields:
         """An optional non-empty string field."""
         return optional_text(self.left.pop(name, None), name)
 
+    def texts(self, *names: str) -> JsonDict:
+        """The fields of `names` that were given, each an optional non-empty string (`text`)."""
+        return {name: self.text(name) for name in names if name in self.left}
+
+    def instants(self, *names: str) -> dict[str, datetime]:
+        """The fields of `names` given a value, each an RFC 3339 date-time; a null one is left
+        (for `done` to refuse)."""
+        return {n: self.instant(n, datetime.min) for n in names if self.left.get(n) is not None}
+
     def checked(self, checks: Mapping[str, Callable[[Any], bool]], refused: str) -> JsonDict:
         """The fields of `checks` that were given, each one passing its check; else a
         ValueError, `refused` formatted with the field's `name` and `value` (its repr)."""

@@ -191,23 +191,17 @@ def _admin_create(ctx: kit.Context, given: kit.AdminFields) -> kit.AdminCreated:
     institution = given.text("institutionId")
     created = given.instant("createdAt", ctx.now)
     data = new_consent(consent_id, institution or "modelo-sandbox", user_uuid, app_user, created)
-    for name in ("referenceId", "state", "institutionConsentId"):
-        if name in given:
-            data[name] = given.text(name)
-    for name in ("transactionFrom", "transactionTo", "expiresAt"):
-        if given.left.get(name) is not None:
-            key = "_requestedExpiresAt" if name == "expiresAt" else name
-            data[key] = stamp(given.instant(name, created))
+    data |= given.texts("referenceId", "state", "institutionConsentId")
+    for name, at in given.instants("transactionFrom", "transactionTo", "expiresAt").items():
+        data["_requestedExpiresAt" if name == "expiresAt" else name] = stamp(at)
     given.pop("expiresAt")
     if "featureScope" in given:
         data["featureScope"] = _features(given.pop("featureScope"))
     _journey_fields(data, given)
     if status in WAS_AUTHORIZED:
-        authorised = given.instant("authorizedAt", created)
-        authorise(data, authorised)
-        for name in ("lastConfirmedAt", "reconfirmBy"):
-            if given.left.get(name) is not None:
-                data[name] = stamp(given.instant(name, authorised))
+        authorise(data, given.instant("authorizedAt", created))
+        confirmed = given.instants("lastConfirmedAt", "reconfirmBy")
+        data |= {name: stamp(at) for name, at in confirmed.items()}
     data["status"] = status
     if status == "EXPIRED" and kit.parse_instant(data["expiresAt"]) > ctx.now:
         data["expiresAt"] = stamp(ctx.now)
