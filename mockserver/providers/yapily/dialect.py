@@ -78,29 +78,21 @@ def _describe(violation: kit.Violation) -> str:
     return f"{name or 'body'}: {message}"
 
 
-def _parameter(violation: kit.Violation) -> str:
-    if violation.location != "body":
-        return violation.name
-    parts = [p for p in (violation.name, kit.missing_property(violation)) if p]
-    return "$." + ".".join(parts) if parts else "$"
+def _issue(violation: kit.Violation) -> kit.JsonDict:
+    """A request violation as the V2 body's issue (a body field named `$.a.b`)."""
+    issue = {"type": "INVALID_REQUEST", "code": "INVALID_PARAMETER", "parameter": violation.name}
+    if violation.location == "body":
+        parts = [p for p in (violation.name, kit.missing_property(violation)) if p]
+        missing = violation.schema_path.endswith("required")
+        issue["code"] = "MISSING_PROPERTY" if missing else "INVALID_PROPERTY_UNEXPECTED_VALUE"
+        issue["parameter"] = "$." + ".".join(parts) if parts else "$"
+    return issue | {"message": _describe(violation)}
 
 
 def _issues(err: kit.ApiError, message: str) -> list[kit.JsonDict]:
     """The V2 body's issues: one per request violation, else one for the error itself."""
     if err.kind == "invalid_request" and err.violations and not err.code:
-        return [
-            {
-                "type": "INVALID_REQUEST",
-                "code": "INVALID_PARAMETER"
-                if v.location != "body"
-                else "MISSING_PROPERTY"
-                if v.schema_path.endswith("required")
-                else "INVALID_PROPERTY_UNEXPECTED_VALUE",
-                "parameter": _parameter(v),
-                "message": _describe(v),
-            }
-            for v in err.violations
-        ]
+        return [_issue(v) for v in err.violations]
     kind = "NOT_FOUND" if err.status == 404 else "INVALID_REQUEST"
     issue: kit.JsonDict = {"type": "SERVER_ERROR" if err.status >= 500 else kind}
     issue["code"] = err.code or err.kind.upper()
