@@ -114,13 +114,12 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
 def apply_account_request(data: kit.JsonDict, request: kit.JsonDict) -> None:
     """The `accountRequest` fields a consent keeps: its transaction window, feature scope and
     the expiry asked for (applied when it is authorised)."""
-    for name in ("transactionFrom", "transactionTo"):
+    for name in ("transactionFrom", "transactionTo", "expiresAt"):
         if name in request:
-            data[name] = stamp(instant(request[name]))
+            key = "_requestedExpiresAt" if name == "expiresAt" else name
+            data[key] = stamp(instant(request[name]))
     if request.get("featureScope"):
         data["featureScope"] = list(request["featureScope"])
-    if "expiresAt" in request:
-        data["_requestedExpiresAt"] = stamp(instant(request["expiresAt"]))
 
 
 def new_consent(

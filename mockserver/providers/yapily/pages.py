@@ -80,10 +80,8 @@ def sandbox(site: kit.Site) -> None:
     @PAGES.route(site, "/authorise/<consent_id>")
     def authorise(consent_id: str) -> Any:
         record, _ = _opened(site, consent_id, state=True)
-        PAGES.awaiting(
-            STATES, record.data, ANSWERABLE, "Already answered", "This request is {status}."
-        )
         data = record.data
+        PAGES.awaiting(STATES, data, ANSWERABLE, "Already answered", "This request is {status}.")
         return PAGES.page(
             site,
             "yapily/authorise.html",
