@@ -70,6 +70,7 @@ from .shapes import projection, public, without
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 from .times import format_millis, iso_duration, lenient_instant
+from .trace import trace_hex
 
 JsonDict = dict[str, Any]
 
@@ -172,4 +173,5 @@ __all__ = [
     "verify_jwt",
     "without",
     "with_params",
+    "trace_hex",
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from ... import kit
 
 MEDIA = "application/json;charset=UTF-8"
@@ -23,15 +21,8 @@ def _unauthorized(code: str) -> kit.ApiError:
 identify = kit.basic_tenant("basicAuth", SECRETS, _unauthorized)
 
 
-def tracing_id(request_id: str) -> str:
-    try:
-        return uuid.UUID(request_id).hex
-    except ValueError:
-        return uuid.uuid4().hex
-
-
 def meta(ctx: kit.Context) -> kit.JsonDict:
-    return {"tracingId": tracing_id(ctx.request_id)}
+    return {"tracingId": kit.trace_hex(ctx.request_id)}
 
 
 def ok(status: int, body: kit.JsonDict, location: str | None = None) -> kit.Reply:
@@ -110,7 +101,7 @@ _STATUS_NAMES = {413: "PAYLOAD_TOO_LARGE", 422: "UNPROCESSABLE_ENTITY"}
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     """Yapily's legacy ApiResponseError; the V2 ApiErrorResponse for extendConsent and the
     webhook operations (not for 401)."""
-    trace, status = tracing_id(scope.request_id), kit.status_name(err.status, _STATUS_NAMES)
+    trace, status = kit.trace_hex(scope.request_id), kit.status_name(err.status, _STATUS_NAMES)
     message = err.message
     if err.kind == "unauthenticated":
         message = UNAUTHORIZED
