@@ -13,12 +13,10 @@ seed_tenant = SECRETS.seeder("secret")  # the fixtures' credentials: {secret: ..
 registries = (SECRETS,)
 
 
-def _unauthorized(code: str) -> kit.ApiError:
-    return kit.ApiError(401, "unauthenticated", UNAUTHORIZED, code=code)
-
-
 # The tenant is the Application ID; its first secret is registered, a different one is 401.
-identify = kit.basic_tenant("basicAuth", SECRETS, _unauthorized)
+identify = kit.basic_tenant(
+    "basicAuth", SECRETS, lambda code: kit.ApiError(401, "unauthenticated", UNAUTHORIZED, code=code)
+)
 
 
 def meta(ctx: kit.Context) -> kit.JsonDict:

@@ -103,10 +103,8 @@ def sandbox(site: kit.Site) -> None:
         with PAGES.moving("Cannot answer"):
             moved = site.move(consent_id, "AUTHORIZED" if approved else "REJECTED")
         url, params = callback_params(ctx, PAGES.found(moved).data, approved)
-        outcome = "authorised" if approved else "rejected"
-        return PAGES.back(
-            site, url, params, f"Access {outcome}. You can close this window.", shown=False
-        )
+        lead = f"Access {'authorised' if approved else 'rejected'}. You can close this window."
+        return PAGES.back(site, url, params, lead, shown=False)
 
     @PAGES.route(site, "/qr/<consent_id>")
     def qr_code(consent_id: str) -> Any:
