@@ -29,9 +29,7 @@ PAGE_ACCESS = kit.Grants("yapily:page-access", timedelta(days=1))
 # Re-authorisation is documented for consents that were AUTHORIZED (or are EXPIRED).
 REAUTHORISABLE = ("AUTHORIZED", "EXPIRED", "AWAITING_RE_AUTHORIZATION")
 # Statuses that imply the user authorised the consent at some point (token, authorizedAt...).
-WAS_AUTHORIZED = frozenset(
-    {"AUTHORIZED", "EXPIRED", "REVOKED", "CONSUMED", "AWAITING_RE_AUTHORIZATION"}
-)
+WAS_AUTHORIZED = ("AUTHORIZED", "EXPIRED", "REVOKED", "CONSUMED", "AWAITING_RE_AUTHORIZATION")
 _AWAITING = ("AUTHORIZED", "REJECTED", "FAILED", "REVOKED")
 _PRE = ("PRE_AUTHORIZED", "REJECTED", "FAILED", "REVOKED")
 # Yapily keeps every consent: AUTHORIZED → EXPIRED at `expiresAt`, nothing is purged.
@@ -76,13 +74,9 @@ def consent_token(data: kit.JsonDict) -> str:
 
 def authorise(data: kit.JsonDict, at: datetime) -> None:
     """Fill what an authorisation gives; a re-authorisation keeps the consent's token."""
-    requested = data.get("_requestedExpiresAt")
-    data.update(
-        authorizedAt=stamp(at),
-        lastConfirmedAt=stamp(at),
-        reconfirmBy=stamp(at + CONSENT_LIFETIME),
-        expiresAt=requested or stamp(at + CONSENT_LIFETIME),
-    )
+    end = stamp(at + CONSENT_LIFETIME)
+    data.update(authorizedAt=stamp(at), lastConfirmedAt=stamp(at), reconfirmBy=end)
+    data["expiresAt"] = data.get("_requestedExpiresAt") or end
     data["consentToken"] = data.get("consentToken") or consent_token(data)
 
 
