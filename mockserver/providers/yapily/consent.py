@@ -92,9 +92,8 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
     if "expiresAt" in options:
         if to != "AUTHORIZED":
             raise ValueError("expiresAt is an option of AUTHORIZED only")
-        data["_requestedExpiresAt"] = stamp(
-            kit.instant_field(options["expiresAt"], now, "expiresAt")
-        )
+        hard_end = kit.instant_field(options["expiresAt"], now, "expiresAt")
+        data["_requestedExpiresAt"] = stamp(hard_end)
     data["status"] = to
     if to == "AUTHORIZED":
         authorise(data, now)
