@@ -577,6 +577,15 @@ def test_enums_are_the_seeds(spec: dict[str, Any]) -> None:
     assert schemas["ErrorSubCode"]["enum"] == SEED_ERROR_SUB_CODES
 
 
+def test_each_sub_code_s_message_is_under_one_error_code_of_the_seeds(spec: dict[str, Any]) -> None:
+    """`x-messages`: errorCode → {sub-code → errorMessage}, each sub-code under one code."""
+    messages = spec["components"]["schemas"]["ErrorSubCode"]["x-messages"]
+    assert set(messages) <= set(SEED_ERROR_CODES)
+    subs = [sub for by_code in messages.values() for sub in by_code]
+    assert len(subs) == len(set(subs)) and set(subs) <= set(SEED_ERROR_SUB_CODES)
+    assert all(isinstance(m, str) and m for c in messages.values() for m in c.values())
+
+
 def test_error_body_fields(spec: dict[str, Any]) -> None:
     error = spec["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {

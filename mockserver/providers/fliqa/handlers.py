@@ -34,10 +34,9 @@ def get_token(ctx: kit.Context) -> kit.Reply:
     first = {"environment": environment, "tenantSlug": slug, "scope": dialect.DEFAULT_TOKEN_SCOPE}
     bound = dialect.KEYS.claim(ctx, ctx.tenant, secret, **first)
     if bound is None:
-        raise dialect.fail(401, "unauthorized", "Not authorized", "not_authorized")
+        raise dialect.refused("not_authorized")
     if (bound["environment"], bound["tenantSlug"]) != (environment, slug):
-        message = f"API key is not valid for environment '{environment}' and tenant '{slug}'"
-        raise dialect.fail(403, "forbidden", message, "access_not_allowed")
+        raise dialect.refused("access_not_allowed", environment=environment, tenantSlug=slug)
     token, expires = dialect.TOKENS.issue(ctx, scope=bound["scope"])
     body: kit.JsonDict = {"accessToken": token, "expires": kit.format_instant(expires)}
     body |= {"expiresIn": dialect.TOKENS.seconds, "scope": bound["scope"]}
@@ -66,10 +65,9 @@ def login(ctx: kit.Context) -> kit.Reply:
 def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
     """Accept the latest live OTP of the phone or the e-mail, once; else 401."""
     if not OTPS.sent_to(ctx, keys):
-        message = "Phone number or e-mail is not registered: call login first"
-        raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
+        raise dialect.refused("phone_or_email_not_registered")
     if not OTPS.use(ctx, keys, otp):
-        raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
+        raise dialect.refused("invalid_pin")
 
 
 @handlers
