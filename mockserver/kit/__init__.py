@@ -63,6 +63,7 @@ from .listing import (
     until,
 )
 from .otp import OneTimeCodes, Outbox
+from .outbox_routes import OutboxRoutes
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .settings import TenantSetting
@@ -174,4 +175,5 @@ __all__ = [
     "without",
     "with_params",
     "spec_answer_example",
+    "OutboxRoutes",
 ]
