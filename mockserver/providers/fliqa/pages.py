@@ -24,7 +24,7 @@ def _check_open(data: kit.JsonDict) -> None:
 
 def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:
     bank, held = BANKS.get(data["providerId"]), data.get("owner") or {}
-    rows = [("Bank", bank.title if bank else data["providerId"])]
+    rows = [("Bank", bank["title"] if bank else data["providerId"])]
     rows += [("Country", data.get("country", "")), ("Access", data["scope"])]
     rows += [("Owner", " · ".join(v for v in (held.get("msisdn"), held.get("email")) if v))]
     rows += [("Valid until", data["validUntil"])]
