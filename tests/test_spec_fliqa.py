@@ -584,7 +584,7 @@ def test_the_sandbox_providers_ask_for_stated_items_and_share_valid_ibans(
     """`x-sandbox-providers` (on providerId) and `x-items` (on ConsentDataItemName) agree."""
     schemas = spec["components"]["schemas"]
     items = schemas["ConsentDataItemName"]["x-items"]
-    assert set(items) <= set(SEED_CONSENT_DATA_NAMES) - {"redirect", "status"}
+    assert set(items) <= set(SEED_CONSENT_DATA_NAMES) - {"status"}
     assert all(set(item) <= {"label", "description", "properties"} for item in items.values())
     banks = schemas["CreateConsentRequest"]["properties"]["providerId"]["x-sandbox-providers"]
     for bank in banks.values():

@@ -19,7 +19,6 @@ MASKED = "********"
 SECRET_ITEMS = frozenset({"password", "otp"})
 PUBLIC_FIELDS = kit.spec_fields("fliqa.yaml", "Consent")
 
-
 # The sandbox providers (title, country, items, iban) and the items they ask for, as the spec
 # states them.
 _PROVIDER_ID = kit.spec_schema("fliqa.yaml", "CreateConsentRequest")["properties"]["providerId"]
@@ -94,9 +93,8 @@ def open_bank_step(data: kit.JsonDict) -> None:
     under a fresh unguessable key for this journey."""
     if not any(item["name"] == "redirect" for item in data["consentData"]):
         data["_bankKey"] = secrets.token_urlsafe(24)
-        step = {"name": "redirect", "label": "Continue at your bank"}
-        step["description"] = "Open this page to approve or reject the consent at the bank."
-        data["consentData"].append({**step, "value": bank_page(data)})
+        step = {"name": "redirect", **ITEMS["redirect"], "value": bank_page(data)}
+        data["consentData"].append(step)
 
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:

@@ -164,16 +164,13 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     return kit.Reply(err.status, body, media_type="application/json")
 
 
-_MISSING_NAMES = {"providerId": "provider"}
-
-
 def _invalid_message(violations: list[kit.Violation], operation_id: str | None) -> str:
     parts: list[str] = []
     for v in violations:
         missing = kit.missing_property(v)
         if v.location == "body" and missing and v.schema_path.endswith("required"):
             if operation_id == "createConsent" and not v.name:  # the seed's text for providerId
-                return f"Missing consent '{_MISSING_NAMES.get(missing, missing)}'!"
+                return f"Missing consent '{'provider' if missing == 'providerId' else missing}'!"
             parts.append(f"Missing parameter '{'/'.join(filter(None, (v.name, missing)))}'")
         elif v.location == "body" and not v.name:
             parts.append(f"Invalid request body: {v.message}")
