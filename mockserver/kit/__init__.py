@@ -68,7 +68,7 @@ from .pages import PageRefused, Pages
 from .seal import Seals
 from .settings import TenantSetting
 from .shapes import projection, public, without
-from .spec_answers import spec_answer_example
+from .spec_parts import spec_answer_example, spec_parameter
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 from .times import format_millis, iso_duration, lenient_instant
@@ -175,5 +175,6 @@ __all__ = [
     "without",
     "with_params",
     "spec_answer_example",
+    "spec_parameter",
     "OutboxRoutes",
 ]

@@ -17,12 +17,8 @@ OUTBOX = kit.Outbox("fliqa:outbox", capacity=1000)  # then {"_deleted": [ids]} p
 # (a new one retires the oldest), so paging in a loop cannot grow the store.
 CURSORS_PER_KEY = 1000
 CURSORS = kit.Tickets("fliqa:cursor", timedelta(hours=1), per_tenant=CURSORS_PER_KEY)
-LANGUAGES = ("en", "de", "sl")
-OTP_TEXTS = {
-    "en": "Your Fliqa verification code is {otp}. It is valid for 5 minutes.",
-    "de": "Ihr Fliqa-Bestätigungscode lautet {otp}. Er ist 5 Minuten gültig.",
-    "sl": "Vaša potrditvena koda Fliqa je {otp}. Veljavna je 5 minut.",
-}
+# The OTP message's text in each language the simulator speaks, as the spec's `locale` says.
+OTP_TEXTS: dict[str, str] = kit.spec_parameter("fliqa.yaml", "Locale")["x-otp-texts"]
 
 handlers = kit.Handlers()
 
@@ -46,7 +42,7 @@ def get_token(ctx: kit.Context) -> kit.Reply:
 def _language(ctx: kit.Context) -> str:
     """The `locale` query parameter (FACTS-2 §2.2), when the simulator speaks it; else `en`."""
     wanted = str(ctx.query.get("locale", "")).strip().lower()
-    return wanted if wanted in LANGUAGES else "en"
+    return wanted if wanted in OTP_TEXTS else "en"
 
 
 @handlers

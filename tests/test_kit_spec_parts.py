@@ -1,4 +1,4 @@
-"""kit.spec_answer_example: an example stated inline in an operation's answer, as a copy."""
+"""kit.spec_answer_example (an example inline in an operation's answer) and spec_parameter."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ def test_an_unknown_operation_status_or_example_is_a_key_error() -> None:
         kit.spec_answer_example("fliqa.yaml", "login", "otp", status="201")
     with pytest.raises(KeyError):
         kit.spec_answer_example("fliqa.yaml", "login", "missing")
+
+
+def test_a_shared_parameter_is_read() -> None:
+    locale = kit.spec_parameter("fliqa.yaml", "Locale")
+    assert (locale["name"], locale["in"], locale["schema"]) == (
+        "locale",
+        "query",
+        {"type": "string"},
+    )
+    with pytest.raises(KeyError):
+        kit.spec_parameter("fliqa.yaml", "Nowhere")

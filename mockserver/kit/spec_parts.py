@@ -1,4 +1,4 @@
-"""What the spec states about an operation's answers: the examples written inline in it."""
+"""What a spec states outside its schemas: an operation's answer's examples, shared parameters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from .fields import _document  # the spec as read, cached
 
-__all__ = ["spec_answer_example"]
+__all__ = ["spec_answer_example", "spec_parameter"]
 
 
 def spec_answer_example(
@@ -21,3 +21,9 @@ def spec_answer_example(
                 answer = operation["responses"][status]["content"]["application/json"]
                 return copy.deepcopy(answer["examples"][example]["value"])
     raise KeyError(f"{spec_file} has no operation {operation_id}")
+
+
+def spec_parameter(spec_file: str, parameter: str) -> Any:
+    """The parameter the spec states in `components/parameters/<parameter>` (as read: not to
+    be changed)."""
+    return _document(spec_file)["components"]["parameters"][parameter]
