@@ -15,7 +15,6 @@ from . import inquiry
 from .dialect import admin_owner
 
 VALIDITY = timedelta(days=90)
-MASKED = "********"
 SECRET_ITEMS = frozenset({"password", "otp"})
 PUBLIC_FIELDS = kit.spec_fields("fliqa.yaml", "Consent")
 
@@ -60,7 +59,7 @@ def render(data: kit.JsonDict, items: bool = True, sandbox_url: str | None = Non
         shown.pop("consentData", None)
     for item in shown.get("consentData", []):
         if item["name"] in SECRET_ITEMS and "value" in item:
-            item["value"] = MASKED
+            item["value"] = "********"
         elif item["name"] == "redirect" and sandbox_url is not None:
             item["value"] = bank_page(data, sandbox_url)
     return shown

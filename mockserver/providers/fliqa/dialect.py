@@ -72,14 +72,13 @@ def recipients(tenant: str, msisdn: str, email: str) -> list[str]:
 
 
 DOCS = "https://documentation.fliqa.io/api/errors"
-TOKEN_LIFETIME = timedelta(seconds=360)
 # Api-Key → {secret, environment, tenantSlug, scope}. Tokens are stored with their expiry (so
 # the store, Redis by its TTL, drops them), at most TOKENS_PER_KEY per Api-Key (a new one
 # retires the oldest: a client asking for tokens in a loop cannot grow the store), and one
 # presented after its expiry is deleted.
 KEYS = kit.FirstSecret("fliqa:key")
 TOKENS_PER_KEY = 1000
-TOKENS = kit.Tokens("fliqa:token", TOKEN_LIFETIME, per_tenant=TOKENS_PER_KEY, issuer=KEYS)
+TOKENS = kit.Tokens("fliqa:token", timedelta(seconds=360), per_tenant=TOKENS_PER_KEY, issuer=KEYS)
 registries = (KEYS,)
 TOKEN_SCOPES = kit.spec_enum("fliqa.yaml", "TokenScope")
 DEFAULT_TOKEN_SCOPE = ["account_owner", "account_info"]

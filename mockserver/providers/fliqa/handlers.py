@@ -58,14 +58,6 @@ def login(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(200, {"otpLength": OTPS.length})
 
 
-def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
-    """Accept the latest live OTP of the phone or the e-mail, once; else 401."""
-    if not OTPS.sent_to(ctx, keys):
-        raise dialect.refused("phone_or_email_not_registered")
-    if not OTPS.use(ctx, keys, otp):
-        raise dialect.refused("invalid_pin")
-
-
 @handlers
 def create_consent(ctx: kit.Context) -> kit.Reply:
     body: kit.JsonDict = ctx.body
@@ -77,7 +69,11 @@ def create_consent(ctx: kit.Context) -> kit.Reply:
     msisdn, email = dialect.contact(body)
     if provider not in consent.BANKS:
         raise dialect.fail(400, "invalid_parameter", f"Unknown consent provider '{provider}'")
-    _use_otp(ctx, dialect.recipients(ctx.tenant, msisdn, email), otp)
+    keys = dialect.recipients(ctx.tenant, msisdn, email)
+    if not OTPS.sent_to(ctx, keys):
+        raise dialect.refused("phone_or_email_not_registered")
+    if not OTPS.use(ctx, keys, otp):  # the latest live OTP of the phone or the e-mail, once
+        raise dialect.refused("invalid_pin")
     consent_id = uuid.uuid4().hex
     data = consent.new_consent(ctx, consent_id, provider, dialect.owner(msisdn, email), ctx.now)
     data.update(data=copy.deepcopy(body.get("data", [])), locale=_language(ctx))

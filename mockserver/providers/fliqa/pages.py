@@ -8,9 +8,8 @@ from ... import kit
 from .consent import BANKS, STATES, pending, render
 
 PAGES = kit.Pages(__package__)
-# The page's form state, one per opening: at most JOURNEYS_PER_KEY kept per Api-Key.
-JOURNEYS_PER_KEY = 1000
-JOURNEY = kit.Tickets("fliqa:journey", per_tenant=JOURNEYS_PER_KEY)
+# The page's form state, one per opening: at most 1000 kept per Api-Key.
+JOURNEY = kit.Tickets("fliqa:journey", per_tenant=1000)
 _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
