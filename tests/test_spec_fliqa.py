@@ -21,6 +21,7 @@ from openapi_spec_validator import validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from mockserver import kit
 from mockserver.providers.fliqa.signature import HEADER, sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -575,6 +576,29 @@ def test_enums_are_the_seeds(spec: dict[str, Any]) -> None:
     assert schemas["ConsentDataItemName"]["enum"] == SEED_CONSENT_DATA_NAMES
     assert schemas["ErrorCode"]["enum"] == SEED_ERROR_CODES
     assert schemas["ErrorSubCode"]["enum"] == SEED_ERROR_SUB_CODES
+
+
+def test_the_sandbox_providers_ask_for_stated_items_and_share_valid_ibans(
+    spec: dict[str, Any],
+) -> None:
+    """`x-sandbox-providers` (on providerId) and `x-items` (on ConsentDataItemName) agree."""
+    schemas = spec["components"]["schemas"]
+    items = schemas["ConsentDataItemName"]["x-items"]
+    assert set(items) <= set(SEED_CONSENT_DATA_NAMES) - {"status"}
+    assert all(set(item) <= {"label", "description", "properties"} for item in items.values())
+    banks = schemas["CreateConsentRequest"]["properties"]["providerId"]["x-sandbox-providers"]
+    for bank in banks.values():
+        assert set(bank["items"]) <= set(items) and kit.iban_ok(bank["iban"])
+        assert bank["iban"].startswith(bank["country"]) and bank["title"]
+
+
+def test_each_sub_code_s_message_is_under_one_error_code_of_the_seeds(spec: dict[str, Any]) -> None:
+    """`x-messages`: errorCode → {sub-code → errorMessage}, each sub-code under one code."""
+    messages = spec["components"]["schemas"]["ErrorSubCode"]["x-messages"]
+    assert set(messages) <= set(SEED_ERROR_CODES)
+    subs = [sub for by_code in messages.values() for sub in by_code]
+    assert len(subs) == len(set(subs)) and set(subs) <= set(SEED_ERROR_SUB_CODES)
+    assert all(isinstance(m, str) and m for c in messages.values() for m in c.values())
 
 
 def test_error_body_fields(spec: dict[str, Any]) -> None:

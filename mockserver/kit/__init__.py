@@ -63,10 +63,12 @@ from .listing import (
     until,
 )
 from .otp import OneTimeCodes, Outbox
+from .outbox_routes import OutboxRoutes
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .settings import TenantSetting
 from .shapes import projection, public, without
+from .spec_parts import spec_answer_example, spec_parameter
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 from .times import format_millis, iso_duration, lenient_instant
@@ -174,4 +176,7 @@ __all__ = [
     "without",
     "with_params",
     "trace_hex",
+    "spec_answer_example",
+    "spec_parameter",
+    "OutboxRoutes",
 ]

@@ -7,7 +7,6 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,44 +15,16 @@ from . import inquiry
 from .dialect import admin_owner
 
 VALIDITY = timedelta(days=90)
-MASKED = "********"
 SECRET_ITEMS = frozenset({"password", "otp"})
 PUBLIC_FIELDS = kit.spec_fields("fliqa.yaml", "Consent")
 
-
-@dataclass(frozen=True, slots=True)
-class Bank:
-    """A sandbox account information provider: its country and the data it asks the user for."""
-
-    title: str
-    country: str
-    items: tuple[str, ...]
-    iban: str
-
-
-BANKS = {
-    "sandbox-bank-at": Bank("Sandbox Bank Austria", "AT", ("iban",), "AT611904300234573201"),
-    "sandbox-bank-de": Bank(
-        "Sandbox Bank Germany", "DE", ("iban", "select"), "DE89370400440532013000"
-    ),
-    "sandbox-bank-si": Bank(
-        "Sandbox Bank Slovenia", "SI", ("username", "password", "otp"), "SI56263300012039086"
-    ),
-    "sandbox-bank-ro": Bank("Sandbox Bank Romania", "RO", (), "RO49AAAA1B31007593840000"),
-}
+# The sandbox providers (title, country, items, iban) and the items they ask for, as the spec
+# states them.
+_PROVIDER_ID = kit.spec_schema("fliqa.yaml", "CreateConsentRequest")["properties"]["providerId"]
+BANKS: dict[str, kit.JsonDict] = _PROVIDER_ID["x-sandbox-providers"]
 DEFAULT_BANK = "sandbox-bank-at"
-CHOICES = {"current": "Current accounts", "savings": "Savings accounts", "all": "All accounts"}
-ITEMS: dict[str, kit.JsonDict] = {
-    "iban": {"label": "IBAN", "description": "The IBAN of the account to share."},
-    "username": {"label": "User name", "description": "Your online banking user name."},
-    "password": {"label": "Password", "description": "Your online banking password."},
-    "otp": {"label": "One-time password", "description": "The code your bank sent you."},
-    "select": {
-        "label": "Accounts to share",
-        "description": "Which of your accounts the consent covers.",
-        "properties": [{"value": value, "label": label} for value, label in CHOICES.items()],
-    },
-}
+ITEMS: dict[str, kit.JsonDict] = kit.spec_schema("fliqa.yaml", "ConsentDataItemName")["x-items"]
+CHOICES = [choice["value"] for choice in ITEMS["select"]["properties"]]
 SANDBOX_VALUES = {"username": "tester", "password": "sandbox", "otp": "123456", "select": "all"}
 
 
@@ -88,7 +59,7 @@ def render(data: kit.JsonDict, items: bool = True, sandbox_url: str | None = Non
         shown.pop("consentData", None)
     for item in shown.get("consentData", []):
         if item["name"] in SECRET_ITEMS and "value" in item:
-            item["value"] = MASKED
+            item["value"] = "********"
         elif item["name"] == "redirect" and sandbox_url is not None:
             item["value"] = bank_page(data, sandbox_url)
     return shown
@@ -121,9 +92,8 @@ def open_bank_step(data: kit.JsonDict) -> None:
     under a fresh unguessable key for this journey."""
     if not any(item["name"] == "redirect" for item in data["consentData"]):
         data["_bankKey"] = secrets.token_urlsafe(24)
-        step = {"name": "redirect", "label": "Continue at your bank"}
-        step["description"] = "Open this page to approve or reject the consent at the bank."
-        data["consentData"].append({**step, "value": bank_page(data)})
+        step = {"name": "redirect", **ITEMS["redirect"], "value": bank_page(data)}
+        data["consentData"].append(step)
 
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:
@@ -135,7 +105,7 @@ def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict
     bank, owed = BANKS.get(data["providerId"], BANKS[DEFAULT_BANK]), pending(data)
     opened = to in ("received", "valid", "partially_authorised")  # every item given
     given = owed if opened else owed[:1] if to == "started" and len(owed) > 1 else []
-    fill(data, {name: {**SANDBOX_VALUES, "iban": bank.iban}[name] for name in given})
+    fill(data, {name: {**SANDBOX_VALUES, "iban": bank["iban"]}[name] for name in given})
     if opened:
         open_bank_step(data)
     if to == "expired" and kit.parse_instant(data["validUntil"]) > now:
@@ -160,11 +130,11 @@ def new_consent(
     data: kit.JsonDict = {"inquiryId": made_from["id"], "consentId": consent_id}
     data.update(status="initiated", created=stamp, modified=stamp, scope=made_from["scope"])
     data["validUntil"] = kit.format_instant(now + VALIDITY)
-    data["consentData"] = [{"name": name, **copy.deepcopy(ITEMS[name])} for name in bank.items]
-    data.update(providerId=provider, name=made_from["name"], owner=owner, country=bank.country)
+    data["consentData"] = [{"name": name, **copy.deepcopy(ITEMS[name])} for name in bank["items"]]
+    data.update(providerId=provider, name=made_from["name"], owner=owner, country=bank["country"])
     data.update(description=made_from["description"])
     data.update({"data": [], "locale": "en", "_sandboxUrl": ctx.sandbox_url})
-    if not bank.items:
+    if not bank["items"]:
         open_bank_step(data)
     return data
 

@@ -11,17 +11,8 @@ from . import inquiry
 
 _SEPARATORS = " -.()"
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$")
-_PHONE_MESSAGES = {
-    "string_supplied_was_too_long_to_parse": "The phone number is too long to parse",
-    "phone_number_start_with_plus_and_country": (
-        "Phone number must start with '+' and the country code"
-    ),
-    "supplied_string_not_phone_number": "The phone number contains characters that are not digits",
-    "could_not_interpret_numbers_after_plus": "Could not interpret the numbers after '+'",
-    "string_supplied_too_short_to_be_phone_number": "The phone number is too short",
-    "string_supplied_too_long_to_be_phone_number": "The phone number is too long",
-    "phone_number_invalid": "The phone number is not valid",
-}
+# errorCode → {sub-code → errorMessage}: each sub-code the simulator answers, as the spec says.
+SUB_CODES: dict[str, dict[str, str]] = kit.spec_schema("fliqa.yaml", "ErrorSubCode")["x-messages"]
 
 
 def phone_problem(value: str) -> str | None:
@@ -49,12 +40,11 @@ def contact(body: kit.JsonDict) -> tuple[str, str]:
     """The phone number and e-mail of a login or create request, validated ('' if absent)."""
     msisdn, email = str(body.get("msisdn") or ""), str(body.get("email") or "")
     if not msisdn and not email:
-        message = "Email or phone number is required"
-        raise fail(401, "unauthorized", message, "email_or_phone_number_required")
+        raise refused("email_or_phone_number_required")
     if msisdn and (problem := phone_problem(msisdn)):
-        raise fail(400, "invalid_parameter", _PHONE_MESSAGES[problem], problem)
+        raise refused(problem)
     if email and not _EMAIL.match(email):
-        raise fail(400, "invalid_parameter", "The e-mail address is not valid", "email_invalid")
+        raise refused("email_invalid")
     return msisdn, email
 
 
@@ -82,14 +72,13 @@ def recipients(tenant: str, msisdn: str, email: str) -> list[str]:
 
 
 DOCS = "https://documentation.fliqa.io/api/errors"
-TOKEN_LIFETIME = timedelta(seconds=360)
 # Api-Key → {secret, environment, tenantSlug, scope}. Tokens are stored with their expiry (so
 # the store, Redis by its TTL, drops them), at most TOKENS_PER_KEY per Api-Key (a new one
 # retires the oldest: a client asking for tokens in a loop cannot grow the store), and one
 # presented after its expiry is deleted.
 KEYS = kit.FirstSecret("fliqa:key")
 TOKENS_PER_KEY = 1000
-TOKENS = kit.Tokens("fliqa:token", TOKEN_LIFETIME, per_tenant=TOKENS_PER_KEY, issuer=KEYS)
+TOKENS = kit.Tokens("fliqa:token", timedelta(seconds=360), per_tenant=TOKENS_PER_KEY, issuer=KEYS)
 registries = (KEYS,)
 TOKEN_SCOPES = kit.spec_enum("fliqa.yaml", "TokenScope")
 DEFAULT_TOKEN_SCOPE = ["account_owner", "account_info"]
@@ -102,16 +91,22 @@ def fail(
     return kit.ApiError(status, code, message, code=code, extra=extra)
 
 
+def refused(sub: str, **values: str) -> kit.ApiError:
+    """The error of a sub-code: its errorCode, status and errorMessage (`values` filled in)."""
+    code = next(code for code, subs in SUB_CODES.items() if sub in subs)
+    status = next(status for status, named in _STATUS_CODES.items() if named == code)
+    return fail(status, code, SUB_CODES[code][sub].format(**values), sub)
+
+
 def identify(ctx: kit.Context) -> str:
     """getToken: the Api-Key is the tenant. Other calls: the tenant the token was issued to,
     while the token is live on that tenant's clock."""
     if "ApiKey" in ctx.credentials:
         key = str(ctx.credentials["ApiKey"])
         if KEYS.refuses(ctx, key, str(ctx.credentials["ApiSecret"])):
-            raise fail(401, "unauthorized", "Not authorized", "not_authorized")
+            raise refused("not_authorized")
         return key
-    expired = ("Access token expired", "access_token_expired")
-    return TOKENS.bearer(ctx, "BearerAuth", lambda: fail(401, "unauthorized", *expired))
+    return TOKENS.bearer(ctx, "BearerAuth", lambda: refused("access_token_expired"))
 
 
 def seed_tenant(ctx: kit.Context, credentials: kit.JsonDict) -> None:
@@ -151,12 +146,11 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     """Fliqa's error body, for the provider's own refusals and the engine's alike."""
     code = kit.error_code(err, _KIND_CODES, _STATUS_CODES, "other")
     sub, message = err.extra.get("errorSubCode"), err.message
-    if err.kind == "unauthenticated" and scope.operation_id == "getToken":
-        sub = "api_key_secret_header_must_be_provided"
-        message = "Api-Key and Api-Secret headers must be provided"
-    elif err.kind == "unauthenticated":
+    if err.kind == "unauthenticated":  # the operation's credentials: a key and secret, or a token
         sub = "authorization_header_must_be_provided"
-        message = "Authorization header must be provided"
+        if scope.operation_id == "getToken":
+            sub = "api_key_secret_header_must_be_provided"
+        message = SUB_CODES["unauthorized"][sub]
     elif err.kind == "invalid_request":
         message = _invalid_message(err.violations, scope.operation_id)
     body: kit.JsonDict = {"errorMessage": message, "errorCode": code}
@@ -169,16 +163,13 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
     return kit.Reply(err.status, body, media_type="application/json")
 
 
-_MISSING_NAMES = {"providerId": "provider"}
-
-
 def _invalid_message(violations: list[kit.Violation], operation_id: str | None) -> str:
     parts: list[str] = []
     for v in violations:
         missing = kit.missing_property(v)
         if v.location == "body" and missing and v.schema_path.endswith("required"):
             if operation_id == "createConsent" and not v.name:  # the seed's text for providerId
-                return f"Missing consent '{_MISSING_NAMES.get(missing, missing)}'!"
+                return f"Missing consent '{'provider' if missing == 'providerId' else missing}'!"
             parts.append(f"Missing parameter '{'/'.join(filter(None, (v.name, missing)))}'")
         elif v.location == "body" and not v.name:
             parts.append(f"Invalid request body: {v.message}")

@@ -17,12 +17,8 @@ OUTBOX = kit.Outbox("fliqa:outbox", capacity=1000)  # then {"_deleted": [ids]} p
 # (a new one retires the oldest), so paging in a loop cannot grow the store.
 CURSORS_PER_KEY = 1000
 CURSORS = kit.Tickets("fliqa:cursor", timedelta(hours=1), per_tenant=CURSORS_PER_KEY)
-LANGUAGES = ("en", "de", "sl")
-OTP_TEXTS = {
-    "en": "Your Fliqa verification code is {otp}. It is valid for 5 minutes.",
-    "de": "Ihr Fliqa-Bestätigungscode lautet {otp}. Er ist 5 Minuten gültig.",
-    "sl": "Vaša potrditvena koda Fliqa je {otp}. Veljavna je 5 minut.",
-}
+# The OTP message's text in each language the simulator speaks, as the spec's `locale` says.
+OTP_TEXTS: dict[str, str] = kit.spec_parameter("fliqa.yaml", "Locale")["x-otp-texts"]
 
 handlers = kit.Handlers()
 
@@ -34,10 +30,9 @@ def get_token(ctx: kit.Context) -> kit.Reply:
     first = {"environment": environment, "tenantSlug": slug, "scope": dialect.DEFAULT_TOKEN_SCOPE}
     bound = dialect.KEYS.claim(ctx, ctx.tenant, secret, **first)
     if bound is None:
-        raise dialect.fail(401, "unauthorized", "Not authorized", "not_authorized")
+        raise dialect.refused("not_authorized")
     if (bound["environment"], bound["tenantSlug"]) != (environment, slug):
-        message = f"API key is not valid for environment '{environment}' and tenant '{slug}'"
-        raise dialect.fail(403, "forbidden", message, "access_not_allowed")
+        raise dialect.refused("access_not_allowed", environment=environment, tenantSlug=slug)
     token, expires = dialect.TOKENS.issue(ctx, scope=bound["scope"])
     body: kit.JsonDict = {"accessToken": token, "expires": kit.format_instant(expires)}
     body |= {"expiresIn": dialect.TOKENS.seconds, "scope": bound["scope"]}
@@ -47,7 +42,7 @@ def get_token(ctx: kit.Context) -> kit.Reply:
 def _language(ctx: kit.Context) -> str:
     """The `locale` query parameter (FACTS-2 §2.2), when the simulator speaks it; else `en`."""
     wanted = str(ctx.query.get("locale", "")).strip().lower()
-    return wanted if wanted in LANGUAGES else "en"
+    return wanted if wanted in OTP_TEXTS else "en"
 
 
 @handlers
@@ -63,15 +58,6 @@ def login(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(200, {"otpLength": OTPS.length})
 
 
-def _use_otp(ctx: kit.Context, keys: list[str], otp: str) -> None:
-    """Accept the latest live OTP of the phone or the e-mail, once; else 401."""
-    if not OTPS.sent_to(ctx, keys):
-        message = "Phone number or e-mail is not registered: call login first"
-        raise dialect.fail(401, "unauthorized", message, "phone_or_email_not_registered")
-    if not OTPS.use(ctx, keys, otp):
-        raise dialect.fail(401, "unauthorized", "Invalid PIN", "invalid_pin")
-
-
 @handlers
 def create_consent(ctx: kit.Context) -> kit.Reply:
     body: kit.JsonDict = ctx.body
@@ -83,7 +69,11 @@ def create_consent(ctx: kit.Context) -> kit.Reply:
     msisdn, email = dialect.contact(body)
     if provider not in consent.BANKS:
         raise dialect.fail(400, "invalid_parameter", f"Unknown consent provider '{provider}'")
-    _use_otp(ctx, dialect.recipients(ctx.tenant, msisdn, email), otp)
+    keys = dialect.recipients(ctx.tenant, msisdn, email)
+    if not OTPS.sent_to(ctx, keys):
+        raise dialect.refused("phone_or_email_not_registered")
+    if not OTPS.use(ctx, keys, otp):  # the latest live OTP of the phone or the e-mail, once
+        raise dialect.refused("invalid_pin")
     consent_id = uuid.uuid4().hex
     data = consent.new_consent(ctx, consent_id, provider, dialect.owner(msisdn, email), ctx.now)
     data.update(data=copy.deepcopy(body.get("data", [])), locale=_language(ctx))

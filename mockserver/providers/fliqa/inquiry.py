@@ -11,22 +11,11 @@ from ... import kit
 SPEC = "fliqa.yaml"
 INQUIRY_NS = "fliqa:inquiry"  # tenant|inquiryId → the inquiry without `tenant`
 COMPANY_NS = "fliqa:company"  # tenant → the `tenant` object's company and address
-DEFAULT = {
-    "status": "active",
-    "name": "Account ownership check",
-    "displayName": "Account ownership check",
-    "description": "Account ownership confirmation",
-    "scope": "all",
-    "frequency": "once",
-}
-COMPANY = {
-    "companyName": "Sandbox Tenant GmbH",
-    "addressStreet": "Sandbox Street",
-    "addressStreetNumber": "1",
-    "addressCity": "Vienna",
-    "addressZipCode": "1010",
-    "addressCountry": "AT",
-}
+# The defaults: the spec's example of a tenant's default inquiry (but its id and tenant slug),
+# and the sandbox company it is for.
+_EXAMPLE = kit.spec_answer_example(SPEC, "getConsentInquiry", "default")
+COMPANY = {k: v for k, v in _EXAMPLE.pop("tenant").items() if k != "name"}
+DEFAULT = {k: v for k, v in _EXAMPLE.items() if k != "id"}
 
 
 def default_id(tenant: str) -> str:

@@ -8,9 +8,8 @@ from ... import kit
 from .consent import BANKS, STATES, pending, render
 
 PAGES = kit.Pages(__package__)
-# The page's form state, one per opening: at most JOURNEYS_PER_KEY kept per Api-Key.
-JOURNEYS_PER_KEY = 1000
-JOURNEY = kit.Tickets("fliqa:journey", per_tenant=JOURNEYS_PER_KEY)
+# The page's form state, one per opening: at most 1000 kept per Api-Key.
+JOURNEY = kit.Tickets("fliqa:journey", per_tenant=1000)
 _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
@@ -24,7 +23,7 @@ def _check_open(data: kit.JsonDict) -> None:
 
 def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:
     bank, held = BANKS.get(data["providerId"]), data.get("owner") or {}
-    rows = [("Bank", bank.title if bank else data["providerId"])]
+    rows = [("Bank", bank["title"] if bank else data["providerId"])]
     rows += [("Country", data.get("country", "")), ("Access", data["scope"])]
     rows += [("Owner", " · ".join(v for v in (held.get("msisdn"), held.get("email")) if v))]
     rows += [("Valid until", data["validUntil"])]
