@@ -67,6 +67,7 @@ from .pages import PageRefused, Pages
 from .seal import Seals
 from .settings import TenantSetting
 from .shapes import projection, public, without
+from .spec_text import spec_enum_descriptions
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 from .times import format_millis, iso_duration, lenient_instant
@@ -172,4 +173,5 @@ __all__ = [
     "verify_jwt",
     "without",
     "with_params",
+    "spec_enum_descriptions",
 ]
