@@ -67,7 +67,7 @@ from .pages import PageRefused, Pages
 from .seal import Seals
 from .settings import TenantSetting
 from .shapes import projection, public, without
-from .spec_text import spec_enum_descriptions
+from .spec_text import spec_enum_descriptions, spec_error_messages
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 from .times import format_millis, iso_duration, lenient_instant
@@ -174,4 +174,5 @@ __all__ = [
     "without",
     "with_params",
     "spec_enum_descriptions",
+    "spec_error_messages",
 ]

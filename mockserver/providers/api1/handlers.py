@@ -26,7 +26,7 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
 def _accepted(violation: kit.Violation) -> str:
     """A list parameter's pattern violation says what is accepted, not the regular expression."""
     if violation.location == "query" and violation.schema_path.endswith("pattern"):
-        return ACCEPTED.get(violation.name, violation.message)
+        return ACCEPTED.get((violation.name, "pattern"), violation.message)
     return violation.message
 
 
@@ -107,12 +107,7 @@ def create_one_time_code(ctx: kit.Context) -> kit.Reply:
 # The list orders (FACTS-2 §4.2 leaves the syntax open): the stored fields OrderBy may name.
 ORDER_FIELDS = ("createdOn", "updatedOn", "name", "status")
 # What the 400 lists when a list parameter does not match its pattern in the spec.
-ACCEPTED = {
-    "OrderBy": "OrderBy must be createdOn, updatedOn, name or status, optionally followed by "
-    "' asc' or ' desc' (any letter case), e.g. 'createdOn desc'.",
-    "Status": "Status must be a status name in any letter case or its number: CREATED (0), "
-    "ACCEPTED (1), REVOKED (2), INACTIVE (3).",
-}
+ACCEPTED = kit.spec_error_messages("api1.yaml")
 
 
 @handlers

@@ -38,11 +38,7 @@ _CODE_BY_STATUS |= {422: "provider_unsupported_feature"}
 
 
 # Violations in words a client developer can act on: (field, the rule it broke) → the words.
-_SAID = {
-    ("grant_type", "enum"): "grant_type must be client_credentials",
-    ("scope", "pattern"): "scope must be space-separated Atto scopes including api:consent",
-    ("consentId", "format"): "consentId must be a uuid",
-}
+_SAID = kit.spec_error_messages("atto.yaml")
 
 
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
