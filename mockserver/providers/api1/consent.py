@@ -8,11 +8,8 @@ from typing import Any
 
 from ... import kit
 
-SYSTEMS = (
-    *("fortnox", "vismaeaccounting", "bjornlunden", "procountor", "vismaeconomic", "testone"),
-    *("vismadinero", "billy", "fileone", "tripletex", "businesscentral", "vismanetvisor"),
-    *("exactonline", "quickbooks", "xero", "bokio"),
-)
+# The accounting systems a consent connects, in the order the spec's `source` lists them.
+SYSTEMS = tuple(kit.spec_schema("api1.yaml", "ConsentDto")["properties"]["source"]["examples"])
 PUBLIC_FIELDS = kit.spec_fields("api1.yaml", "ConsentDto")
 
 
