@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from ... import kit
-from .consent import STATES, new_consent, render
+from .consent import STATES, move, new_consent, render
 
 # x-api-key → {} (the key is its own secret): registered by the fixtures and the admin API.
 KEYS = kit.FirstSecret("api1:key", hashed=True)
@@ -66,15 +66,12 @@ def update_consent(ctx: kit.Context) -> kit.Reply:
     if "status" in body and body["status"] != STATES.stored("REVOKED"):
         said = "can only be set to REVOKED (2)"
         raise kit.invalid("body", "status", f"status {said}.", said=said)
-    stamp = kit.format_instant(ctx.now)
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if "name" in body:
             data["name"] = body["name"]
-        if "status" in body:
-            data.update(status=STATES.stored("REVOKED"), _statusSince=stamp)
-        data["updatedOn"] = stamp
-        return data
+        data["updatedOn"] = kit.format_instant(ctx.now)
+        return move(data, "REVOKED", ctx.now) if "status" in body else data
 
     return kit.Reply(204, record=ctx.update_if_match(record, change))
 
