@@ -66,7 +66,7 @@ from .otp import OneTimeCodes, Outbox
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .settings import TenantSetting
-from .shapes import projection, public, without
+from .shapes import projection, public, renamed, without
 from .spec_text import spec_enum_descriptions, spec_error_messages
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
@@ -175,4 +175,5 @@ __all__ = [
     "with_params",
     "spec_enum_descriptions",
     "spec_error_messages",
+    "renamed",
 ]

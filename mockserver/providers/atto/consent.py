@@ -71,9 +71,7 @@ order_key = kit.order_by("_createdAt")  # lists show consents in the order they 
 
 # For `serve --record`: a consent as shown names its status `consentStatus`; admin_create
 # takes `status`.
-recording = kit.Recording(
-    to_fixture=lambda c: {("status" if k == "consentStatus" else k): v for k, v in c.items()}
-)
+recording = kit.Recording(to_fixture=kit.renamed(consentStatus="status"))
 
 
 def application_id(client_id: str) -> str:
