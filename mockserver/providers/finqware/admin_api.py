@@ -22,8 +22,7 @@ _DECIDED = kit.json_object(
     {"session_id": kit.TEXT, "sca_status": {"enum": ["APPROVED", "REJECTED"]}}
 )
 
-ROUTES = kit.AdminRoutes(tenant="the client_id")
-admin, admin_paths = ROUTES.mount, ROUTES.paths
+ROUTES = kit.AdminRoutes(tenant="the client_id")  # kit.assemble: admin, admin_paths
 
 
 @ROUTES.route(
