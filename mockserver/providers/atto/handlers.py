@@ -15,9 +15,6 @@ registries = (CLIENTS,)
 seed_tenant = CLIENTS.seeder("client_secret")  # the fixtures' credentials
 
 
-EXPIRED = "The access token is unknown or expired."
-
-
 def unauthorised(details: str) -> kit.ApiError:
     return kit.ApiError(401, "unauthenticated", details, code="unauthorised_client")
 
@@ -28,7 +25,8 @@ def identify(ctx: kit.Context) -> str:
     if ctx.operation_id == "createToken":
         client_id = ctx.body.get("client_id") if isinstance(ctx.body, dict) else None
         return client_id if isinstance(client_id, str) else ""
-    return TOKENS.bearer(ctx, "bearerAuth", lambda: unauthorised(EXPIRED))
+    expired = "The access token is unknown or expired."
+    return TOKENS.bearer(ctx, "bearerAuth", lambda: unauthorised(expired))
 
 
 _DESCRIPTIONS = kit.spec_enum_descriptions("atto.yaml", "Error", "code")  # code → description
