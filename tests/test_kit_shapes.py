@@ -26,3 +26,10 @@ def test_a_projection_may_leave_out_null_and_missing_fields() -> None:
 def test_without_drops_the_names_given_and_keeps_the_order() -> None:
     strip = kit.without("token", "missing")
     assert list(strip({"b": 1, "token": "t", "a": 2})) == ["b", "a"]
+
+
+def test_renamed_gives_fields_their_new_names_in_place() -> None:
+    rename = kit.renamed(consentStatus="status", missing="gone")
+    data = {"id": "a", "consentStatus": "Active", "end": None}
+    assert list(rename(data).items()) == [("id", "a"), ("status", "Active"), ("end", None)]
+    assert "consentStatus" in data  # the record itself is left as it was

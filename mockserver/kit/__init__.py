@@ -67,8 +67,9 @@ from .outbox_routes import OutboxRoutes
 from .pages import PageRefused, Pages
 from .seal import Seals
 from .settings import TenantSetting
-from .shapes import projection, public, without
+from .shapes import projection, public, renamed, without
 from .spec_parts import spec_answer_example, spec_parameter
+from .spec_text import spec_enum_descriptions, spec_error_messages
 from .stamped import SignatureError, StampedSignature
 from .states import Expire, Mark, Purge, States, at_field
 from .times import format_millis, iso_duration, lenient_instant
@@ -179,4 +180,7 @@ __all__ = [
     "spec_answer_example",
     "spec_parameter",
     "OutboxRoutes",
+    "spec_enum_descriptions",
+    "spec_error_messages",
+    "renamed",
 ]

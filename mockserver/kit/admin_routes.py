@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .admin_doc import admin_operation
+from .dialect import status_name
 from .fields import body_problem
 from .journey import Site
+from .pages import PageRefused
 
 __all__ = ["AdminRoutes", "admin_body"]
 
@@ -52,7 +54,9 @@ class AdminRoutes:
     admin API's document its entry (`paths`, the provider's `admin_paths`) and `mount` (the
     provider's `admin`) the view, called with the site, the checked JSON body when the route
     declares one (`admin_body`) and the rule's path parameters. A required query parameter
-    that is missing or empty is refused first. A ValueError from a view is the admin 400."""
+    that is missing or empty is refused first. A ValueError from a view is the admin 400; a
+    `PageRefused` (a journey step's refusal) answers its status with the admin API's error
+    body, `{error: the status's name in lower case, message}`."""
 
     def __init__(self, tenant: str = "the tenant") -> None:
         self.tenant = tenant  # what a `tenant` field names, as the refusals say it
@@ -93,8 +97,13 @@ class AdminRoutes:
             for name in wanted:
                 if not site.args().get(name):
                     raise ValueError(f"{name} is required")
-            if schema is None:
-                return view(site, **path)
-            return view(site, admin_body(site.json_body(), schema["schema"], self.tenant), **path)
+            try:
+                if schema is None:
+                    return view(site, **path)
+                body = admin_body(site.json_body(), schema["schema"], self.tenant)
+                return view(site, body, **path)
+            except PageRefused as refused:
+                error = {"error": status_name(refused.status).lower(), "message": refused.message}
+                return site.json(error, refused.status)
 
         return checked

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..behaviour import Context
 from ..credentials import same_secret
+from .journey import Tickets
 from .jwt import b64url, unb64url
 
 __all__ = ["Seals"]
@@ -56,3 +57,11 @@ class Seals:
         if not isinstance(claims, dict) or ctx.now.timestamp() >= float(claims.get("exp", 0)):
             return None
         return claims if all(claims.get(k) == v for k, v in expect.items()) else None
+
+    def spend(self, ctx: Context, token: str, spent: Tickets, **expect: Any) -> JsonDict | None:
+        """`open`, once: None also for a token spent before (its `jti` is remembered in `spent`,
+        bounded per tenant as `spent` is, for the browser that goes back and posts it again)."""
+        claims = self.open(ctx, token, **expect)
+        if claims is None or not spent.first(ctx, str(claims["jti"]), owner=ctx.tenant):
+            return None
+        return claims

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["public", "projection", "without"]
+__all__ = ["public", "projection", "without", "renamed"]
 
 JsonDict = dict[str, Any]
 
@@ -28,3 +28,9 @@ def without(*names: str) -> Callable[[JsonDict], JsonDict]:
     """A copy without `names` (a `Recording`'s `to_fixture`: what the replay gives itself)."""
     dropped = frozenset(names)
     return lambda data: {key: value for key, value in data.items() if key not in dropped}
+
+
+def renamed(**names: str) -> Callable[[JsonDict], JsonDict]:
+    """A copy with the fields `names` names given their new names, in place (a `Recording`'s
+    `to_fixture`: a field the API shows under another name than `admin_create` takes)."""
+    return lambda data: {names.get(key, key): value for key, value in data.items()}

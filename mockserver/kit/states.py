@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,12 +32,13 @@ def at_field(
 @dataclass(frozen=True, slots=True)
 class Expire:
     """A record in `status` moves `into` another status at the instant `at` names; `then`
-    gives the other fields that change with it (it gets the record and that instant)."""
+    gives the other fields that change with it (it gets the record and that instant). Without
+    `then`, the `States`' own `move` makes the change, if it has one."""
 
     status: str
     at: When
     into: str
-    then: Callable[[JsonDict, datetime], JsonDict] = field(default=lambda data, at: {})
+    then: Callable[[JsonDict, datetime], JsonDict] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,9 @@ class States:
     """Statuses (the spec's enum), the allowed transitions, and the rules the clock applies.
 
     `lifecycle` and `deadline` both read the same rules, so the store's index (the deadline)
-    can never disagree with what settling a record does.
+    can never disagree with what settling a record does. `move(data, status, at)`: the
+    provider's own move of a record to a status (given a copy), which an `Expire` rule
+    without its own `then` applies, so an expiry changes what any move to that status does.
     """
 
     def __init__(
@@ -77,8 +80,10 @@ class States:
         spec_enum: Iterable[str] = (),
         field: str = "status",
         codes: Mapping[str, int] | None = None,
+        move: Callable[[JsonDict, str, datetime], JsonDict] | None = None,
     ) -> None:
         self.transitions = dict(transitions)
+        self.move = move
         self.field = field
         self.codes = dict(codes or {})
         self._names = {code: name for name, code in self.codes.items()}
@@ -140,8 +145,14 @@ class States:
             if isinstance(rule, Mark):
                 data = {**data, **rule.then(data, at)}
                 continue
-            data = {**data, self.field: self.stored(rule.into), **rule.then(data, at)}
+            data = {**data, self.field: self.stored(rule.into), **self._changes(rule, data, at)}
         return data
+
+    def _changes(self, rule: Expire, data: JsonDict, at: datetime) -> JsonDict:
+        """The fields an expiry changes besides the status: its `then`'s, else the move's."""
+        if rule.then is not None:
+            return rule.then(data, at)
+        return {} if self.move is None else self.move(dict(data), rule.into, at)
 
     def path_to(self, current: str, target: str) -> list[str]:
         """The shortest chain of allowed transitions from one status to another (empty: none)."""

@@ -8,16 +8,21 @@ from typing import Any
 
 from ... import kit
 
-SYSTEMS = (
-    *("fortnox", "vismaeaccounting", "bjornlunden", "procountor", "vismaeconomic", "testone"),
-    *("vismadinero", "billy", "fileone", "tripletex", "businesscentral", "vismanetvisor"),
-    *("exactonline", "quickbooks", "xero", "bokio"),
-)
+# The accounting systems a consent connects, in the order the spec's `source` lists them.
+SYSTEMS = tuple(kit.spec_schema("api1.yaml", "ConsentDto")["properties"]["source"]["examples"])
 PUBLIC_FIELDS = kit.spec_fields("api1.yaml", "ConsentDto")
 
 
-def _inactive_since(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
-    return {"updatedOn": kit.format_instant(at), "_statusSince": kit.format_instant(at)}
+def move(data: kit.JsonDict, to: str, now: datetime, source: str | None = None) -> kit.JsonDict:
+    """Move a consent to a new status, filling what that status implies."""
+    stamp = kit.format_instant(now)
+    data.update(status=STATES.stored(to), updatedOn=stamp, _statusSince=stamp)
+    if to == "ACCEPTED":
+        system = source or data.get("source") or "testone"
+        settings_id = data.get("systemSettingsId") or str(uuid.uuid4())
+        data.update(source=system, systemSettingsId=settings_id, _lastUsedOn=stamp)
+        data["systemSettings"] = {system: settings_id}
+    return data
 
 
 STATES = kit.States(
@@ -33,11 +38,11 @@ STATES = kit.States(
             "ACCEPTED",
             kit.at_field("_lastUsedOn", "_statusSince", after=timedelta(days=30)),
             "INACTIVE",
-            then=_inactive_since,
         ),
         kit.Purge(("REVOKED", "INACTIVE"), kit.at_field("_statusSince", after=timedelta(days=180))),
     ],
     codes={"CREATED": 0, "ACCEPTED": 1, "REVOKED": 2, "INACTIVE": 3},
+    move=move,  # an ACCEPTED consent becomes INACTIVE as any move makes it so
 )
 
 
@@ -52,18 +57,6 @@ recording = kit.Recording(
     schema="ConsentDto",
     to_fixture=lambda c: {k: v for k, v in c.items() if k != "updatedOn" or c["status"]},
 )
-
-
-def move(data: kit.JsonDict, to: str, now: datetime, source: str | None = None) -> kit.JsonDict:
-    """Move a consent to a new status, filling what that status implies."""
-    stamp = kit.format_instant(now)
-    data.update(status=STATES.stored(to), updatedOn=stamp, _statusSince=stamp)
-    if to == "ACCEPTED":
-        system = source or data.get("source") or "testone"
-        settings_id = data.get("systemSettingsId") or str(uuid.uuid4())
-        data.update(source=system, systemSettingsId=settings_id, _lastUsedOn=stamp)
-        data["systemSettings"] = {system: settings_id}
-    return data
 
 
 def _system(source: Any) -> Any:

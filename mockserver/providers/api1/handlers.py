@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from ... import kit
-from .consent import STATES, new_consent, render
+from .consent import STATES, move, new_consent, render
 
 # x-api-key → {} (the key is its own secret): registered by the fixtures and the admin API.
 KEYS = kit.FirstSecret("api1:key", hashed=True)
@@ -26,7 +26,7 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
 def _accepted(violation: kit.Violation) -> str:
     """A list parameter's pattern violation says what is accepted, not the regular expression."""
     if violation.location == "query" and violation.schema_path.endswith("pattern"):
-        return ACCEPTED.get(violation.name, violation.message)
+        return ACCEPTED.get((violation.name, "pattern"), violation.message)
     return violation.message
 
 
@@ -66,15 +66,12 @@ def update_consent(ctx: kit.Context) -> kit.Reply:
     if "status" in body and body["status"] != STATES.stored("REVOKED"):
         said = "can only be set to REVOKED (2)"
         raise kit.invalid("body", "status", f"status {said}.", said=said)
-    stamp = kit.format_instant(ctx.now)
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if "name" in body:
             data["name"] = body["name"]
-        if "status" in body:
-            data.update(status=STATES.stored("REVOKED"), _statusSince=stamp)
-        data["updatedOn"] = stamp
-        return data
+        data["updatedOn"] = kit.format_instant(ctx.now)
+        return move(data, "REVOKED", ctx.now) if "status" in body else data
 
     return kit.Reply(204, record=ctx.update_if_match(record, change))
 
@@ -107,12 +104,7 @@ def create_one_time_code(ctx: kit.Context) -> kit.Reply:
 # The list orders (FACTS-2 §4.2 leaves the syntax open): the stored fields OrderBy may name.
 ORDER_FIELDS = ("createdOn", "updatedOn", "name", "status")
 # What the 400 lists when a list parameter does not match its pattern in the spec.
-ACCEPTED = {
-    "OrderBy": "OrderBy must be createdOn, updatedOn, name or status, optionally followed by "
-    "' asc' or ' desc' (any letter case), e.g. 'createdOn desc'.",
-    "Status": "Status must be a status name in any letter case or its number: CREATED (0), "
-    "ACCEPTED (1), REVOKED (2), INACTIVE (3).",
-}
+ACCEPTED = kit.spec_error_messages("api1.yaml")
 
 
 @handlers

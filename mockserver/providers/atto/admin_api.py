@@ -12,8 +12,7 @@ _DAYS = {
     "description": "Days before consentEnd the UpcomingExpiration notification is sent (0: never).",
 }
 
-ROUTES = kit.AdminRoutes(tenant="the client_id")
-admin, admin_paths = ROUTES.mount, ROUTES.paths
+ROUTES = kit.AdminRoutes(tenant="the client_id")  # kit.assemble: admin, admin_paths
 
 
 def set_notice_days(ctx: kit.Context, days: int) -> None:

@@ -37,8 +37,24 @@ _DETAILS |= {"Revoked": "Consent revoked by the user or the bank", "Expired": EX
 _DETAILS |= {"Abandoned": CANCELLED, "Failed": "access_denied"}
 
 
-def _expired(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
-    return {"statusUpdated": kit.format_instant(at), "statusDetails": EXPIRED_DETAILS}
+def apply_status(
+    data: kit.JsonDict, to: str, now: datetime, details: str | None = None
+) -> kit.JsonDict:
+    """Move a consent to a status, with what the status implies; `details` overrides the default."""
+    before, stamp = data["consentStatus"], kit.format_instant(now)
+    data.update(consentStatus=to, statusUpdated=stamp)
+    data["statusDetails"] = _DETAILS[to] if details is None else details
+    if to == "Active":
+        if before in REAUTHENTICABLE:
+            data["journeyType"] = "Reauthentication"
+        span = lifetime(data)
+        data["consentStart"] = stamp
+        data["consentEnd"] = None if span is None else kit.format_instant(now + span)
+    elif to == "Expired":
+        end = data.get("consentEnd")
+        if end is None or kit.parse_instant(str(end)) > now:
+            data["consentEnd"] = stamp
+    return data
 
 
 # The first status is the admin API's default; Expired and Revoked consents can become
@@ -55,10 +71,11 @@ STATES = kit.States(
     },
     [
         kit.Mark("Active", notice_at, then=noticed),
-        kit.Expire("Active", kit.at_field("consentEnd"), "Expired", then=_expired),
+        kit.Expire("Active", kit.at_field("consentEnd"), "Expired"),
     ],
     spec_enum=kit.spec_enum("atto.yaml", "ConsentStatus"),
     field="consentStatus",
+    move=apply_status,  # an expiry at consentEnd is the move to Expired
 )
 
 
@@ -71,9 +88,7 @@ order_key = kit.order_by("_createdAt")  # lists show consents in the order they 
 
 # For `serve --record`: a consent as shown names its status `consentStatus`; admin_create
 # takes `status`.
-recording = kit.Recording(
-    to_fixture=lambda c: {("status" if k == "consentStatus" else k): v for k, v in c.items()}
-)
+recording = kit.Recording(to_fixture=kit.renamed(consentStatus="status"))
 
 
 def application_id(client_id: str) -> str:
@@ -100,26 +115,6 @@ def lifetime(data: kit.JsonDict) -> timedelta | None:
     except ValueError:
         return DEFAULT_LIFETIME
     return span if span > timedelta() else DEFAULT_LIFETIME
-
-
-def apply_status(
-    data: kit.JsonDict, to: str, now: datetime, details: str | None = None
-) -> kit.JsonDict:
-    """Move a consent to a status, with what the status implies; `details` overrides the default."""
-    before, stamp = data["consentStatus"], kit.format_instant(now)
-    data.update(consentStatus=to, statusUpdated=stamp)
-    data["statusDetails"] = _DETAILS[to] if details is None else details
-    if to == "Active":
-        if before in REAUTHENTICABLE:
-            data["journeyType"] = "Reauthentication"
-        span = lifetime(data)
-        data["consentStart"] = stamp
-        data["consentEnd"] = None if span is None else kit.format_instant(now + span)
-    elif to == "Expired":
-        end = data.get("consentEnd")
-        if end is None or kit.parse_instant(str(end)) > now:
-            data["consentEnd"] = stamp
-    return data
 
 
 def transition(data: kit.JsonDict, to: str, now: datetime, options: kit.JsonDict) -> kit.JsonDict:

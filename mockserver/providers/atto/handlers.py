@@ -15,9 +15,6 @@ registries = (CLIENTS,)
 seed_tenant = CLIENTS.seeder("client_secret")  # the fixtures' credentials
 
 
-EXPIRED = "The access token is unknown or expired."
-
-
 def unauthorised(details: str) -> kit.ApiError:
     return kit.ApiError(401, "unauthenticated", details, code="unauthorised_client")
 
@@ -28,38 +25,18 @@ def identify(ctx: kit.Context) -> str:
     if ctx.operation_id == "createToken":
         client_id = ctx.body.get("client_id") if isinstance(ctx.body, dict) else None
         return client_id if isinstance(client_id, str) else ""
-    return TOKENS.bearer(ctx, "bearerAuth", lambda: unauthorised(EXPIRED))
+    expired = "The access token is unknown or expired."
+    return TOKENS.bearer(ctx, "bearerAuth", lambda: unauthorised(expired))
 
 
-_DESCRIPTIONS = {
-    "application_invalid": "Invalid application id was provided.",
-    "parameters_invalid": "Invalid parameters were provided.",
-    "template_invalid": "Invalid template id was provided.",
-    "unauthorised_client": "Client is not authorised.",
-    "account_refresh_not_allowed": "Refresh is not allowed for this account.",
-    "consent_denied": "Consent was denied access by the bank.",
-    "consent_expired": "Consent has expired.",
-    "consent_revoked": "Consent was revoked.",
-    "sca_error": "SCA expiry has elapsed. Please have the user re-authenticate to continue.",
-    "account_not_found": "Account requested was not found.",
-    "client_not_found": "Client for the provided client id was not found.",
-    "configuration_not_found": "Configuration for the provided configuration id was not found.",
-    "consent_not_found": "Consent for the provided consent id was not found.",
-    "invitation_not_found": "Email invitation for the provided invitation id was not found.",
-    "provider_unsupported_feature": "Feature is unsupported for provider.",
-    "unexpected_error": "An unexpected error has occurred.",
-}
+_DESCRIPTIONS = kit.spec_enum_descriptions("atto.yaml", "Error", "code")  # code → description
 # The code for an error the provider did not name (engine refusals, injected faults).
 _CODE_BY_STATUS = {401: "unauthorised_client", 403: "consent_denied", 404: "consent_not_found"}
 _CODE_BY_STATUS |= {422: "provider_unsupported_feature"}
 
 
 # Violations in words a client developer can act on: (field, the rule it broke) → the words.
-_SAID = {
-    ("grant_type", "enum"): "grant_type must be client_credentials",
-    ("scope", "pattern"): "scope must be space-separated Atto scopes including api:consent",
-    ("consentId", "format"): "consentId must be a uuid",
-}
+_SAID = kit.spec_error_messages("atto.yaml")
 
 
 def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:

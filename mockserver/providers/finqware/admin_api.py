@@ -22,8 +22,7 @@ _DECIDED = kit.json_object(
     {"session_id": kit.TEXT, "sca_status": {"enum": ["APPROVED", "REJECTED"]}}
 )
 
-ROUTES = kit.AdminRoutes(tenant="the client_id")
-admin, admin_paths = ROUTES.mount, ROUTES.paths
+ROUTES = kit.AdminRoutes(tenant="the client_id")  # kit.assemble: admin, admin_paths
 
 
 @ROUTES.route(
@@ -41,12 +40,8 @@ admin, admin_paths = ROUTES.mount, ROUTES.paths
     parameters=[kit.parameter("session_id", "path", kit.TEXT, required=True)],
 )
 def session_sca(site: kit.Site, body: kit.JsonDict, session_id: str) -> Any:
-    try:
-        ctx = site.context(body["tenant"])
-        state = decide_sca(ctx, session_id, body["decision"] == "approve")
-    except kit.PageRefused as refused:  # no live session (404), or not waiting (409)
-        error = "not_found" if refused.status == 404 else "conflict"
-        return site.json({"error": error, "message": refused.message}, refused.status)
+    # Refused (the kit answers it) with no live session (404), or when not waiting (409).
+    state = decide_sca(site.context(body["tenant"]), session_id, body["decision"] == "approve")
     return site.json({"session_id": session_id, "sca_status": state["sca"]}, 200)
 
 

@@ -21,14 +21,22 @@ MAX_RETENTION = 2147483647
 TENANT_NS = "finqware:tenant"  # client_id → {secret, name}
 
 
-def _expired(data: kit.JsonDict, at: datetime) -> kit.JsonDict:
-    return {"utc_last_update": data["consent_exp"], "_ended_at": data["consent_exp"]}
+def end(data: kit.JsonDict, to: str, at: datetime, retention: int | None = None) -> kit.JsonDict:
+    """ACTIVE → DELETED or EXPIRED at `at`; `retention` minutes from then set max_data_retention."""
+    stamp = kit.format_instant(at)
+    if to == "EXPIRED" and kit.parse_instant(data["consent_exp"]) > at:
+        data["consent_exp"] = stamp  # expired early (admin): consent_exp is when it happened
+    data.update(status=to, utc_last_update=stamp, _ended_at=stamp)
+    if retention is not None:
+        data["max_data_retention"] = minutes_after(at, retention)
+    return data
 
 
 STATES = kit.States(
     {"ACTIVE": ("DELETED", "EXPIRED"), "DELETED": (), "EXPIRED": ()},
-    [kit.Expire("ACTIVE", kit.at_field("consent_exp"), "EXPIRED", then=_expired)],
+    [kit.Expire("ACTIVE", kit.at_field("consent_exp"), "EXPIRED")],
     spec_enum=kit.spec_enum("finqware.yaml", "ConsentStatus"),
+    move=end,  # expired at consent_exp: utc_last_update and _ended_at are it
 )
 
 
@@ -71,17 +79,6 @@ def minutes_after(at: datetime, minutes: int) -> str:
         raise ValueError(
             f"{minutes} minutes after {kit.format_instant(at)} is out of range"
         ) from None
-
-
-def end(data: kit.JsonDict, to: str, at: datetime, retention: int | None = None) -> kit.JsonDict:
-    """ACTIVE → DELETED or EXPIRED at `at`; `retention` minutes from then set max_data_retention."""
-    stamp = kit.format_instant(at)
-    if to == "EXPIRED" and kit.parse_instant(data["consent_exp"]) > at:
-        data["consent_exp"] = stamp  # expired early (admin): consent_exp is when it happened
-    data.update(status=to, utc_last_update=stamp, _ended_at=stamp)
-    if retention is not None:
-        data["max_data_retention"] = minutes_after(at, retention)
-    return data
 
 
 def retention_of(value: Any) -> int | None:

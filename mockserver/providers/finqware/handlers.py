@@ -124,8 +124,7 @@ def render_error(err: kit.ApiError, scope: kit.ErrorScope) -> kit.Reply:
 
 # → {tenant, skill}; until exchanged or 30 minutes (as the session's nonce, FACTS-2 §5.2), at
 # most 100 unexchanged per client_id (issue #18: nothing a page hands out grows without bound).
-TEMP_TOKEN_LIFETIME = timedelta(minutes=30)
-TEMP_TOKENS = kit.Tickets("finqware:temp_token", TEMP_TOKEN_LIFETIME, per_owner=100)
+TEMP_TOKENS = kit.Tickets("finqware:temp_token", timedelta(minutes=30), per_owner=100)
 
 handlers = kit.Handlers()
 

@@ -65,10 +65,8 @@ def sandbox(site: kit.Site) -> None:
     def decision() -> Any:
         form = site.form()
         ctx = _known(site.context(form.get("client_id", "")))
-        state = JOURNEY.open(ctx, form.get("journey", ""), client_id=ctx.tenant)
-        if state is not None and not DECIDED.first(ctx, str(state["jti"]), owner=ctx.tenant):
-            state = None  # decided before (the browser went back)
-        state = PAGES.ticket(state, "onboarding link")
+        state = JOURNEY.spend(ctx, form.get("journey", ""), DECIDED, client_id=ctx.tenant)
+        state = PAGES.ticket(state, "onboarding link")  # or decided before (the browser went back)
         params = {"error": "access_denied"}
         if PAGES.decision(form, "Choose Approve or Reject.") == "approve":
             skill = _check_skill(form.get("skill") or DEFAULT_SKILL)

@@ -47,10 +47,6 @@ def create_session(ctx: kit.Context) -> kit.Reply:
     return kit.Reply(200, {"nonce": nonce, "session_id": session_id, "status": CREATED})
 
 
-def no_session(message: str) -> kit.ApiError:
-    return kit.ApiError(404, "invalid_request", message, code="invalid_session_id")
-
-
 def _checked(ctx: kit.Context, state: kit.JsonDict) -> None:
     """The step's own fields against the session."""
     body = ctx.body
@@ -75,7 +71,8 @@ def create_session_step(ctx: kit.Context) -> kit.Reply:
     session_id = str(ctx.path["session_id"])
     state = SESSIONS.take(ctx, session_id, tenant=ctx.tenant)  # one step at a time
     if state is None:
-        raise no_session("Unknown, expired or finished session for this client_id")
+        message = "Unknown, expired or finished session for this client_id"
+        raise kit.ApiError(404, "invalid_request", message, code="invalid_session_id")
     try:
         _checked(ctx, state)
     except kit.ApiError:
