@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import kit
-from .consent import BANKS, STATES, pending, render
+from .consent import BANKS, STATES, render
 
 PAGES = kit.Pages(__package__)
 # The page's form state, one per opening: at most 1000 kept per Api-Key.
@@ -14,11 +14,9 @@ _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
 def _check_open(data: kit.JsonDict) -> None:
+    """Open until decided (a consent owing an item has no bank key: `_keyed` refused it)."""
     says = "This consent is already {status}."
     PAGES.awaiting(STATES, data, ("initiated", "started", "received"), "Bank step not open", says)
-    if owed := pending(data):
-        message = f"The bank step opens once every item has a value; missing: {', '.join(owed)}."
-        raise kit.PageRefused("Bank step not open", message, 409)
 
 
 def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:

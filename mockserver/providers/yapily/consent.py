@@ -197,11 +197,9 @@ def _admin_create(ctx: kit.Context, given: kit.AdminFields) -> kit.AdminCreated:
     data["status"] = status
     if status == "EXPIRED" and kit.parse_instant(data["expiresAt"]) > ctx.now:
         data["expiresAt"] = stamp(ctx.now)
-    if "isDeletedByInstitution" in given:
-        deleted = given.pop("isDeletedByInstitution")
-        if not isinstance(deleted, bool):
-            raise ValueError("isDeletedByInstitution must be a boolean")
-        data["isDeletedByInstitution"] = deleted or None
+    is_bool = {"isDeletedByInstitution": lambda value: isinstance(value, bool)}
+    deleted = given.checked(is_bool, "{name} must be a boolean")
+    data |= {name: value or None for name, value in deleted.items()}  # false: not shown
     given.done(_ALLOWED, "unknown or misplaced consent fields")
     made: kit.JsonDict = {}
     if status == "AWAITING_AUTHORIZATION":

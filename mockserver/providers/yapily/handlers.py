@@ -10,7 +10,7 @@ from ... import kit
 from ...kit import parse_instant as instant
 from . import consent
 from .consent import stamp
-from .dialect import meta, not_found, ok, refused, wrong_status
+from .dialect import meta, not_found, ok, refused, require_status
 
 # `from`/`before` in Yapily's `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, rolled over leniently as Java does
 # (the spec's pattern has already refused any other shape).
@@ -107,9 +107,7 @@ def delete_consent(ctx: kit.Context) -> kit.Reply:
 @handlers
 def extend_consent(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
-    status = consent.STATES.status_of(record.data)
-    if status != "AUTHORIZED":
-        raise wrong_status(status, ("AUTHORIZED",), "reconfirmed")
+    require_status(record.data, ("AUTHORIZED",), "reconfirmed")
     confirmed = instant(ctx.body["lastConfirmedAt"])
     authorised = record.data.get("authorizedAt")
     problem = "lastConfirmedAt cannot be a future date and time" if confirmed > ctx.now else ""
@@ -210,9 +208,7 @@ def re_authorise_account(ctx: kit.Context) -> kit.Reply:
     """AUTHORIZED or EXPIRED (or already awaiting re-authorisation) → AWAITING_RE_AUTHORIZATION,
     same id and token, a new journey; the status it had is kept to return to on a failure."""
     record = by_token(ctx)
-    status = consent.STATES.status_of(record.data)
-    if status not in consent.REAUTHORISABLE:
-        raise wrong_status(status, consent.REAUTHORISABLE[:2], "re-authorised")
+    require_status(record.data, consent.REAUTHORISABLE, "re-authorised")
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if data["status"] != "AWAITING_RE_AUTHORIZATION":
@@ -220,8 +216,7 @@ def re_authorise_account(ctx: kit.Context) -> kit.Reply:
         data["status"] = "AWAITING_RE_AUTHORIZATION"
         return data
 
-    updated = ctx.update(record, change)
-    return authorisation(ctx, updated.data, 201, journey=True)
+    return authorisation(ctx, ctx.update(record, change).data, 201, journey=True)
 
 
 def _same_user(data: kit.JsonDict, body: kit.JsonDict) -> bool:
@@ -236,9 +231,7 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
     """PRE_AUTHORIZED → AWAITING_DECOUPLED_AUTHORIZATION (Yapily's example): the user answers in
     the bank's app, i.e. the admin API's /approve or /reject. The body may narrow the request."""
     record, body = by_token(ctx), dict(ctx.body)
-    status = consent.STATES.status_of(record.data)
-    if status != "PRE_AUTHORIZED":
-        raise wrong_status(status, ("PRE_AUTHORIZED",), "continued")
+    require_status(record.data, ("PRE_AUTHORIZED",), "continued")
     if body["institutionId"] != record.data.get("institutionId"):
         message = "institutionId must be the consent's institution"
         raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.institutionId")
@@ -252,5 +245,4 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
         data["status"] = "AWAITING_DECOUPLED_AUTHORIZATION"
         return data
 
-    updated = ctx.update(record, change)
-    return authorisation(ctx, updated.data, 200, journey=False)
+    return authorisation(ctx, ctx.update(record, change).data, 200, journey=False)
