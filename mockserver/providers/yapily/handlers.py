@@ -81,10 +81,6 @@ def get_consent_by_id(ctx: kit.Context) -> kit.Reply:
     return ok(200, {"meta": meta(ctx), "data": render_at(record.data, ctx.now)})
 
 
-# A sandbox institution whose side refuses to revoke (to see forceDelete and FAILED at work).
-REVOKE_FAILS = "revoke-fails-sandbox"
-
-
 @handlers
 def delete_consent(ctx: kit.Context) -> kit.Reply:
     """Revoke (any status → REVOKED); the consent stays readable; a repeat answers the same.
@@ -92,7 +88,8 @@ def delete_consent(ctx: kit.Context) -> kit.Reply:
     FAILED; the default (true) revokes at Yapily anyway, `isDeletedByInstitution` false."""
     record = kit.owned(ctx, not_found)
     force = str(ctx.query.get("forceDelete", True)).lower() != "false"
-    bank_revokes = record.data.get("institutionId") != REVOKE_FAILS
+    # A sandbox institution whose side refuses to revoke (to see forceDelete and FAILED at work).
+    bank_revokes = record.data.get("institutionId") != "revoke-fails-sandbox"
     outcome = "SUCCESS" if force or bank_revokes else "FAILED"
     revoked = {"status": "REVOKED", "isDeletedByInstitution": bank_revokes}
     if outcome == "SUCCESS" and any(record.data.get(k) != v for k, v in revoked.items()):
@@ -219,13 +216,6 @@ def re_authorise_account(ctx: kit.Context) -> kit.Reply:
     return authorisation(ctx, ctx.update(record, change).data, 201, journey=True)
 
 
-def _same_user(data: kit.JsonDict, body: kit.JsonDict) -> bool:
-    app_user, user_uuid = body.get("applicationUserId"), body.get("userUuid")
-    return (app_user is None or app_user == data.get("applicationUserId")) and (
-        user_uuid is None or user_uuid.lower() == data.get("userUuid")
-    )
-
-
 @handlers
 def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
     """PRE_AUTHORIZED → AWAITING_DECOUPLED_AUTHORIZATION (Yapily's example): the user answers in
@@ -235,7 +225,10 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
     if body["institutionId"] != record.data.get("institutionId"):
         message = "institutionId must be the consent's institution"
         raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.institutionId")
-    if not _same_user(record.data, body):
+    app_user, user_uuid = body.get("applicationUserId"), body.get("userUuid")
+    if app_user not in (None, record.data.get("applicationUserId")) or (
+        user_uuid is not None and user_uuid.lower() != record.data.get("userUuid")
+    ):
         message = "userUuid and applicationUserId must name the consent's user"
         raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.applicationUserId")
     request: kit.JsonDict = body.get("accountRequest") or {}
