@@ -105,10 +105,9 @@ def delete_consent(ctx: kit.Context) -> kit.Reply:
 def extend_consent(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
     require_status(record.data, ("AUTHORIZED",), "reconfirmed")
-    confirmed = instant(ctx.body["lastConfirmedAt"])
-    authorised = record.data.get("authorizedAt")
+    confirmed = instant(ctx.body["lastConfirmedAt"])  # an AUTHORIZED consent has authorizedAt
     problem = "lastConfirmedAt cannot be a future date and time" if confirmed > ctx.now else ""
-    if not problem and authorised and confirmed < instant(authorised):
+    if not problem and confirmed < instant(record.data["authorizedAt"]):
         problem = "lastConfirmedAt cannot be before the consent was authorised"
     if problem:
         code = "INVALID_PROPERTY_UNEXPECTED_VALUE"
