@@ -20,10 +20,9 @@ def _check_open(data: kit.JsonDict) -> None:
 
 
 def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:
-    bank, held = BANKS.get(data["providerId"]), data.get("owner") or {}
-    rows = [("Bank", bank["title"] if bank else data["providerId"])]
-    rows += [("Country", data.get("country", "")), ("Access", data["scope"])]
-    rows += [("Owner", " · ".join(v for v in (held.get("msisdn"), held.get("email")) if v))]
+    # Every consent has a sandbox bank, a country and an owner (msisdn, then e-mail, if given).
+    rows = [("Bank", BANKS[data["providerId"]]["title"]), ("Country", data["country"])]
+    rows += [("Access", data["scope"]), ("Owner", " · ".join(data["owner"].values()))]
     rows += [("Valid until", data["validUntil"])]
     items = render(data)["consentData"]
     return rows + [(i["label"], i["value"]) for i in items if i["name"] != "redirect"]

@@ -229,9 +229,8 @@ def _features(value: Any) -> list[str]:
     if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
         raise ValueError("featureScope must be a non-empty list of distinct FeatureEnum values")
     known = kit.spec_enum("yapily.yaml", "FeatureEnum")  # Yapily's FeatureEnum, as the spec has it
-    for item in value:
-        if item not in known:
-            raise ValueError(f"featureScope: {item!r} is not a Yapily FeatureEnum value")
+    if unknown := [item for item in value if item not in known]:
+        raise ValueError(f"featureScope: {unknown[0]!r} is not a Yapily FeatureEnum value")
     return [str(item) for item in value]
 
 
