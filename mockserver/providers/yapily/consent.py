@@ -176,9 +176,8 @@ def _admin_create(ctx: kit.Context, given: kit.AdminFields) -> kit.AdminCreated:
     user_uuid = given.text("userUuid")
     if user_uuid is not None:
         kit.check_uuid(user_uuid, "userUuid")
-    app_user = given.text("applicationUserId")
-    if user_uuid is None and app_user is None:
-        app_user = "sandbox-user"
+    # Neither id given: the sandbox's default user.
+    app_user = given.text("applicationUserId") or (None if user_uuid else "sandbox-user")
     user_uuid, app_user = resolve_user(ctx, user_uuid, app_user)
     institution = given.text("institutionId")
     created = given.instant("createdAt", ctx.now)
