@@ -518,3 +518,14 @@ def test_every_simulator_choice_is_listed() -> None:
     ]
     assert choices > 0
     assert len(bullets) == choices
+
+
+def test_the_sandbox_institutions_are_named_and_include_the_one_that_refuses_to_revoke(
+    spec: dict[str, Any],
+) -> None:
+    """`x-sandbox-institutions` (on institutionId): id → a name for the authorisation page."""
+    request = spec["components"]["schemas"]["AccountAuthorisationRequest"]
+    institutions = request["properties"]["institutionId"]["x-sandbox-institutions"]
+    assert request["properties"]["institutionId"]["example"] in institutions
+    assert "revoke-fails-sandbox" in institutions  # deleteConsent's institution that refuses
+    assert all(isinstance(name, str) and name for name in institutions.values())

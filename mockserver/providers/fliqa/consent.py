@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ... import kit
-from . import inquiry
-from .dialect import admin_owner
+from . import dialect, inquiry
 
 VALIDITY = timedelta(days=90)
 SECRET_ITEMS = frozenset({"password", "otp"})
@@ -168,7 +167,13 @@ def admin_create(ctx: kit.Context, fields: kit.JsonDict) -> kit.AdminCreated:
     if provider not in BANKS:
         known = ", ".join(BANKS)
         raise ValueError(f"providerId {provider!r} is not a sandbox bank; known: {known}")
-    owner = admin_owner(given.pop("owner", {"msisdn": "+43660123456"}))
+    owner = given.pop("owner", {"msisdn": "+43660123456"})
+    if not isinstance(owner, dict) or not owner or set(owner) - {"msisdn", "email"}:
+        raise ValueError("owner must be an object with msisdn and/or email")
+    try:
+        owner = dialect.owner(*dialect.contact(owner))
+    except kit.ApiError as err:
+        raise ValueError(f"owner: {err.message}") from None
     created = given.instant("created", ctx.now)
     asked = given.pop("inquiryId")
     if asked is not None and not isinstance(asked, str):

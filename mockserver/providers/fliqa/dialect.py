@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 from ... import kit
 from . import inquiry
@@ -50,15 +49,6 @@ def contact(body: kit.JsonDict) -> tuple[str, str]:
 
 def owner(msisdn: str, email: str) -> kit.JsonDict:
     return {k: v for k, v in (("msisdn", msisdn), ("email", email)) if v}
-
-
-def admin_owner(value: Any) -> kit.JsonDict:
-    if not isinstance(value, dict) or not value or set(value) - {"msisdn", "email"}:
-        raise ValueError("owner must be an object with msisdn and/or email")
-    try:
-        return owner(*contact(value))
-    except kit.ApiError as err:
-        raise ValueError(f"owner: {err.message}") from None
 
 
 def digits(value: str) -> str:

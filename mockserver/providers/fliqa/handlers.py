@@ -164,15 +164,12 @@ def _filters(query: kit.JsonDict) -> kit.Filters:
             for e in d.get("data", [])
         )
 
-    def held(d: kit.JsonDict) -> kit.JsonDict:
-        return d.get("owner") or {}
-
-    return kit.Filters(
+    return kit.Filters(  # every consent has an owner (new_consent's, checked by admin_create)
         {
             "inquiryId": kit.equal("inquiryId"),
-            "msisdn": lambda d, v: held(d).get("msisdn") == v,
-            "msidsn": lambda d, v: held(d).get("msisdn") == v,
-            "email": lambda d, v: str(held(d).get("email", "")).casefold() == v.casefold(),
+            "msisdn": lambda d, v: d["owner"].get("msisdn") == v,
+            "msidsn": lambda d, v: d["owner"].get("msisdn") == v,
+            "email": lambda d, v: str(d["owner"].get("email", "")).casefold() == v.casefold(),
             "validFrom": kit.since("created"),
             "validUntil": kit.until("validUntil"),
             "providerName": kit.equal("providerId"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import kit
-from .consent import BANKS, STATES, pending, render
+from .consent import BANKS, STATES, render
 
 PAGES = kit.Pages(__package__)
 # The page's form state, one per opening: at most 1000 kept per Api-Key.
@@ -14,18 +14,15 @@ _TARGETS = {"approve": "valid", "reject": "rejected", "error": "failed"}
 
 
 def _check_open(data: kit.JsonDict) -> None:
+    """Open until decided (a consent owing an item has no bank key: `_keyed` refused it)."""
     says = "This consent is already {status}."
     PAGES.awaiting(STATES, data, ("initiated", "started", "received"), "Bank step not open", says)
-    if owed := pending(data):
-        message = f"The bank step opens once every item has a value; missing: {', '.join(owed)}."
-        raise kit.PageRefused("Bank step not open", message, 409)
 
 
 def _rows(data: kit.JsonDict) -> list[tuple[str, Any]]:
-    bank, held = BANKS.get(data["providerId"]), data.get("owner") or {}
-    rows = [("Bank", bank["title"] if bank else data["providerId"])]
-    rows += [("Country", data.get("country", "")), ("Access", data["scope"])]
-    rows += [("Owner", " · ".join(v for v in (held.get("msisdn"), held.get("email")) if v))]
+    # Every consent has a sandbox bank, a country and an owner (msisdn, then e-mail, if given).
+    rows = [("Bank", BANKS[data["providerId"]]["title"]), ("Country", data["country"])]
+    rows += [("Access", data["scope"]), ("Owner", " · ".join(data["owner"].values()))]
     rows += [("Valid until", data["validUntil"])]
     items = render(data)["consentData"]
     return rows + [(i["label"], i["value"]) for i in items if i["name"] != "redirect"]

@@ -176,9 +176,8 @@ def _admin_create(ctx: kit.Context, given: kit.AdminFields) -> kit.AdminCreated:
     user_uuid = given.text("userUuid")
     if user_uuid is not None:
         kit.check_uuid(user_uuid, "userUuid")
-    app_user = given.text("applicationUserId")
-    if user_uuid is None and app_user is None:
-        app_user = "sandbox-user"
+    # Neither id given: the sandbox's default user.
+    app_user = given.text("applicationUserId") or (None if user_uuid else "sandbox-user")
     user_uuid, app_user = resolve_user(ctx, user_uuid, app_user)
     institution = given.text("institutionId")
     created = given.instant("createdAt", ctx.now)
@@ -197,11 +196,9 @@ def _admin_create(ctx: kit.Context, given: kit.AdminFields) -> kit.AdminCreated:
     data["status"] = status
     if status == "EXPIRED" and kit.parse_instant(data["expiresAt"]) > ctx.now:
         data["expiresAt"] = stamp(ctx.now)
-    if "isDeletedByInstitution" in given:
-        deleted = given.pop("isDeletedByInstitution")
-        if not isinstance(deleted, bool):
-            raise ValueError("isDeletedByInstitution must be a boolean")
-        data["isDeletedByInstitution"] = deleted or None
+    is_bool = {"isDeletedByInstitution": lambda value: isinstance(value, bool)}
+    deleted = given.checked(is_bool, "{name} must be a boolean")
+    data |= {name: value or None for name, value in deleted.items()}  # false: not shown
     given.done(_ALLOWED, "unknown or misplaced consent fields")
     made: kit.JsonDict = {}
     if status == "AWAITING_AUTHORIZATION":
@@ -231,9 +228,8 @@ def _features(value: Any) -> list[str]:
     if not isinstance(value, list) or not value or len(set(map(str, value))) != len(value):
         raise ValueError("featureScope must be a non-empty list of distinct FeatureEnum values")
     known = kit.spec_enum("yapily.yaml", "FeatureEnum")  # Yapily's FeatureEnum, as the spec has it
-    for item in value:
-        if item not in known:
-            raise ValueError(f"featureScope: {item!r} is not a Yapily FeatureEnum value")
+    if unknown := [item for item in value if item not in known]:
+        raise ValueError(f"featureScope: {unknown[0]!r} is not a Yapily FeatureEnum value")
     return [str(item) for item in value]
 
 

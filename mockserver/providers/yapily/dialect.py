@@ -36,9 +36,11 @@ def refused(status: int, kind: str, message: str, code: str, parameter: str = ""
     return kit.ApiError(status, kind, message, code=code, extra=extra, violations=violations)
 
 
-def wrong_status(status: str, allowed: tuple[str, ...], what: str) -> kit.ApiError:
-    message = f"Consent status {status} cannot be {what}; it must be {' or '.join(allowed)}"
-    return refused(400, "invalid_state", message, "INVALID_CONSENT_STATUS")
+def require_status(data: kit.JsonDict, allowed: tuple[str, ...], what: str) -> None:
+    """Refuse a consent in none of the `allowed` statuses (the message names the first two)."""
+    if (status := data["status"]) not in allowed:
+        message = f"Consent status {status} cannot be {what}; it must be {' or '.join(allowed[:2])}"
+        raise refused(400, "invalid_state", message, "INVALID_CONSENT_STATUS")
 
 
 def not_found(consent_id: str) -> kit.ApiError:

@@ -10,7 +10,7 @@ from ... import kit
 from ...kit import parse_instant as instant
 from . import consent
 from .consent import stamp
-from .dialect import meta, not_found, ok, refused, wrong_status
+from .dialect import meta, not_found, ok, refused, require_status
 
 # `from`/`before` in Yapily's `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, rolled over leniently as Java does
 # (the spec's pattern has already refused any other shape).
@@ -81,10 +81,6 @@ def get_consent_by_id(ctx: kit.Context) -> kit.Reply:
     return ok(200, {"meta": meta(ctx), "data": render_at(record.data, ctx.now)})
 
 
-# A sandbox institution whose side refuses to revoke (to see forceDelete and FAILED at work).
-REVOKE_FAILS = "revoke-fails-sandbox"
-
-
 @handlers
 def delete_consent(ctx: kit.Context) -> kit.Reply:
     """Revoke (any status → REVOKED); the consent stays readable; a repeat answers the same.
@@ -92,7 +88,8 @@ def delete_consent(ctx: kit.Context) -> kit.Reply:
     FAILED; the default (true) revokes at Yapily anyway, `isDeletedByInstitution` false."""
     record = kit.owned(ctx, not_found)
     force = str(ctx.query.get("forceDelete", True)).lower() != "false"
-    bank_revokes = record.data.get("institutionId") != REVOKE_FAILS
+    # A sandbox institution whose side refuses to revoke (to see forceDelete and FAILED at work).
+    bank_revokes = record.data.get("institutionId") != "revoke-fails-sandbox"
     outcome = "SUCCESS" if force or bank_revokes else "FAILED"
     revoked = {"status": "REVOKED", "isDeletedByInstitution": bank_revokes}
     if outcome == "SUCCESS" and any(record.data.get(k) != v for k, v in revoked.items()):
@@ -107,13 +104,10 @@ def delete_consent(ctx: kit.Context) -> kit.Reply:
 @handlers
 def extend_consent(ctx: kit.Context) -> kit.Reply:
     record = kit.owned(ctx, not_found)
-    status = consent.STATES.status_of(record.data)
-    if status != "AUTHORIZED":
-        raise wrong_status(status, ("AUTHORIZED",), "reconfirmed")
-    confirmed = instant(ctx.body["lastConfirmedAt"])
-    authorised = record.data.get("authorizedAt")
+    require_status(record.data, ("AUTHORIZED",), "reconfirmed")
+    confirmed = instant(ctx.body["lastConfirmedAt"])  # an AUTHORIZED consent has authorizedAt
     problem = "lastConfirmedAt cannot be a future date and time" if confirmed > ctx.now else ""
-    if not problem and authorised and confirmed < instant(authorised):
+    if not problem and confirmed < instant(record.data["authorizedAt"]):
         problem = "lastConfirmedAt cannot be before the consent was authorised"
     if problem:
         code = "INVALID_PROPERTY_UNEXPECTED_VALUE"
@@ -210,9 +204,7 @@ def re_authorise_account(ctx: kit.Context) -> kit.Reply:
     """AUTHORIZED or EXPIRED (or already awaiting re-authorisation) → AWAITING_RE_AUTHORIZATION,
     same id and token, a new journey; the status it had is kept to return to on a failure."""
     record = by_token(ctx)
-    status = consent.STATES.status_of(record.data)
-    if status not in consent.REAUTHORISABLE:
-        raise wrong_status(status, consent.REAUTHORISABLE[:2], "re-authorised")
+    require_status(record.data, consent.REAUTHORISABLE, "re-authorised")
 
     def change(data: kit.JsonDict) -> kit.JsonDict:
         if data["status"] != "AWAITING_RE_AUTHORIZATION":
@@ -220,15 +212,7 @@ def re_authorise_account(ctx: kit.Context) -> kit.Reply:
         data["status"] = "AWAITING_RE_AUTHORIZATION"
         return data
 
-    updated = ctx.update(record, change)
-    return authorisation(ctx, updated.data, 201, journey=True)
-
-
-def _same_user(data: kit.JsonDict, body: kit.JsonDict) -> bool:
-    app_user, user_uuid = body.get("applicationUserId"), body.get("userUuid")
-    return (app_user is None or app_user == data.get("applicationUserId")) and (
-        user_uuid is None or user_uuid.lower() == data.get("userUuid")
-    )
+    return authorisation(ctx, ctx.update(record, change).data, 201, journey=True)
 
 
 @handlers
@@ -236,13 +220,14 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
     """PRE_AUTHORIZED → AWAITING_DECOUPLED_AUTHORIZATION (Yapily's example): the user answers in
     the bank's app, i.e. the admin API's /approve or /reject. The body may narrow the request."""
     record, body = by_token(ctx), dict(ctx.body)
-    status = consent.STATES.status_of(record.data)
-    if status != "PRE_AUTHORIZED":
-        raise wrong_status(status, ("PRE_AUTHORIZED",), "continued")
+    require_status(record.data, ("PRE_AUTHORIZED",), "continued")
     if body["institutionId"] != record.data.get("institutionId"):
         message = "institutionId must be the consent's institution"
         raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.institutionId")
-    if not _same_user(record.data, body):
+    app_user, user_uuid = body.get("applicationUserId"), body.get("userUuid")
+    if app_user not in (None, record.data.get("applicationUserId")) or (
+        user_uuid is not None and user_uuid.lower() != record.data.get("userUuid")
+    ):
         message = "userUuid and applicationUserId must name the consent's user"
         raise refused(400, "invalid_request", message, "INVALID_PROPERTY", "$.applicationUserId")
     request: kit.JsonDict = body.get("accountRequest") or {}
@@ -252,5 +237,4 @@ def update_pre_authorise_account_consent(ctx: kit.Context) -> kit.Reply:
         data["status"] = "AWAITING_DECOUPLED_AUTHORIZATION"
         return data
 
-    updated = ctx.update(record, change)
-    return authorisation(ctx, updated.data, 200, journey=False)
+    return authorisation(ctx, ctx.update(record, change).data, 200, journey=False)

@@ -59,12 +59,9 @@ def envelope(event: kit.Event, hook: kit.Hook) -> kit.JsonDict:
     }
 
 
-# `sha256=<hex HMAC-SHA256(secret, rawBody)>`; during a reset's delay the old secret still
-# signs (the reset's `delay` is when the new one takes over).
-sign = kit.body_signer(SIGNATURE, "sha256=")
-
-
-webhooks = kit.WebhookDef(events=events, sign=sign, envelope=envelope)
+# Signed `sha256=<hex HMAC-SHA256(secret, rawBody)>`; during a reset's delay the old secret
+# still signs (the reset's `delay` is when the new one takes over).
+webhooks = kit.WebhookDef(events, kit.body_signer(SIGNATURE, "sha256="), envelope=envelope)
 
 
 # -- the API ------------------------------------------------------------------------------------

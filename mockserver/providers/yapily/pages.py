@@ -12,14 +12,9 @@ from .handlers import CODES, ONE_TIME_TOKENS
 
 PAGES = kit.Pages(__package__, ("Authorisation not found", "This request does not exist."))
 JOURNEY = kit.Tickets("yapily:journey")
-INSTITUTIONS = {
-    "modelo-sandbox": "Modelo Sandbox",
-    "yapily-mock": "Yapily Mock Bank",
-    "bbva-sandbox": "BBVA Sandbox",
-    "natwest-sandbox": "NatWest Sandbox",
-    "revolut-sandbox": "Revolut Sandbox",
-    "revoke-fails-sandbox": "Revoke-Fails Sandbox (refuses to revoke)",
-}
+# The sandbox institutions' names, as the spec states them (institutionId's x-sandbox-institutions).
+_REQUEST = kit.spec_schema("yapily.yaml", "AccountAuthorisationRequest")
+INSTITUTIONS: dict[str, str] = _REQUEST["properties"]["institutionId"]["x-sandbox-institutions"]
 _REJECTED = "The user rejected the authorisation request"
 ANSWERABLE = [status for status, to in STATES.transitions.items() if "AUTHORIZED" in to]
 
