@@ -6,8 +6,7 @@ from ... import kit
 from .dialect import digits
 from .handlers import OUTBOX
 
-ROUTES = kit.AdminRoutes()
-admin, admin_paths = ROUTES.mount, ROUTES.paths
+ROUTES = kit.AdminRoutes()  # kit.assemble: admin, admin_paths
 OUTBOX_ROUTES = kit.OutboxRoutes(
     OUTBOX,
     kit.json_object(
