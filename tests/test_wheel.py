@@ -71,14 +71,37 @@ def pip_online(arguments: list[str]) -> bool:
     return False
 
 
+STALE = "build/lib/mockserver/deleted_since.py"  # what an earlier build left behind
+
+
+def documented_build() -> str:
+    """docs/installing.md's command that builds the wheel in a clone."""
+    text = (ROOT / "docs" / "installing.md").read_text()
+    (line,) = [line for line in text.splitlines() if "pip wheel ." in line]
+    return line.split("  #")[0].strip()
+
+
 def build_wheel(tmp: Path) -> Path:
-    # From a clean copy: setuptools reuses a build/ folder, which can hold files deleted since.
+    """The wheel as docs/installing.md builds it, in a copy whose build/ holds a module an
+    earlier build copied and the tree has since lost (setuptools would pack it again)."""
     source = tmp / "source"
     shutil.copytree(ROOT, source, ignore=SCRATCH)
-    build = ["wheel", str(source), "--no-deps", "-q", "-w", str(tmp)]
-    if not pip_online(build):  # no index for the isolated build: this venv's setuptools
-        run([sys.executable, "-m", "pip", *build, "--no-build-isolation"])
-    (wheel,) = tmp.glob("consent_mockserver-*.whl")
+    (source / STALE).parent.mkdir(parents=True)
+    (source / STALE).write_text('raise ImportError("a module deleted from the tree")\n')
+    for extra in ("", "--no-build-isolation"):  # the second when no index serves the build
+        shim = f'pip() {{ "{sys.executable}" -m pip "$@" -q --timeout 15 --retries 1 {extra}; }}'
+        done = subprocess.run(
+            ["bash", "-c", f"{shim}; {documented_build()}"],
+            cwd=source,
+            env=user_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode == 0 or not OFFLINE.search(done.stderr + done.stdout):
+            break
+    assert done.returncode == 0, f"{documented_build()}:\n{done.stdout}{done.stderr}"
+    (wheel,) = (source / "dist").glob("consent_mockserver-*.whl")
     return wheel
 
 
@@ -97,6 +120,8 @@ def check_wheel_contents(wheel: Path) -> None:
     for folder in ("specs", "fixtures"):
         expected |= {f"mockserver/_{folder}/{p.name}" for p in (ROOT / folder).glob("*.yaml")}
     assert expected - names == set(), "files missing from the wheel"
+    shipped = {name for name in names if ".dist-info/" not in name}
+    assert shipped - expected == set(), "files in the wheel that the tree does not have"
     assert not list((ROOT / "fixtures").rglob("*.py")), "fixtures/ holds data only"
 
 
