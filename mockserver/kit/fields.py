@@ -147,7 +147,8 @@ def spec_dir() -> Path:
 
 
 @functools.cache
-def _document(spec_file: str) -> JsonDict:
+def spec_document(spec_file: str) -> JsonDict:
+    """A provider's spec as read, cached: the kit's spec readers share it, none changes it."""
     path = spec_dir() / spec_file
     if not path.exists():  # a spec folder of other providers (tests): the package's own spec
         path = _OWN_SPECS / spec_file
@@ -156,7 +157,7 @@ def _document(spec_file: str) -> JsonDict:
 
 
 def _schemas(spec_file: str) -> JsonDict:
-    schemas: JsonDict = _document(spec_file)["components"]["schemas"]
+    schemas: JsonDict = spec_document(spec_file)["components"]["schemas"]
     return schemas
 
 
@@ -184,14 +185,14 @@ def spec_fields(spec_file: str, schema: str) -> tuple[str, ...]:
 
 def spec_example(spec_file: str, example: str) -> Any:
     """A copy of the value of the example the spec states in `components/examples/<example>`."""
-    return copy.deepcopy(_document(spec_file)["components"]["examples"][example]["value"])
+    return copy.deepcopy(spec_document(spec_file)["components"]["examples"][example]["value"])
 
 
 def spec_bodies(spec_file: str) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """operationId → the fields of its JSON body as the spec states them (a `$ref` to a
     component schema): the required ones in the spec's order, and the optional ones."""
     found: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for item in _document(spec_file)["paths"].values():
+    for item in spec_document(spec_file)["paths"].values():
         for operation in (o for o in item.values() if isinstance(o, dict)):  # not `parameters`
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             ref = (body or {}).get("schema", {}).get("$ref")
@@ -206,7 +207,7 @@ def spec_bodies(spec_file: str) -> dict[str, tuple[tuple[str, ...], tuple[str, .
 def spec_error_operations(spec_file: str, schema: str) -> frozenset[str]:
     """The operationIds whose `default` response (a `$ref` to a component response followed)
     is a JSON body of `components/schemas/<schema>`: the operations answering errors so."""
-    document, found = _document(spec_file), set()
+    document, found = spec_document(spec_file), set()
     wanted = f"#/components/schemas/{schema}"
     for item in document["paths"].values():
         for operation in (o for o in item.values() if isinstance(o, dict)):  # not `parameters`

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .fields import _document  # the spec as read, cached
+from .fields import spec_document
 
 __all__ = ["spec_answer_example", "spec_parameter"]
 
@@ -15,7 +15,7 @@ def spec_answer_example(
 ) -> Any:
     """A copy of the value of the example `example` the spec states inline in the JSON answer
     of `status` of the operation `operation_id` (a KeyError when there is none)."""
-    for item in _document(spec_file)["paths"].values():
+    for item in spec_document(spec_file)["paths"].values():
         for operation in (o for o in item.values() if isinstance(o, dict)):  # not `parameters`
             if operation.get("operationId") == operation_id:
                 answer = operation["responses"][status]["content"]["application/json"]
@@ -26,4 +26,4 @@ def spec_answer_example(
 def spec_parameter(spec_file: str, parameter: str) -> Any:
     """The parameter the spec states in `components/parameters/<parameter>` (as read: not to
     be changed)."""
-    return _document(spec_file)["components"]["parameters"][parameter]
+    return spec_document(spec_file)["components"]["parameters"][parameter]

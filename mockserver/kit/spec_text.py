@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .fields import _document, spec_schema
+from .fields import spec_document, spec_schema
 
 __all__ = ["spec_enum_descriptions", "spec_error_messages"]
 
@@ -36,7 +36,7 @@ def spec_error_messages(spec_file: str) -> dict[tuple[str, str], str]:
     (beside its `schema`) or in a schema's property, named by the parameter or the property
     (`kit.explain` takes the table). Two words for one field's keyword are a ValueError."""
     found: dict[tuple[str, str], str] = {}
-    for name, schema in _named_schemas(_document(spec_file)):
+    for name, schema in _named_schemas(spec_document(spec_file)):
         for keyword, words in schema.get("x-errorMessage", {}).items():
             if found.setdefault((name, keyword), str(words)) != words:
                 raise ValueError(f"{spec_file}: {name} has two x-errorMessage for {keyword}")
