@@ -14,7 +14,9 @@ from mockserver.testing import RunningServer, running_server
 
 KEY = "sandbox-api1-key"
 SLOW = 8  # delayed requests at once: more than the threads the old default had (4)
-DELAY_MS = 2000
+# Long enough that the fast requests sent meanwhile are all answered within it even on a loaded
+# machine (2 s was not, once, with three full test runs on the two cores).
+DELAY_MS = 3000
 
 
 def h() -> dict[str, str]:
@@ -46,9 +48,11 @@ def _wait_for_hits(server: RunningServer, fault_id: int, hits: int) -> None:
         time.sleep(0.02)
 
 
-def _timed(url: str) -> tuple[int, float]:
-    """The status of a GET, and when it was answered."""
-    return httpx.get(url, headers=h(), timeout=60).status_code, time.monotonic()
+def _timed(url: str, client: httpx.Client | None = None) -> tuple[int, float]:
+    """The status of a GET (on `client`'s kept-alive connection if given), and when it was
+    answered."""
+    answer = (client or httpx).get(url, headers=h(), timeout=60)
+    return answer.status_code, time.monotonic()
 
 
 def test_delayed_requests_stall_no_other_request(server: RunningServer) -> None:
@@ -60,7 +64,8 @@ def test_delayed_requests_stall_no_other_request(server: RunningServer) -> None:
         began = time.monotonic()
         slow = [pool.submit(_timed, f"{url}/{uuid.uuid4()}") for _ in range(SLOW)]
         _wait_for_hits(server, fault, SLOW)
-        fast = [_timed(url) for _ in range(20)]
+        with httpx.Client() as client:
+            fast = [_timed(url, client) for _ in range(20)]
         answered = [future.result() for future in slow]
     assert all(status == 200 for status, _ in fast)
     assert all(status == 404 for status, _ in answered)  # unknown ids, after the delay
@@ -125,7 +130,8 @@ def test_more_threads_still_serve_and_delays_hold_none_of_them() -> None:
         with ThreadPoolExecutor(4) as pool:
             slow = [pool.submit(_timed, f"{url}/{uuid.uuid4()}") for _ in range(4)]
             _wait_for_hits(served, fault, 4)
-            fast = [_timed(url) for _ in range(5)]
+            with httpx.Client() as client:
+                fast = [_timed(url, client) for _ in range(5)]
             answered = [future.result() for future in slow]
         served.admin.fault("api1", "listConsents", drop=True, times=1)
         with pytest.raises(httpx.HTTPError):
